@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any, Hashable
+
+from tortoise.functions import Sum
+
+from gql.loaders import CountByKeyLoader, Loader, ModelByIdLoader
+from models.accounts import User
+from models.posts import Post, PostStatus
+from models.stars import StarProfile
+
+
+class UserByIdLoader(ModelByIdLoader):
+    model = User
+
+
+class PublishedPostCountByAuthorIdLoader(CountByKeyLoader):
+    key_field = "author_id"
+
+    def queryset(self, keys: list[Any]):
+        return Post.filter(author_id__in=keys, status=PostStatus.PUBLISHED)
+
+
+class KudosReceivedByAuthorIdLoader(Loader):
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        rows = (
+            await Post.filter(author_id__in=keys, status=PostStatus.PUBLISHED)
+            .annotate(total=Sum("kudos_count"))
+            .group_by("author_id")
+            .values_list("author_id", "total")
+        )
+        return {author_id: int(total or 0) for author_id, total in rows}
+
+    def missing(self) -> Any:
+        return 0
+
+
+class StarProfileByUserIdLoader(Loader):
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        return {profile.user_id: profile for profile in await StarProfile.filter(user_id__in=keys)}

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Awaitable
+
+import strawberry
+
+from gql.accounts.loaders import (
+    KudosReceivedByAuthorIdLoader,
+    PublishedPostCountByAuthorIdLoader,
+    StarProfileByUserIdLoader,
+)
+from gql.context import Info
+from gql.relay import Node, node_type
+from models import accounts as models
+
+Role = strawberry.enum(models.Role, description="What a user may do: MEMBER < STAR < MODERATOR < ADMIN.")
+
+
+@node_type(models.User)
+@strawberry.type(description="A member of the Community.")
+class User(Node):
+    handle: str
+    display_name: str
+    role: Role
+    avatar_url: str | None
+    bio: str
+    created_at: datetime
+
+    @strawberry.field(description="When the user joined the Stars program; null for non-Stars.")
+    async def star_since(self, info: Info) -> datetime | None:
+        profile = await info.context.loaders[StarProfileByUserIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return profile.star_since if profile else None
+
+    @strawberry.field(graphql_type=int, description="Published posts written by the user.")
+    def post_count(self, info: Info) -> Awaitable[int]:
+        return info.context.loaders[PublishedPostCountByAuthorIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=int, description="Kudos given to the user's published posts.")
+    def kudos_received(self, info: Info) -> Awaitable[int]:
+        return info.context.loaders[KudosReceivedByAuthorIdLoader].load(self.pk)  # type: ignore[attr-defined]

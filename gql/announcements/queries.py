@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import strawberry
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from gql.announcements.types import Announcement
+from gql.context import Info
+from gql.relay import Connection, connection
+from models.announcements import Announcement as AnnouncementModel
+from models.base import utcnow
+
+
+@strawberry.type
+class AnnouncementQueries:
+    @connection("Published announcements, pinned first, then newest first.")
+    def announcements(
+        self, info: Info, include_expired: bool = False
+    ) -> Connection[Announcement]:
+        queryset: QuerySet[AnnouncementModel] = AnnouncementModel.visible_to(info.context.viewer)
+        if not include_expired:
+            queryset = queryset.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=utcnow()))
+        return queryset  # type: ignore[return-value]

@@ -1,0 +1,105 @@
+"""`community-api serve | migrate | seed | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+
+from gql.settings import Settings
+from models.db import tortoise_config
+
+SCHEMA_PATH = Path("schema.graphql")
+
+
+def _ensure_sqlite_dir(database_url: str) -> None:
+    prefix = "sqlite://"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        Path(database_url[len(prefix):].split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> None:
+    _ensure_sqlite_dir(settings.database_url)
+    try:
+        await run_migrations(config=tortoise_config(settings.database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def seed(settings: Settings, scale: int | None) -> None:
+    from models.seed import load_page_content, generate_scale
+
+    async def work() -> None:
+        report = await load_page_content()
+        print(f"seed: {report}")
+        if scale:
+            print(f"seed --scale {scale}: {await generate_scale(scale)}")
+
+    await _with_orm(settings, work)
+
+
+def export_schema(output: Path) -> None:
+    from gql.schema import export_sdl
+
+    output.write_text(export_sdl())
+    print(f"wrote {output}")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    asyncio.run(migrate(settings))
+    if not settings.is_production and settings.seed_on_start:
+        asyncio.run(seed(settings, None))
+    uvicorn.run(
+        "gql.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="community-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="migrate, seed (development) and serve on HOST:PORT")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    seed_parser = commands.add_parser("seed", help="load the landing-page content (idempotent)")
+    seed_parser.add_argument("--scale", type=int, metavar="N", help="also generate N members with posts, FAQs and issues")
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", type=Path, default=SCHEMA_PATH)
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "migrate":
+        asyncio.run(migrate(settings))
+    elif args.command == "seed":
+        if args.scale is not None and args.scale < 1:
+            parser.error("--scale takes a positive number of members")
+        asyncio.run(seed(settings, args.scale))
+    elif args.command == "export-schema":
+        export_schema(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The per-request Context every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from gql.loaders import Loaders
+from gql.settings import Settings
+from models.accounts import AccessToken, Role, TokenScope, User
+
+
+@dataclass
+class Context:
+    request: HTTPConnection
+    response: Response | None
+    settings: Settings
+    viewer: User | None = None
+    token: AccessToken | None = None
+    loaders: Loaders = field(default_factory=Loaders)
+    # Free-form per-request values other layers share (the request id, the query cost, ...).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def role(self) -> Role | None:
+        return self.viewer.role if self.viewer else None
+
+    @property
+    def can_write(self) -> bool:
+        return (
+            self.viewer is not None
+            and not self.viewer.is_suspended
+            and (self.token is None or self.token.scope is TokenScope.FULL)
+        )
+
+
+Info = strawberry.Info[Context, None]

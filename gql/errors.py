@@ -1,0 +1,32 @@
+"""Top-level GraphQL errors with a stable `extensions.code` clients can branch on.
+
+Bad input to a mutation and broken business rules are *userErrors* in the payload instead;
+these are for requests that cannot be answered at all.
+"""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+
+
+class ApiError(GraphQLError):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **extensions: object) -> None:
+        super().__init__(message, extensions={"code": self.code, **extensions})
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(ApiError):
+    code = "NOT_FOUND"
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"

@@ -1,0 +1,102 @@
+"""Per-request dataloader plumbing and the generic loader shapes every domain reuses.
+
+Loaders are built lazily, one instance per class per request (aiodataloader binds to the running
+loop at construction), and are named `<Thing>By<Key>Loader` as in Saleor.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, ClassVar, Hashable, Iterable, TypeVar
+
+from aiodataloader import DataLoader
+from tortoise.functions import Count
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+LoaderT = TypeVar("LoaderT", bound="Loader")
+
+
+class Loader(DataLoader):
+    """Subclasses implement `fetch(keys) -> {key: value}`; keys it leaves out get `missing()`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        raise NotImplementedError
+
+    def missing(self) -> Any:
+        return None
+
+    async def batch_load_fn(self, keys: list[Any]) -> list[Any]:
+        found = await self.fetch(keys)
+        return [found[key] if key in found else self.missing() for key in keys]
+
+
+class ModelByIdLoader(Loader):
+    model: ClassVar[type[Model]]
+
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        return {row.pk: row for row in await self.model.filter(pk__in=keys)}
+
+
+class RowsByKeyLoader(Loader):
+    """One-to-many: every row whose `key_field` is among the keys, grouped, in the model's order."""
+
+    key_field: ClassVar[str]
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def value(self, row: Any) -> Any:
+        return row
+
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        grouped: dict[Hashable, list[Any]] = defaultdict(list)
+        for row in await self.queryset(keys):
+            grouped[getattr(row, self.key_field)].append(self.value(row))
+        return grouped
+
+    def missing(self) -> Any:
+        return []
+
+
+class CountByKeyLoader(Loader):
+    """How many rows of `queryset(keys)` each key has, in one GROUP BY."""
+
+    key_field: ClassVar[str]
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        rows = (
+            await self.queryset(keys)
+            .annotate(n=Count("id"))
+            .group_by(self.key_field)
+            .values_list(self.key_field, "n")
+        )
+        return dict(rows)
+
+    def missing(self) -> Any:
+        return 0
+
+
+class Loaders:
+    """The request's loaders, created on first use: `context.loaders[UserByIdLoader].load(pk)`."""
+
+    def __init__(self) -> None:
+        self._instances: dict[type[Loader], Loader] = {}
+
+    def __getitem__(self, loader_class: type[LoaderT]) -> LoaderT:
+        instance = self._instances.get(loader_class)
+        if instance is None:
+            instance = self._instances[loader_class] = loader_class()
+        return instance  # type: ignore[return-value]
+
+    def prime_many(self, loader_class: type[Loader], rows: Iterable[Model]) -> None:
+        """Seed a by-id loader with rows a list query already fetched."""
+        loader = self[loader_class]
+        for row in rows:
+            loader.prime(row.pk, row)

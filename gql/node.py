@@ -1,0 +1,42 @@
+"""`node(id:)` and `nodes(ids:)`: fetch any object by its global ID."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import strawberry
+
+from gql.context import Info
+from gql.errors import BadUserInput
+from gql.relay import Node, from_global_id, model_for
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Any object by its global ID; null when it does not exist.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return (await _load(info, [id]))[0]
+
+    @strawberry.field(description="Objects by global ID, in the order asked; null for each missing one.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        limit = info.context.settings.page_size_max
+        if len(ids) > limit:
+            raise BadUserInput(f"`ids` takes at most {limit} IDs, got {len(ids)}", argument="ids")
+        return await _load(info, ids)
+
+
+async def _load(info: Info, ids: list[str]) -> list[object | None]:
+    # Decode everything first: one malformed ID refuses the whole call before any SQL runs.
+    decoded = [from_global_id(global_id) for global_id in ids]
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for typename, pk in decoded:
+        wanted[typename].add(pk)
+    found: dict[tuple[str, int], object] = {}
+    for typename, pks in wanted.items():
+        model = model_for(typename)
+        # Models with unpublished or private rows define `visible_to(viewer)`; the rest are public.
+        visible = getattr(model, "visible_to", None)
+        queryset = visible(info.context.viewer) if visible else model.all()
+        for row in await queryset.filter(pk__in=pks):
+            found[(typename, row.pk)] = row
+    return [found.get(key) for key in decoded]

@@ -1,0 +1,286 @@
+"""Relay plumbing: the Node interface, opaque global IDs, connections and cursors.
+
+Connections page with offset cursors. They are opaque to clients, cost one LIMIT/OFFSET query a
+page (plus one COUNT only when `totalCount` or `last` without `before` needs it), and work the
+same for every ordering, including the computed ones (POPULAR, MOST_AFFECTED).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Sequence, TypeVar
+
+import strawberry
+from strawberry.annotation import StrawberryAnnotation
+from strawberry.extensions import FieldExtension
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.field import StrawberryField
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from gql.errors import BadUserInput, NotFound
+
+if TYPE_CHECKING:
+    from gql.context import Info
+
+NodeT = TypeVar("NodeT")
+
+# GraphQL type name -> model, and back; filled by @node_type.
+_MODEL_BY_TYPENAME: dict[str, type[Model]] = {}
+_TYPENAME_BY_MODEL: dict[type[Model], str] = {}
+
+
+def node_type(model: type[Model], name: str | None = None) -> Callable[[type], type]:
+    """Register a Strawberry type as the GraphQL face of `model`, resolvable through `node(id:)`.
+
+    The model instance itself is the root value: plain fields read its attributes directly,
+    which keeps them synchronous and cheap.
+    """
+
+    def register(cls: type) -> type:
+        typename = name or cls.__name__
+        _MODEL_BY_TYPENAME[typename] = model
+        _TYPENAME_BY_MODEL[model] = typename
+        cls.is_type_of = classmethod(lambda _cls, obj, _info: isinstance(obj, model))  # type: ignore[attr-defined]
+        return cls
+
+    return register
+
+
+def to_global_id(typename: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{typename}:{pk}".encode()).decode().rstrip("=")
+
+
+def global_id_of(obj: Model) -> str:
+    return to_global_id(_TYPENAME_BY_MODEL[type(obj)], obj.pk)
+
+
+def from_global_id(global_id: str) -> tuple[str, int]:
+    """Decode an ID; a malformed one is BAD_USER_INPUT, never a 500."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        typename, _, raw_pk = base64.urlsafe_b64decode(padded.encode("ascii")).decode().partition(":")
+        pk = int(raw_pk)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise BadUserInput(f"Malformed ID: {global_id!r}", argument="id") from None
+    if typename not in _MODEL_BY_TYPENAME or pk <= 0:
+        raise BadUserInput(f"Malformed ID: {global_id!r}", argument="id")
+    return typename, pk
+
+
+def pk_of(global_id: str, *expected: str) -> int:
+    """The primary key inside an ID that must name one of the `expected` types."""
+    typename, pk = from_global_id(global_id)
+    if typename not in expected:
+        raise NotFound(
+            f"ID {global_id!r} is a {typename}, expected {' or '.join(expected)}", argument="id"
+        )
+    return pk
+
+
+def model_for(typename: str) -> type[Model]:
+    return _MODEL_BY_TYPENAME[typename]
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID.")
+class Node:
+    @strawberry.field(description="Opaque global ID, usable with `node(id:)`.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(global_id_of(self))  # type: ignore[arg-type]
+
+
+@strawberry.type(description="Where a page sits in its list.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+    _items: strawberry.Private[list[Any]]
+
+    @strawberry.field(description="The nodes of this page, without their edges.")
+    def nodes(self) -> list[NodeT]:
+        return self._items
+
+    @strawberry.field(description="How many items the whole list holds, across pages.")
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, argument: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, _, raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode().partition(":")
+        offset = int(raw)
+    except (ValueError, UnicodeError, binascii.Error):
+        offset, kind = -1, ""
+    if kind != "offset" or offset < 0:
+        raise BadUserInput(f"`{argument}` is not a cursor from this API: {cursor!r}", argument=argument)
+    return offset
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """Validated `first`/`after`/`last`/`before`."""
+
+    first: int | None
+    after: str | None
+    last: int | None
+    before: str | None
+
+    @classmethod
+    def parse(
+        cls,
+        info: "Info",
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> "PageArgs":
+        settings = info.context.settings
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and not 0 <= value <= settings.page_size_max:
+                raise BadUserInput(
+                    f"`{name}` must be between 0 and {settings.page_size_max}, got {value}",
+                    argument=name,
+                    maximum=settings.page_size_max,
+                )
+        if first is not None and last is not None:
+            raise BadUserInput("Pass either `first` or `last`, not both", argument="last")
+        if first is None and last is None:
+            first = settings.page_size_default
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None:
+                _decode_cursor(cursor, name)
+        return cls(first=first, after=after, last=last, before=before)
+
+    async def window(self, count: Callable[[], Awaitable[int]]) -> tuple[int, int]:
+        """The [start, end) offsets of the page; counts rows only for `last` without `before`."""
+        start = _decode_cursor(self.after, "after") + 1 if self.after else 0
+        end = _decode_cursor(self.before, "before") if self.before else None
+        if self.last is not None:
+            if end is None:
+                end = await count()
+            return max(start, end - self.last), end
+        stop = start + (self.first or 0)
+        return start, stop if end is None else min(end, stop)
+
+
+def _memo(fetch: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+    value: list[int] = []
+
+    async def once() -> int:
+        if not value:
+            value.append(await fetch())
+        return value[0]
+
+    return once
+
+
+def _build(items: Sequence[Any], start: int, has_next: bool, count: Callable[[], Awaitable[int]]) -> Connection[Any]:
+    edges = [Edge(cursor=_encode_cursor(start + i), node=item) for i, item in enumerate(items)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=start > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=count,
+        _items=list(items),
+    )
+
+
+async def paginate_queryset(queryset: QuerySet[Any], page: PageArgs) -> Connection[Any]:
+    """One page of a QuerySet: LIMIT/OFFSET in SQL, one extra row to learn `hasNextPage`."""
+    count = _memo(queryset.count)
+    start, end = await page.window(count)
+    size = max(end - start, 0)
+    rows = list(await queryset.offset(start).limit(size + 1))
+    # Going backwards, rows exist after the page exactly when it ended at a `before` cursor.
+    has_next = page.before is not None if page.last is not None else len(rows) > size
+    return _build(rows[:size], start, has_next, count)
+
+
+async def paginate_list(items: Sequence[Any], page: PageArgs) -> Connection[Any]:
+    """The same paging over a list already in memory (a dataloader's result)."""
+
+    async def count() -> int:
+        return len(items)
+
+    start, end = await page.window(count)
+    stop = min(end, len(items))
+    return _build(items[start:stop], start, stop < len(items), count)
+
+
+_PAGE_ARGUMENTS = (
+    ("first", int, "Return the first n items (default 20, at most 100)."),
+    ("after", str, "Return the items after this cursor."),
+    ("last", int, "Return the last n items (at most 100)."),
+    ("before", str, "Return the items before this cursor."),
+)
+
+
+class ConnectionExtension(FieldExtension):
+    """Gives a list field `first/after/last/before` and pages what its resolver returns.
+
+    The resolver returns an unsliced QuerySet (paged in SQL) or a list (paged in memory);
+    the page arguments are checked before the resolver runs, so a bad one costs no SQL.
+    """
+
+    def apply(self, field: StrawberryField) -> None:
+        field.arguments = [
+            *field.arguments,
+            *(
+                StrawberryArgument(
+                    python_name=name,
+                    graphql_name=None,
+                    type_annotation=StrawberryAnnotation(python_type | None),
+                    description=description,
+                    default=strawberry.UNSET,
+                )
+                for name, python_type, description in _PAGE_ARGUMENTS
+            ),
+        ]
+
+    def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        # Sync resolvers land here; the page still has to be fetched, so hand back a coroutine.
+        return self.resolve_async(next_, source, info, **kwargs)
+
+    async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+        page = PageArgs.parse(info, *(_given(kwargs.pop(name, None)) for name, _, _ in _PAGE_ARGUMENTS))
+        result = next_(source, info, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, QuerySet):
+            return await paginate_queryset(result, page)
+        return await paginate_list(result, page)
+
+
+def _given(value: Any) -> Any:
+    return None if value is strawberry.UNSET else value
+
+
+def connection(description: str, **field_options: Any) -> Any:
+    """`@connection("...")` on a resolver that returns a QuerySet or a list of nodes."""
+    return strawberry.field(description=description, extensions=[ConnectionExtension()], **field_options)

@@ -1,0 +1,87 @@
+"""One Settings object, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
+from typing import Any, Mapping
+
+from models.db import DEFAULT_DATABASE_URL
+
+
+class AppEnv(str, Enum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def _to_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _to_tuple(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service. Each field is read from the upper-cased env variable of its name."""
+
+    app_env: AppEnv = AppEnv.DEVELOPMENT
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    # Seed the demo content at start-up in development (idempotent).
+    seed_on_start: bool = True
+
+    # Connections: `first`/`last` default and ceiling.
+    page_size_default: int = 20
+    page_size_max: int = 100
+
+    # Stars program eligibility thresholds (DESIGN.md "Domain rules").
+    stars_min_age: int = 18
+    stars_min_approved_posts: int = 5
+    stars_min_account_age_days: int = 90
+    stars_min_weekly_minutes: int = 30
+    stars_motivation_min_chars: int = 50
+    stars_motivation_max_chars: int = 2000
+    stars_rejection_cooldown_days: int = 30
+
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is AppEnv.PRODUCTION
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = environ.get(spec.name.upper())
+            if raw is None:
+                continue
+            values[spec.name] = _parse(spec.name, spec.type, raw)
+        return replace(cls(**values), **overrides)
+
+
+def _parse(name: str, type_name: Any, raw: str) -> Any:
+    try:
+        if type_name in ("int", int):
+            return int(raw)
+        if type_name in ("bool", bool):
+            return _to_bool(raw)
+        if type_name in ("AppEnv", AppEnv):
+            return AppEnv(raw.strip().lower())
+        if type_name in ("tuple[str, ...]",):
+            return _to_tuple(raw)
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"{name.upper()}: {exc}") from None

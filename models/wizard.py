@@ -1,0 +1,64 @@
+"""The Help Wizard: a tree of steps whose options lead to a next step or to a resolution."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class WizardStep(Model):
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=60, unique=True)
+    step_number = fields.IntField()
+    title = fields.CharField(max_length=200)
+    prompt = fields.TextField()
+    is_first = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "wizard_steps"
+        ordering = ["step_number", "id"]
+
+
+class WizardOption(Model):
+    # Either `next_step` is set, or the option resolves: summary, suggested board, FAQs, issues.
+
+    id = fields.IntField(primary_key=True)
+    step = fields.ForeignKeyField("models.WizardStep", related_name="options", on_delete=fields.CASCADE)
+    position = fields.IntField(default=0)
+    label = fields.CharField(max_length=200)
+    next_step = fields.ForeignKeyField(
+        "models.WizardStep", related_name="entered_from", null=True, on_delete=fields.SET_NULL
+    )
+    resolution_summary = fields.TextField(null=True)
+    resolution_board = fields.ForeignKeyField(
+        "models.Board", related_name="wizard_options", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "wizard_options"
+        ordering = ["position", "id"]
+        indexes = [("step_id", "position")]
+
+
+class WizardOptionFaq(Model):
+    id = fields.IntField(primary_key=True)
+    option = fields.ForeignKeyField("models.WizardOption", related_name="faq_rows", on_delete=fields.CASCADE)
+    faq = fields.ForeignKeyField("models.Faq", related_name="wizard_rows", on_delete=fields.CASCADE)
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "wizard_option_faqs"
+        unique_together = [("option", "faq")]
+        ordering = ["position", "id"]
+
+
+class WizardOptionIssue(Model):
+    id = fields.IntField(primary_key=True)
+    option = fields.ForeignKeyField("models.WizardOption", related_name="issue_rows", on_delete=fields.CASCADE)
+    issue = fields.ForeignKeyField("models.Issue", related_name="wizard_rows", on_delete=fields.CASCADE)
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "wizard_option_issues"
+        unique_together = [("option", "issue")]
+        ordering = ["position", "id"]

@@ -1,0 +1,92 @@
+"""Test fixtures: one migrated, seeded database per backend, and an HTTP client on the app.
+
+Every test runs against SQLite, and again against PostgreSQL when TEST_POSTGRES_URL is set
+(`python dev.py test` sets it when a local server answers). An unreachable PostgreSQL skips
+its half of the suite with the reason in the summary, or fails it when REQUIRE_POSTGRES=1 (CI).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+
+from gql.app import create_app
+from gql.settings import Settings
+from models.db import tortoise_config
+from tests.support import GraphQLClient
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+async def _postgres_url() -> str:
+    import asyncpg
+
+    base = os.environ.get("TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("PostgreSQL tests skipped: TEST_POSTGRES_URL is not set")
+    try:
+        admin = await asyncpg.connect(base.replace("postgres://", "postgresql://", 1), timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(f"PostgreSQL tests skipped: {base} unreachable ({exc})")
+    name = "community_api_test"
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def database_url(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite://{tmp / 'test.sqlite3'}"
+    return await _postgres_url()
+
+
+async def reset_database() -> None:
+    """Empty every table and load the seed again: for tests that need the pristine content."""
+    from tortoise.contrib.test import truncate_all_models
+
+    from models.seed import load_page_content
+
+    await truncate_all_models()
+    await load_page_content()
+
+
+@pytest_asyncio.fixture(scope="session", params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The backend name; its database is migrated (by our migrations) and seeded."""
+    from models.seed import load_page_content
+
+    url = await database_url(request.param, tmp_path_factory.mktemp(request.param))
+    config = tortoise_config(url)
+    await migrate(config=config)
+    await Tortoise.close_connections()
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+    await load_page_content()
+    try:
+        yield request.param
+    finally:
+        await Tortoise.close_connections()
+
+
+@pytest.fixture
+def settings(db: str) -> Settings:
+    return Settings.from_env({}, database_url="unused: tests share the session's ORM")
+
+
+@pytest_asyncio.fixture
+async def client(settings: Settings) -> AsyncIterator[GraphQLClient]:
+    app = create_app(settings, manage_orm=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield GraphQLClient(http)
