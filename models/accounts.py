@@ -6,6 +6,8 @@ import hashlib
 import secrets
 from enum import Enum
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise import fields
 from tortoise.models import Model
 
@@ -93,3 +95,19 @@ async def user_for_token(token: str) -> tuple[User, AccessToken] | None:
         .first()
     )
     return (access.user, access) if access else None
+
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
