@@ -1,4 +1,4 @@
-"""`community-api serve | migrate | seed | export-schema`."""
+"""`community-api serve | migrate | seed | check-migrations | export-schema`."""
 
 from __future__ import annotations
 
@@ -52,6 +52,29 @@ async def seed(settings: Settings, scale: int | None) -> None:
     await _with_orm(settings, work)
 
 
+async def pending_model_changes() -> list[str]:
+    """Operations `tortoise makemigrations` would write now; empty when migrations match the models."""
+    from tortoise.context import TortoiseContext
+    from tortoise.migrations.autodetector import MigrationAutodetector
+
+    config = tortoise_config("sqlite://:memory:")
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config)
+        writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+    return [operation.describe() for writer in writers for operation in writer.operations]
+
+
+def check_migrations() -> int:
+    pending = asyncio.run(pending_model_changes())
+    if not pending:
+        print("migrations match the models")
+        return 0
+    print("models changed without a migration; run `tortoise -c models.db.TORTOISE_ORM makemigrations`:")
+    for operation in pending:
+        print(f"  {operation}")
+    return 1
+
+
 def export_schema(output: Path) -> None:
     from gql.schema import export_sdl
 
@@ -82,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply pending database migrations")
     seed_parser = commands.add_parser("seed", help="load the landing-page content (idempotent)")
     seed_parser.add_argument("--scale", type=int, metavar="N", help="also generate N members with posts, FAQs and issues")
+    commands.add_parser("check-migrations", help="fail when the models changed without a migration")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=SCHEMA_PATH)
     args = parser.parse_args(argv)
@@ -96,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.scale is not None and args.scale < 1:
             parser.error("--scale takes a positive number of members")
         asyncio.run(seed(settings, args.scale))
+    elif args.command == "check-migrations":
+        return check_migrations()
     elif args.command == "export-schema":
         export_schema(args.output)
     return 0

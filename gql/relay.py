@@ -44,7 +44,8 @@ def node_type(model: type[Model], name: str | None = None) -> Callable[[type], t
         typename = name or cls.__name__
         _MODEL_BY_TYPENAME[typename] = model
         _TYPENAME_BY_MODEL[model] = typename
-        cls.is_type_of = classmethod(lambda _cls, obj, _info: isinstance(obj, model))  # type: ignore[attr-defined]
+        # Strawberry reads is_type_of from the type definition when it builds the schema.
+        cls.__strawberry_definition__.is_type_of = lambda obj, _info: isinstance(obj, model)  # type: ignore[attr-defined]
         return cls
 
     return register
@@ -270,8 +271,9 @@ class ConnectionExtension(FieldExtension):
     async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
         page = PageArgs.parse(info, *(_given(kwargs.pop(name, None)) for name, _, _ in _PAGE_ARGUMENTS))
         result = next_(source, info, **kwargs)
-        if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
             result = await result
+        # A QuerySet is awaitable too: never await it here, page it in SQL.
         if isinstance(result, QuerySet):
             return await paginate_queryset(result, page)
         return await paginate_list(result, page)

@@ -1,8 +1,10 @@
-"""Test fixtures: one migrated, seeded database per backend, and an HTTP client on the app.
+"""Test fixtures: one migrated, seeded database, and an HTTP client on the app.
 
-Every test runs against SQLite, and again against PostgreSQL when TEST_POSTGRES_URL is set
-(`python dev.py test` sets it when a local server answers). An unreachable PostgreSQL skips
-its half of the suite with the reason in the summary, or fails it when REQUIRE_POSTGRES=1 (CI).
+One pytest process tests one backend, named by TEST_BACKEND (sqlite, the default, or postgres):
+Tortoise caches per-dialect SQL on the models, so a process cannot switch backends safely.
+`python3 dev.py test` runs the suite once per backend. For PostgreSQL it needs TEST_POSTGRES_URL
+(dev.py sets it when a local server answers); without a reachable server every database test
+skips with the reason in the summary, or fails when REQUIRE_POSTGRES=1 (CI).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gql.settings import Settings
 from models.db import tortoise_config
 from tests.support import GraphQLClient
 
-BACKENDS = ["sqlite", "postgres"]
+BACKEND = os.environ.get("TEST_BACKEND", "sqlite")
 
 
 async def _postgres_url() -> str:
@@ -49,7 +51,9 @@ async def _postgres_url() -> str:
 async def database_url(backend: str, tmp: Path) -> str:
     if backend == "sqlite":
         return f"sqlite://{tmp / 'test.sqlite3'}"
-    return await _postgres_url()
+    if backend == "postgres":
+        return await _postgres_url()
+    raise pytest.UsageError(f"TEST_BACKEND must be sqlite or postgres, not {backend!r}")
 
 
 async def reset_database() -> None:
@@ -62,19 +66,19 @@ async def reset_database() -> None:
     await load_page_content()
 
 
-@pytest_asyncio.fixture(scope="session", params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+@pytest_asyncio.fixture(scope="session")
+async def db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """The backend name; its database is migrated (by our migrations) and seeded."""
     from models.seed import load_page_content
 
-    url = await database_url(request.param, tmp_path_factory.mktemp(request.param))
+    url = await database_url(BACKEND, tmp_path_factory.mktemp(BACKEND))
     config = tortoise_config(url)
     await migrate(config=config)
     await Tortoise.close_connections()
     await Tortoise.init(config=config, _enable_global_fallback=True)
     await load_page_content()
     try:
-        yield request.param
+        yield BACKEND
     finally:
         await Tortoise.close_connections()
 
