@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from gql.loaders import Loaders
 from gql.settings import Settings
-from models.accounts import AccessToken, Role, TokenScope, User
+from models.accounts import ROLE_CAPABILITIES, AccessToken, Capability, Role, TokenScope, User
 
 
 @dataclass
@@ -36,6 +36,13 @@ class Context:
             and not self.viewer.is_suspended
             and (self.token is None or self.token.scope is TokenScope.FULL)
         )
+
+    @property
+    def capabilities(self) -> tuple[Capability, ...]:
+        """What this request may do: the role's capabilities, none with a read-only token or suspension."""
+        if self.viewer is None or not self.can_write:
+            return ()
+        return ROLE_CAPABILITIES[self.viewer.role]
 
 
 Info = strawberry.Info[Context, None]

@@ -7,6 +7,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from graphql import GraphQLError
 
+from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
 from gql.announcements.queries import AnnouncementQueries
 from gql.errors import ApiError
@@ -18,7 +19,12 @@ QUERY_TYPES: tuple[type, ...] = (
     AnnouncementQueries,
 )
 
+MUTATION_TYPES: tuple[type, ...] = (
+    AccountMutations,
+)
+
 Query = merge_types("Query", QUERY_TYPES)
+Mutation = merge_types("Mutation", MUTATION_TYPES)
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -30,6 +36,7 @@ def _should_mask(error: GraphQLError) -> bool:
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         extensions=[
             ParserCache,
             ValidationCache,

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from enum import Enum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise import fields
+from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
+
+from models.base import utcnow
+from models.errors import Problems, violation
 
 
 class Role(str, Enum):
@@ -27,6 +32,45 @@ class Role(str, Enum):
 
 
 _ROLE_RANK = {Role.MEMBER: 0, Role.STAR: 1, Role.MODERATOR: 2, Role.ADMIN: 3}
+
+
+class Capability(str, Enum):
+    """What a viewer may do; the single table both authorization and `viewer.capabilities` read."""
+
+    POST = "POST"  # create posts and replies
+    GIVE_KUDOS = "GIVE_KUDOS"
+    RATE_FAQS = "RATE_FAQS"
+    MARK_ISSUES = "MARK_ISSUES"  # "I have this too", subscriptions
+    REPORT_CONTENT = "REPORT_CONTENT"
+    APPLY_TO_STARS = "APPLY_TO_STARS"
+    MARK_SPAM = "MARK_SPAM"  # Stars' community maintenance: hides a post pending review
+    MODERATE = "MODERATE"  # moderation queue, moderatePost, audit log
+    REVIEW_STAR_APPLICATIONS = "REVIEW_STAR_APPLICATIONS"
+    MANAGE_CONTENT = "MANAGE_CONTENT"  # issues and their updates, FAQs, announcements
+    MANAGE_USERS = "MANAGE_USERS"  # roles and suspensions
+
+
+_MEMBER_CAPABILITIES = (
+    Capability.POST,
+    Capability.GIVE_KUDOS,
+    Capability.RATE_FAQS,
+    Capability.MARK_ISSUES,
+    Capability.REPORT_CONTENT,
+    Capability.APPLY_TO_STARS,
+)
+_MODERATOR_CAPABILITIES = (
+    *_MEMBER_CAPABILITIES[:-1],  # staff do not apply to the Stars program
+    Capability.MARK_SPAM,
+    Capability.MODERATE,
+    Capability.REVIEW_STAR_APPLICATIONS,
+    Capability.MANAGE_CONTENT,
+)
+ROLE_CAPABILITIES: dict[Role, tuple[Capability, ...]] = {
+    Role.MEMBER: _MEMBER_CAPABILITIES,
+    Role.STAR: (*_MEMBER_CAPABILITIES, Capability.MARK_SPAM),
+    Role.MODERATOR: _MODERATOR_CAPABILITIES,
+    Role.ADMIN: (*_MODERATOR_CAPABILITIES, Capability.MANAGE_USERS),
+}
 
 
 class TokenScope(str, Enum):
@@ -111,3 +155,67 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# --- Rules for accounts -------------------------------------------------------------------------
+
+HANDLE_PATTERN = re.compile(r"^[a-z0-9_]{3,30}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+PASSWORD_MIN, PASSWORD_MAX = 10, 200
+# Verifying against this keeps a login for an unknown handle as slow as one for a known handle.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def normalize_handle(handle: str) -> str:
+    return handle.strip().lower()
+
+
+async def register(handle: str, password: str, email: str | None, display_name: str | None) -> User:
+    problems = Problems()
+    handle = normalize_handle(handle)
+    if not HANDLE_PATTERN.match(handle):
+        problems.add("Handle must be 3–30 characters: letters, digits and underscores", "INVALID", "handle")
+    elif await User.filter(handle=handle).exists():
+        problems.add("That handle is taken", "TAKEN", "handle")
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        problems.add(f"Password must be {PASSWORD_MIN}–{PASSWORD_MAX} characters", "INVALID", "password")
+    email = email.strip().lower() if email else None
+    if email is not None:
+        if not EMAIL_PATTERN.match(email) or len(email) > 254:
+            problems.add("That is not an email address", "INVALID", "email")
+        elif await User.filter(email=email).exists():
+            problems.add("That email is already registered", "TAKEN", "email")
+    name = problems.check_text(display_name or handle, "displayName", minimum=1, maximum=80, label="Display name")
+    problems.raise_if_any()
+    try:
+        return await User.create(
+            handle=handle, email=email, display_name=name, password_hash=hash_password(password), created_at=utcnow()
+        )
+    except IntegrityError:
+        # Someone registered the same handle or email between the check and the insert.
+        raise violation("That handle or email was just taken", "TAKEN", "handle") from None
+
+
+async def authenticate(handle: str, password: str) -> User:
+    user = await User.get_or_none(handle=normalize_handle(handle))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        raise violation("Wrong handle or password", "INVALID_CREDENTIALS")
+    if not verify_password(user.password_hash, password):
+        raise violation("Wrong handle or password", "INVALID_CREDENTIALS")
+    return user
+
+
+async def issue_token(user: User, scope: TokenScope = TokenScope.FULL, label: str = "") -> str:
+    """Create a token and return it; this is the only time its clear text exists."""
+    token = new_token()
+    await AccessToken.create(user=user, token_hash=hash_token(token), scope=scope, label=label[:80])
+    return token
+
+
+async def revoke_token(user: User, token_id: int) -> AccessToken:
+    """Revoke one of the user's own tokens; a token of someone else is as good as missing."""
+    updated = await AccessToken.filter(id=token_id, user_id=user.id, revoked_at__isnull=True).update(revoked_at=utcnow())
+    if not updated:
+        raise violation("No live token with that ID belongs to you", "NOT_FOUND", "tokenId")
+    return await AccessToken.get(id=token_id)

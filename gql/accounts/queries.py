@@ -2,22 +2,42 @@ from __future__ import annotations
 
 import strawberry
 
-from gql.accounts.types import Role, User
-from gql.context import Info
+from gql.accounts.types import AccessToken, Capability, Role, User
+from gql.context import Context, Info
+from models.accounts import AccessToken as AccessTokenModel
 
 
 @strawberry.type(description="Who is asking: the signed-in user, or an anonymous reader.")
 class Viewer:
-    user: User | None
-    role: Role | None
+    _context: strawberry.Private[Context]
+
+    @strawberry.field(description="The signed-in user; null when anonymous.")
+    def user(self) -> User | None:
+        return self._context.viewer  # type: ignore[return-value]
+
+    @strawberry.field(description="The signed-in user's role; null when anonymous.")
+    def role(self) -> Role | None:
+        return self._context.role  # type: ignore[return-value]
 
     @strawberry.field(description="Whether the viewer is signed in.")
     def is_authenticated(self) -> bool:
-        return self.user is not None
+        return self._context.viewer is not None
+
+    @strawberry.field(description="What this viewer may do with the token in use (empty when read-only or suspended).")
+    def capabilities(self) -> list[Capability]:
+        return list(self._context.capabilities)  # type: ignore[arg-type]
+
+    @strawberry.field(description="The viewer's live tokens, newest first; empty when anonymous.")
+    async def tokens(self) -> list[AccessToken]:
+        if self._context.viewer is None:
+            return []
+        return await AccessTokenModel.filter(  # type: ignore[return-value]
+            user_id=self._context.viewer.pk, revoked_at__isnull=True
+        ).order_by("-created_at", "-id")
 
 
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="The current viewer; `user` is null when anonymous.")
+    @strawberry.field(description="The current viewer.")
     def viewer(self, info: Info) -> Viewer:
-        return Viewer(user=info.context.viewer, role=info.context.role)  # type: ignore[arg-type]
+        return Viewer(_context=info.context)

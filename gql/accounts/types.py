@@ -39,3 +39,16 @@ class User(Node):
     @strawberry.field(graphql_type=int, description="Kudos given to the user's published posts.")
     def kudos_received(self, info: Info) -> Awaitable[int]:
         return info.context.loaders[KudosReceivedByAuthorIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+
+Capability = strawberry.enum(models.Capability, description="Something the viewer may do.")
+TokenScope = strawberry.enum(models.TokenScope, description="FULL may write; READ only reads (partner dashboards).")
+
+
+@node_type(models.AccessToken)
+@strawberry.type(description="One of the viewer's bearer tokens (its secret is never shown again).")
+class AccessToken(Node):
+    scope: TokenScope
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import strawberry
+
+from gql.accounts.types import TokenScope, User
+from gql.context import Info
+from gql.mutations import MutationPayload, perform, require_viewer
+from gql.relay import global_id_of, pk_of
+from models import accounts as rules
+
+
+@strawberry.input
+class RegisterInput:
+    handle: str = strawberry.field(description="3–30 characters: letters, digits, underscores.")
+    password: str = strawberry.field(description="10–200 characters.")
+    email: str | None = None
+    display_name: str | None = strawberry.field(default=None, description="Defaults to the handle.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class LoginInput:
+    handle: str
+    password: str
+    scope: TokenScope = TokenScope.FULL  # type: ignore[assignment]
+    label: str = strawberry.field(default="", description="Where the token is used, to recognise it later.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class RevokeTokenInput:
+    token_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The token to revoke; the one sending this request when omitted."
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class AuthPayload(MutationPayload):
+    token: str | None = strawberry.field(default=None, description="Bearer token; shown only this once.")
+    user: User | None = None
+
+
+@strawberry.type
+class RevokeTokenPayload(MutationPayload):
+    revoked_token_id: strawberry.ID | None = None
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Create an account and sign in: returns a bearer token.")
+    async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
+        async def work() -> dict:
+            user = await rules.register(input.handle, input.password, input.email, input.display_name)
+            return {"user": user, "token": await rules.issue_token(user, label="register")}
+
+        return await perform(AuthPayload, input.client_mutation_id, work)
+
+    @strawberry.mutation(description="Exchange a handle and password for a bearer token.")
+    async def login(self, info: Info, input: LoginInput) -> AuthPayload:
+        async def work() -> dict:
+            user = await rules.authenticate(input.handle, input.password)
+            return {"user": user, "token": await rules.issue_token(user, input.scope, input.label)}
+
+        return await perform(AuthPayload, input.client_mutation_id, work)
+
+    @strawberry.mutation(description="Revoke one of your tokens (by default the one in use).")
+    async def revoke_token(self, info: Info, input: RevokeTokenInput) -> RevokeTokenPayload:
+        # A read-only or suspended user's token may still be revoked: revoking never harms.
+        viewer = require_viewer(info)
+        token_pk = pk_of(input.token_id, "AccessToken") if input.token_id else info.context.token.pk  # type: ignore[union-attr]
+
+        async def work() -> dict:
+            token = await rules.revoke_token(viewer, token_pk)
+            return {"revoked_token_id": strawberry.ID(global_id_of(token))}
+
+        return await perform(RevokeTokenPayload, input.client_mutation_id, work)

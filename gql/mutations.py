@@ -1,0 +1,68 @@
+"""The mutation conventions: one `input`, a payload with `userErrors` and `clientMutationId`,
+authorization before anything runs, and the work inside one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, TypeVar
+
+import strawberry
+from tortoise.transactions import in_transaction
+
+from gql.context import Info
+from gql.errors import Forbidden, Unauthenticated
+from models.accounts import Capability, User
+from models.errors import RuleViolation
+
+PayloadT = TypeVar("PayloadT")
+
+
+@strawberry.type(description="A problem with the input or a broken rule; nothing was changed.")
+class UserError:
+    field: list[str] | None = strawberry.field(description="Path to the input field at fault.")
+    message: str
+    code: str = strawberry.field(description="Stable machine-readable code, e.g. TOO_LONG, NOT_ELIGIBLE.")
+
+
+@strawberry.type(description="What every mutation payload carries.")
+class MutationPayload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    client_mutation_id: str | None = None
+
+
+def require_viewer(info: Info, capability: Capability | None = None) -> User:
+    """The signed-in viewer holding `capability`, or a top-level UNAUTHENTICATED / FORBIDDEN error.
+
+    Without a capability only a sign-in is needed (reading one's own data, revoking a token).
+    """
+    context = info.context
+    viewer = context.viewer
+    if viewer is None:
+        raise Unauthenticated("Sign in to do this: send `Authorization: Bearer <token>`")
+    if capability is None or capability in context.capabilities:
+        return viewer
+    if viewer.is_suspended:
+        raise Forbidden("Not allowed: your account is suspended")
+    if not context.can_write:
+        raise Forbidden("Not allowed: this token is read-only")
+    raise Forbidden(
+        f"Not allowed: the {viewer.role.value} role does not have {capability.value}", capability=capability.value
+    )
+
+
+async def perform(
+    payload_class: type[PayloadT],
+    client_mutation_id: str | None,
+    work: Callable[[], Awaitable[dict[str, Any]]],
+) -> PayloadT:
+    """Run `work` in a transaction; a RuleViolation rolls it back and becomes `userErrors`."""
+    try:
+        async with in_transaction():
+            result = await work()
+    except RuleViolation as refusal:
+        errors = [
+            UserError(field=list(problem.field) or None, message=problem.message, code=problem.code)
+            for problem in refusal.problems
+        ]
+        return payload_class(user_errors=errors, client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
+    return payload_class(**result, client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
