@@ -10,17 +10,20 @@ from graphql import GraphQLError
 from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
 from gql.announcements.queries import AnnouncementQueries
-from gql.errors import ApiError
 from gql.node import NodeQueries
+from gql.stars.applications import StarApplicationQueries
+from gql.stars.mutations import StarMutations
 
 QUERY_TYPES: tuple[type, ...] = (
     AccountQueries,
     NodeQueries,
     AnnouncementQueries,
+    StarApplicationQueries,
 )
 
 MUTATION_TYPES: tuple[type, ...] = (
     AccountMutations,
+    StarMutations,
 )
 
 Query = merge_types("Query", QUERY_TYPES)
@@ -28,9 +31,12 @@ Mutation = merge_types("Mutation", MUTATION_TYPES)
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    """Hide everything but our own coded errors: no stack trace or SQL reaches a client."""
+    """Hide what a resolver raised unexpectedly: no stack trace or SQL message reaches a client.
+
+    GraphQL's own errors (ours, validation, variable coercion) speak about the request: keep them.
+    """
     original = error.original_error
-    return original is not None and not isinstance(original, ApiError)
+    return error.path is not None and original is not None and not isinstance(original, GraphQLError)
 
 
 def build_schema() -> strawberry.Schema:

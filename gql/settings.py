@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from models.db import DEFAULT_DATABASE_URL
+from models.stars import EligibilityPolicy
 
 
 class AppEnv(str, Enum):
@@ -55,6 +56,18 @@ class Settings:
     stars_rejection_cooldown_days: int = 30
 
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def eligibility_policy(self) -> EligibilityPolicy:
+        return EligibilityPolicy(
+            min_age=self.stars_min_age,
+            min_approved_posts=self.stars_min_approved_posts,
+            min_account_age_days=self.stars_min_account_age_days,
+            min_weekly_minutes=self.stars_min_weekly_minutes,
+            motivation_min_chars=self.stars_motivation_min_chars,
+            motivation_max_chars=self.stars_motivation_max_chars,
+            rejection_cooldown_days=self.stars_rejection_cooldown_days,
+        )
 
     @property
     def is_production(self) -> bool:

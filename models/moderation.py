@@ -7,6 +7,8 @@ from enum import Enum
 from tortoise import fields
 from tortoise.models import Model
 
+from models.base import utcnow
+
 
 class ReportReason(str, Enum):
     SPAM = "SPAM"
@@ -65,3 +67,17 @@ class ModerationAction(Model):
         table = "moderation_actions"
         ordering = ["-created_at", "-id"]
         indexes = [("target_kind", "target_id")]
+
+
+async def record_action(
+    actor: object | None, target_kind: TargetKind, target_id: int, action: str, reason: str = ""
+) -> ModerationAction:
+    """Append to the audit log; call it inside the transaction that performs the action."""
+    return await ModerationAction.create(
+        actor_id=getattr(actor, "pk", None),
+        target_kind=target_kind,
+        target_id=target_id,
+        action=action,
+        reason=reason,
+        created_at=utcnow(),
+    )

@@ -4,7 +4,9 @@ import strawberry
 
 from gql.accounts.types import AccessToken, Capability, Role, User
 from gql.context import Context, Info
+from gql.stars.applications import StarApplication, StarEligibility, star_eligibility
 from models.accounts import AccessToken as AccessTokenModel
+from models.stars import StarApplication as StarApplicationModel
 
 
 @strawberry.type(description="Who is asking: the signed-in user, or an anonymous reader.")
@@ -34,6 +36,17 @@ class Viewer:
         return await AccessTokenModel.filter(  # type: ignore[return-value]
             user_id=self._context.viewer.pk, revoked_at__isnull=True
         ).order_by("-created_at", "-id")
+
+
+    @strawberry.field(description="Whether you may apply to the Stars program, requirement by requirement; null when anonymous.")
+    async def star_eligibility(self, info: Info) -> StarEligibility | None:
+        return await star_eligibility(info)
+
+    @strawberry.field(description="Your own Stars applications, newest first, with reviewers' notes.")
+    async def star_applications(self) -> list[StarApplication]:
+        if self._context.viewer is None:
+            return []
+        return await StarApplicationModel.filter(user_id=self._context.viewer.pk)  # type: ignore[return-value]
 
 
 @strawberry.type

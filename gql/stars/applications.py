@@ -1,0 +1,104 @@
+"""Stars program applications: eligibility, the applicant's view and the reviewers' queue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Awaitable, Hashable
+
+import strawberry
+from strawberry import Private
+
+from gql.accounts.loaders import UserByIdLoader
+from gql.accounts.types import User
+from gql.context import Info
+from gql.loaders import Loader
+from gql.mutations import require_viewer
+from gql.relay import Connection, Node, connection, node_type
+from models import stars as models
+from models.accounts import Capability
+
+ApplicationStatus = strawberry.enum(models.ApplicationStatus, description="Where an application is in review.")
+RequirementStatus = strawberry.enum(models.RequirementStatus)
+Decision = strawberry.enum(models.Decision, description="A reviewer's decision on an application.")
+
+
+class RequirementDescriptionByCodeLoader(Loader):
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        rows = await models.EligibilityRequirement.filter(code__in=keys)
+        return {row.code: row.description for row in rows}
+
+    def missing(self) -> Any:
+        return ""
+
+
+@node_type(models.StarApplication)
+@strawberry.type(description="An application to join the Stars program; visible to its applicant and to reviewers.")
+class StarApplication(Node):
+    status: ApplicationStatus
+    date_of_birth: date
+    motivation: str
+    weekly_minutes: int
+    languages: list[str]
+    submitted_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    review_note: str | None = strawberry.field(description="The reviewer's note to the applicant.")
+
+    @strawberry.field(graphql_type=User)
+    def applicant(self, info: Info) -> Awaitable[Any]:
+        return info.context.loaders[UserByIdLoader].load(self.user_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=User | None)
+    def reviewer(self, info: Info) -> Awaitable[Any] | None:
+        reviewer_id = self.reviewer_id  # type: ignore[attr-defined]
+        return info.context.loaders[UserByIdLoader].load(reviewer_id) if reviewer_id else None
+
+
+@strawberry.type(description="One Stars requirement, checked against the viewer.")
+class EligibilityCheck:
+    code: str
+    status: RequirementStatus
+    detail: str = strawberry.field(description="Why it is met or not, in words for the applicant.")
+    _description: Private[str]
+
+    @strawberry.field
+    def met(self) -> bool:
+        return self.status is models.RequirementStatus.MET
+
+    @strawberry.field(description="The requirement as the program page states it.")
+    def description(self) -> str:
+        return self._description
+
+
+@strawberry.type(description="Whether the viewer may apply to the Stars program now, and why not.")
+class StarEligibility:
+    requirements: list[EligibilityCheck]
+
+    @strawberry.field(description="True when no requirement is unmet (form answers are checked on apply).")
+    def eligible(self) -> bool:
+        return all(check.status is not models.RequirementStatus.UNMET for check in self.requirements)
+
+
+async def star_eligibility(info: Info) -> StarEligibility | None:
+    viewer = info.context.viewer
+    if viewer is None:
+        return None
+    checks = await models.check_eligibility(viewer, info.context.settings.eligibility_policy)
+    descriptions = await info.context.loaders[RequirementDescriptionByCodeLoader].load_many([c.code for c in checks])
+    return StarEligibility(requirements=[
+        EligibilityCheck(code=c.code, status=c.status, detail=c.detail, _description=text)  # type: ignore[arg-type]
+        for c, text in zip(checks, descriptions)
+    ])
+
+
+@strawberry.type
+class StarApplicationQueries:
+    @connection("Applications to review, oldest first (reviewers only).")
+    def star_applications(
+        self, info: Info, status: list[ApplicationStatus] | None = None
+    ) -> Connection[StarApplication]:
+        require_viewer(info, Capability.REVIEW_STAR_APPLICATIONS)
+        queryset = models.StarApplication.all().order_by("submitted_at", "id")
+        if status:
+            queryset = queryset.filter(status__in=status)
+        return queryset  # type: ignore[return-value]

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from gql.context import Info
+from gql.mutations import MutationPayload, perform, require_viewer
+from gql.relay import pk_of
+from gql.stars.applications import Decision, StarApplication
+from models import stars as rules
+from models.accounts import Capability
+
+
+@strawberry.input
+class ApplyToStarsProgramInput:
+    date_of_birth: date = strawberry.field(description="Stars must be 18 or older.")
+    motivation: str = strawberry.field(description="Why you want to be a Star (50–2000 characters by default).")
+    weekly_minutes: int = strawberry.field(description="Minutes a week you can spend in the program.")
+    languages: list[str] = strawberry.field(default_factory=list, description="Languages you can help in.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class WithdrawStarApplicationInput:
+    application_id: strawberry.ID
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class ReviewStarApplicationInput:
+    application_id: strawberry.ID
+    decision: Decision
+    note: str = strawberry.field(default="", description="Required to reject or ask for more information.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class StarApplicationPayload(MutationPayload):
+    application: StarApplication | None = None
+
+
+def _form(input: ApplyToStarsProgramInput) -> rules.ApplicationForm:
+    languages = tuple(dict.fromkeys(language.strip() for language in input.languages if language.strip()))
+    return rules.ApplicationForm(input.date_of_birth, input.motivation, input.weekly_minutes, languages[:20])
+
+
+@strawberry.type
+class StarMutations:
+    @strawberry.mutation(description="Apply to the Stars program, or resubmit after a request for information.")
+    async def apply_to_stars_program(self, info: Info, input: ApplyToStarsProgramInput) -> StarApplicationPayload:
+        viewer = require_viewer(info, Capability.APPLY_TO_STARS)
+        policy = info.context.settings.eligibility_policy
+
+        async def work() -> dict:
+            return {"application": await rules.apply(viewer, policy, _form(input))}
+
+        return await perform(StarApplicationPayload, input.client_mutation_id, work)
+
+    @strawberry.mutation(description="Withdraw your open application.")
+    async def withdraw_star_application(self, info: Info, input: WithdrawStarApplicationInput) -> StarApplicationPayload:
+        viewer = require_viewer(info, Capability.APPLY_TO_STARS)
+        application_id = pk_of(input.application_id, "StarApplication")
+
+        async def work() -> dict:
+            return {"application": await rules.withdraw(viewer, application_id)}
+
+        return await perform(StarApplicationPayload, input.client_mutation_id, work)
+
+    @strawberry.mutation(description="Approve (grants the STAR role), reject, or ask the applicant for more information.")
+    async def review_star_application(self, info: Info, input: ReviewStarApplicationInput) -> StarApplicationPayload:
+        viewer = require_viewer(info, Capability.REVIEW_STAR_APPLICATIONS)
+        application_id = pk_of(input.application_id, "StarApplication")
+
+        async def work() -> dict:
+            return {"application": await rules.review(viewer, application_id, input.decision, input.note)}
+
+        return await perform(StarApplicationPayload, input.client_mutation_id, work)
