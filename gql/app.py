@@ -13,6 +13,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from gql.schema import build_schema
 from gql.settings import Settings
+from gql.transport import GraphQLHTTPEndpoint
 from gql.view import GraphQLView
 from models.db import tortoise_config
 
@@ -24,7 +25,9 @@ async def healthz(_request: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """The ASGI app. `manage_orm=False` leaves the ORM to the caller (tests share one database)."""
     settings = settings or Settings.from_env()
-    view = GraphQLView(build_schema(), settings)
+    schema = build_schema()
+    view = GraphQLView(schema, settings)
+    endpoint = GraphQLHTTPEndpoint(schema, settings, ide_page=None if settings.is_production else view.render_graphql_ide)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -36,7 +39,8 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
 
     app = Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            # No `methods`: the endpoint answers other methods itself, with 405 and `Allow`.
+            Route("/graphql", endpoint),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
         ],

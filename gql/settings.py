@@ -55,6 +55,9 @@ class Settings:
     stars_motivation_max_chars: int = 2000
     stars_rejection_cooldown_days: int = 30
 
+    # Transport limits, checked before anything is parsed or executed.
+    max_body_bytes: int = 100_000
+
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
 
     @property

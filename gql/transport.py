@@ -1,0 +1,223 @@
+"""GraphQL over HTTP, as the GraphQL-over-HTTP draft says, in front of the Strawberry schema.
+
+Strawberry's stock view answers 200 to parse and validation errors, 400 to a mutation over GET
+and to unsupported media types, and never speaks `application/graphql-response+json`; this
+endpoint does what the draft (and our README's status-code table) says instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+import orjson
+from starlette.datastructures import Headers, QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from strawberry import Schema
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from gql.context import Context
+from gql.settings import Settings
+from models.accounts import user_for_token
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+ALLOWED_METHODS = "GET, POST"
+
+IdePage = Callable[[Request], Awaitable[Response]]
+
+
+class RequestError(Exception):
+    """A request refused before execution: its status, message and extra headers."""
+
+    def __init__(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.headers = status, message, code, headers or {}
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when we can offer nothing acceptable.
+
+    No Accept header means the legacy `application/json`, as the draft allows; wildcards get
+    the spec's own `application/graphql-response+json`.
+    """
+    if not accept:
+        return JSON
+    offers = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": GRAPHQL_RESPONSE, "*/*": GRAPHQL_RESPONSE}
+    candidates: list[tuple[float, bool, int, str]] = []
+    for position, item in enumerate(accept.split(",")):
+        media, *params = (part.strip() for part in item.split(";"))
+        offered = offers.get(media.lower())
+        quality = next((_quality(p) for p in params if p.replace(" ", "").startswith("q=")), 1.0)
+        if offered and quality > 0:
+            # Higher quality first, then the exact type named over a wildcard, then header order.
+            candidates.append((quality, "*" not in media, -position, offered))
+    return max(candidates)[3] if candidates else None
+
+
+def _quality(param: str) -> float:
+    try:
+        return float(param.split("=", 1)[1])
+    except ValueError:
+        return 0.0
+
+
+def wants_html(headers: Headers) -> bool:
+    accept = headers.get("accept", "")
+    return "text/html" in accept
+
+
+class GraphQLHTTPEndpoint:
+    """ASGI app for `GET|POST /graphql`; WebSocket traffic goes to Strawberry's view."""
+
+    def __init__(self, schema: Schema, settings: Settings, ide_page: IdePage | None = None) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.ide_page = ide_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        media_type = JSON
+        try:
+            media_type = self._media_type(request)
+            if self.ide_page and request.method == "GET" and wants_html(request.headers) and not request.query_params:
+                response = await self.ide_page(request)
+            else:
+                response = await self._graphql(request, media_type)
+        except RequestError as refusal:
+            response = error_response(refusal, media_type)
+        await response(scope, receive, send)
+
+    def _media_type(self, request: Request) -> str:
+        if request.method not in ("GET", "POST"):
+            raise RequestError(405, f"{request.method} is not supported: use GET or POST", "METHOD_NOT_ALLOWED",
+                               {"Allow": ALLOWED_METHODS})
+        media_type = negotiate(request.headers.get("accept"))
+        if media_type is None:
+            if self.ide_page and request.method == "GET" and wants_html(request.headers):
+                return JSON
+            raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE")
+        return media_type
+
+    async def _graphql(self, request: Request, media_type: str) -> Response:
+        params = await self._params(request)
+        context = await self._context(request)
+        allowed = {OperationType.QUERY} if request.method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
+        try:
+            result = await self.schema.execute(
+                params["query"],
+                variable_values=params["variables"],
+                context_value=context,
+                operation_name=params["operationName"],
+                allowed_operation_types=allowed,
+                operation_extensions=params["extensions"],
+            )
+        except InvalidOperationTypeError as refused:
+            if refused.operation_type is OperationType.MUTATION:
+                raise RequestError(405, "Mutations need POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"}) from None
+            raise RequestError(400, "Subscriptions run over WebSocket (graphql-transport-ws)", "BAD_REQUEST") from None
+        except CannotGetOperationTypeError as unknown:
+            raise RequestError(400, unknown.as_http_error_reason(), "BAD_REQUEST") from None
+        except MissingQueryError:
+            raise RequestError(400, "No GraphQL query found in the request", "BAD_REQUEST") from None
+
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [error.formatted for error in result.errors]
+        # A request that never reached execution (syntax or validation errors) has no `data`.
+        executed = result.data is not None or not result.errors or any(error.path for error in result.errors)
+        if executed:
+            body["data"] = result.data
+        if result.extensions:
+            body["extensions"] = result.extensions
+        response = context.response
+        assert response is not None
+        response.body = orjson.dumps(body)
+        response.status_code = 200 if executed else 400
+        response.headers["content-type"] = media_type
+        response.headers["content-length"] = str(len(response.body))
+        return response
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return parse_params(dict(request.query_params), from_query_string=True)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in (JSON, GRAPHQL_RESPONSE):
+            # Also what keeps cross-site form posts (text/plain, urlencoded, multipart) from running.
+            raise RequestError(415, "Send the request as application/json", "UNSUPPORTED_MEDIA_TYPE")
+        body = await read_body(request, self.settings.max_body_bytes)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RequestError(400, "The body is not valid JSON", "BAD_REQUEST") from None
+        if isinstance(data, list):
+            raise RequestError(400, "Batched requests are not accepted: send one operation per request", "BATCHING_DISABLED")
+        if not isinstance(data, dict):
+            raise RequestError(400, "The body must be a JSON object", "BAD_REQUEST")
+        return parse_params(data, from_query_string=False)
+
+    async def _context(self, request: Request) -> Context:
+        context = Context(request=request, response=Response(), settings=self.settings)
+        token = bearer_token(request.headers.get("authorization"))
+        if token:
+            found = await user_for_token(token)
+            if found is None:
+                # A bad token is an error, not a silent fall-back to anonymous: the client must know.
+                raise RequestError(401, "Invalid or revoked token", "UNAUTHENTICATED",
+                                   {"WWW-Authenticate": 'Bearer realm="community-api"'})
+            context.viewer, context.token = found
+        return context
+
+
+def parse_params(data: dict[str, Any], *, from_query_string: bool) -> dict[str, Any]:
+    """Check the request's query, variables, operationName and extensions; decode GET's JSON parts."""
+    params: dict[str, Any] = {}
+    query = data.get("query")
+    if query is not None and not isinstance(query, str):
+        raise RequestError(400, "`query` must be a string", "BAD_REQUEST")
+    params["query"] = query
+    for name in ("variables", "extensions"):
+        value = data.get(name)
+        if from_query_string and isinstance(value, str):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise RequestError(400, f"`{name}` is not valid JSON", "BAD_REQUEST") from None
+        if value is not None and not isinstance(value, dict):
+            raise RequestError(400, f"`{name}` must be a JSON object", "BAD_REQUEST")
+        params[name] = value
+    operation_name = data.get("operationName") or None
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "`operationName` must be a string", "BAD_REQUEST")
+    params["operationName"] = operation_name
+    return params
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` bytes (before it is read whole)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"The body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"The body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def error_response(refusal: RequestError, media_type: str) -> Response:
+    body = {"errors": [{"message": refusal.message, "extensions": {"code": refusal.code}}]}
+    return Response(orjson.dumps(body), status_code=refusal.status, media_type=media_type, headers=refusal.headers)
