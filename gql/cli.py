@@ -1,9 +1,10 @@
-"""`community-api serve | migrate | seed | check-migrations | export-schema`."""
+"""`community-api serve | migrate | seed | user add | token create | check-migrations | export-schema`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import sys
 from pathlib import Path
@@ -75,6 +76,38 @@ def check_migrations() -> int:
     return 1
 
 
+async def add_user(settings: Settings, handle: str, role: str, password: str, email: str | None, name: str | None) -> None:
+    from models.accounts import Role, register
+    from models.errors import RuleViolation
+
+    async def work() -> None:
+        from tortoise.transactions import in_transaction
+
+        async with in_transaction():
+            user = await register(handle, password, email, name)
+            user.role = Role(role.upper())
+            await user.save(update_fields=["role"])
+        print(f"created {user.handle} ({user.role.value})")
+
+    try:
+        await _with_orm(settings, work)
+    except RuleViolation as refusal:
+        raise SystemExit(f"refused: {refusal}") from None
+
+
+async def create_token(settings: Settings, handle: str, scope: str, label: str) -> None:
+    from models.accounts import TokenScope, User, issue_token, normalize_handle
+
+    async def work() -> None:
+        user = await User.get_or_none(handle=normalize_handle(handle))
+        if user is None:
+            raise SystemExit(f"no user {handle!r}")
+        # Printed once; only its digest is stored.
+        print(await issue_token(user, TokenScope(scope.upper()), label))
+
+    await _with_orm(settings, work)
+
+
 def export_schema(output: Path) -> None:
     from gql.schema import export_sdl
 
@@ -106,6 +139,18 @@ def main(argv: list[str] | None = None) -> int:
     seed_parser = commands.add_parser("seed", help="load the landing-page content (idempotent)")
     seed_parser.add_argument("--scale", type=int, metavar="N", help="also generate N members with posts, FAQs and issues")
     commands.add_parser("check-migrations", help="fail when the models changed without a migration")
+    user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    user_add = user.add_parser("add", help="create a user")
+    user_add.add_argument("handle")
+    user_add.add_argument("--role", default="member", choices=["member", "star", "moderator", "admin"], type=str.lower)
+    user_add.add_argument("--password", help="10-200 characters; asked for when omitted")
+    user_add.add_argument("--email")
+    user_add.add_argument("--display-name")
+    token = commands.add_parser("token", help="manage tokens").add_subparsers(dest="token_command", required=True)
+    token_create = token.add_parser("create", help="print a new bearer token for a user, once")
+    token_create.add_argument("handle")
+    token_create.add_argument("--scope", default="full", choices=["full", "read"], type=str.lower)
+    token_create.add_argument("--label", default="cli")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=SCHEMA_PATH)
     args = parser.parse_args(argv)
@@ -120,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.scale is not None and args.scale < 1:
             parser.error("--scale takes a positive number of members")
         asyncio.run(seed(settings, args.scale))
+    elif args.command == "user":
+        password = args.password or getpass.getpass("password: ")
+        asyncio.run(add_user(settings, args.handle, args.role, password, args.email, args.display_name))
+    elif args.command == "token":
+        asyncio.run(create_token(settings, args.handle, args.scope, args.label))
     elif args.command == "check-migrations":
         return check_migrations()
     elif args.command == "export-schema":
