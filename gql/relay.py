@@ -72,14 +72,18 @@ def from_global_id(global_id: str) -> tuple[str, int]:
     return typename, pk
 
 
-def pk_of(global_id: str, *expected: str) -> int:
-    """The primary key inside an ID that must name one of the `expected` types."""
+def typed_pk(global_id: str, *expected: str) -> tuple[str, int]:
+    """The type name and primary key inside an ID that must name one of the `expected` types."""
     typename, pk = from_global_id(global_id)
     if typename not in expected:
         raise NotFound(
             f"ID {global_id!r} is a {typename}, expected {' or '.join(expected)}", argument="id"
         )
-    return pk
+    return typename, pk
+
+
+def pk_of(global_id: str, *expected: str) -> int:
+    return typed_pk(global_id, *expected)[1]
 
 
 def model_for(typename: str) -> type[Model]:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from enum import Enum
 
 from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.models import Model
+
+from models.accounts import User
+from models.errors import violation
 
 
 class FaqStatus(str, Enum):
@@ -70,3 +75,28 @@ class FaqRating(Model):
     class Meta:
         table = "faq_ratings"
         unique_together = [("faq", "user")]
+
+
+# --- Rules for readers' ratings ------------------------------------------------------------------
+
+
+async def rate(user: User, faq_id: int, helpful: bool) -> Faq:
+    """Record or change the reader's answer; counters move with it, in the same transaction."""
+    faq = await Faq.get_or_none(id=faq_id, status=FaqStatus.PUBLISHED)
+    if faq is None:
+        raise violation("No published FAQ has that ID", "NOT_FOUND", "faqId")
+    counter = {True: "helpful_count", False: "not_helpful_count"}
+    previous = await FaqRating.get_or_none(faq_id=faq_id, user_id=user.pk)
+    if previous is None:
+        try:
+            await FaqRating.create(faq_id=faq_id, user_id=user.pk, helpful=helpful)
+        except IntegrityError:
+            raise violation("Your rating is being saved already; try again", "CONFLICT", "faqId") from None
+        await Faq.filter(id=faq_id).update(**{counter[helpful]: F(counter[helpful]) + 1})
+    elif previous.helpful != helpful:
+        # Conditional on the old answer, so two racing changes cannot both move the counters.
+        if await FaqRating.filter(id=previous.pk, helpful=previous.helpful).update(helpful=helpful):
+            await Faq.filter(id=faq_id).update(
+                **{counter[helpful]: F(counter[helpful]) + 1, counter[not helpful]: F(counter[not helpful]) - 1}
+            )
+    return await Faq.get(id=faq_id)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from enum import Enum
 
 from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models.accounts import User
+from models.base import utcnow
+from models.errors import Problems, violation
 
 
 class IssueStatus(str, Enum):
@@ -101,3 +108,97 @@ class IssueSubscription(Model):
     class Meta:
         table = "issue_subscriptions"
         unique_together = [("issue", "user")]
+
+
+# --- Rules for members' marks and staff updates -------------------------------------------------
+
+# Staff move an issue forward through these; RESOLVED may be reopened to INVESTIGATING.
+_ORDER = {status: position for position, status in enumerate(IssueStatus)}
+UPDATE_BODY_MAX = 5000
+
+
+async def mark_affected(user: User, issue_id: int) -> Issue:
+    """"I have this too": one mark per user, the counter moves in the same transaction."""
+    issue = await _open_issue(issue_id)
+    try:
+        await IssueAffected.create(issue_id=issue.pk, user_id=user.pk)
+    except IntegrityError:
+        raise violation("You already marked this issue", "ALREADY_MARKED", "issueId") from None
+    await Issue.filter(id=issue.pk).update(affected_count=F("affected_count") + 1)
+    return await Issue.get(id=issue.pk)
+
+
+async def unmark_affected(user: User, issue_id: int) -> Issue:
+    if not await IssueAffected.filter(issue_id=issue_id, user_id=user.pk).delete():
+        await _existing_issue(issue_id)
+        raise violation("You had not marked this issue", "NOT_MARKED", "issueId")
+    await Issue.filter(id=issue_id).update(affected_count=F("affected_count") - 1)
+    return await Issue.get(id=issue_id)
+
+
+async def subscribe(user: User, issue_id: int) -> Issue:
+    issue = await _existing_issue(issue_id)
+    await IssueSubscription.get_or_create(issue_id=issue.pk, user_id=user.pk)
+    return issue
+
+
+async def unsubscribe(user: User, issue_id: int) -> Issue:
+    issue = await _existing_issue(issue_id)
+    await IssueSubscription.filter(issue_id=issue.pk, user_id=user.pk).delete()
+    return issue
+
+
+async def post_update(author: User, issue_id: int, status: IssueStatus, body: str) -> tuple[Issue, IssueUpdate]:
+    """Add a timeline entry and move the issue to `status` in one step."""
+    problems = Problems()
+    body = problems.check_text(body, "body", minimum=1, maximum=UPDATE_BODY_MAX, label="The update")
+    problems.raise_if_any()
+    issue = await _existing_issue(issue_id)
+    reopening = issue.status is IssueStatus.RESOLVED and status is IssueStatus.INVESTIGATING
+    if _ORDER[status] < _ORDER[issue.status] and not reopening:
+        raise violation(
+            f"An issue moves forward: it is {issue.status.value}, it cannot go back to {status.value}",
+            "INVALID_TRANSITION", "status",
+        )
+    now = utcnow()
+    # Guard against a concurrent update having moved the issue meanwhile.
+    if not await Issue.filter(id=issue.pk, status=issue.status).update(status=status, updated_at=now):
+        raise violation("The issue changed meanwhile; reload it", "CONFLICT", "issueId")
+    update = await IssueUpdate.create(issue_id=issue.pk, status=status, body=body, posted_at=now, author_id=author.pk)
+    return await Issue.get(id=issue.pk), update
+
+
+async def create_issue(author: User, title: str, description: str, platforms: list[Platform]) -> Issue:
+    problems = Problems()
+    title = problems.check_text(title, "title", minimum=5, maximum=200, label="The title")
+    description = problems.check_text(description, "description", minimum=1, maximum=10_000, label="The description")
+    if not platforms:
+        problems.add("Name at least one platform", "BLANK", "platforms")
+    problems.raise_if_any()
+    now = utcnow()
+    for _attempt in range(3):
+        number = (await Issue.all().order_by("-number").values_list("number", flat=True).first() or 1000) + 1
+        try:
+            async with in_transaction():
+                issue = await Issue.create(number=number, title=title, description=description, author_id=author.pk,
+                                           status=IssueStatus.INVESTIGATING, created_at=now, updated_at=now)
+        except IntegrityError:
+            continue  # another issue took the number: take the next one
+        await IssuePlatform.bulk_create([IssuePlatform(issue_id=issue.pk, platform=p) for p in dict.fromkeys(platforms)])
+        await IssueUpdate.create(issue_id=issue.pk, status=issue.status, body=description, posted_at=now, author_id=author.pk)
+        return issue
+    raise violation("Could not number the issue; try again", "CONFLICT")
+
+
+async def _existing_issue(issue_id: int) -> Issue:
+    issue = await Issue.get_or_none(id=issue_id)
+    if issue is None:
+        raise violation("No issue has that ID", "NOT_FOUND", "issueId")
+    return issue
+
+
+async def _open_issue(issue_id: int) -> Issue:
+    issue = await _existing_issue(issue_id)
+    if issue.status is IssueStatus.RESOLVED:
+        raise violation("This issue is resolved", "RESOLVED", "issueId")
+    return issue

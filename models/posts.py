@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from enum import Enum
-
 from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.models import Model
+
+from models.accounts import Role, User
+from models.base import utcnow
+from models.errors import Problems, violation
 
 
 class PostStatus(str, Enum):
@@ -97,3 +104,88 @@ class Kudo(Model):
     class Meta:
         table = "kudos"
         unique_together = [("post", "user")]
+
+
+# --- Rules for writing, replying and kudos -------------------------------------------------------
+
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+MAX_TAGS = 5
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:100].rstrip("-")
+    return f"{slug or 'post'}-{secrets.token_hex(3)}"
+
+
+def excerpt_of(body: str, limit: int = 200) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+async def create_post(author: User, board_slug: str, title: str, body: str, tags: list[str]) -> Post:
+    """A member's first post waits for a moderator; after that, and for Stars and staff, posts publish at once."""
+    problems = Problems()
+    title = problems.check_text(title, "title", minimum=5, maximum=200, label="The title")
+    body = problems.check_text(body, "body", minimum=1, maximum=20_000, label="The post")
+    names = list(dict.fromkeys(tag.strip().lower() for tag in tags))
+    if len(names) > MAX_TAGS:
+        problems.add(f"At most {MAX_TAGS} tags", "TOO_MANY", "tags")
+    elif any(not TAG_PATTERN.match(name) for name in names):
+        problems.add("Tags are 1–40 lower-case letters, digits and hyphens", "INVALID", "tags")
+    board = await Board.get_or_none(slug=board_slug)
+    if board is None:
+        problems.add("No board has that slug", "NOT_FOUND", "board")
+    problems.raise_if_any()
+
+    trusted = author.role is not Role.MEMBER or await Post.filter(author_id=author.pk, status=PostStatus.PUBLISHED).exists()
+    now = utcnow()
+    post = await Post.create(
+        slug=slugify(title), board=board, author_id=author.pk, title=title, body=body, excerpt=excerpt_of(body),
+        status=PostStatus.PUBLISHED if trusted else PostStatus.PENDING,
+        created_at=now, published_at=now if trusted else None,
+    )
+    for name in names:
+        tag, _ = await Tag.get_or_create(name=name)
+        await PostTag.create(post_id=post.pk, tag_id=tag.pk)
+    return post
+
+
+async def reply_to(author: User, post_id: int, body: str) -> Reply:
+    problems = Problems()
+    body = problems.check_text(body, "body", minimum=1, maximum=10_000, label="The reply")
+    problems.raise_if_any()
+    post = await _published(post_id)
+    if post.locked:
+        raise violation("This thread is locked", "LOCKED", "postId")
+    reply = await Reply.create(post_id=post.pk, author_id=author.pk, body=body, status=PostStatus.PUBLISHED, created_at=utcnow())
+    await Post.filter(id=post.pk).update(reply_count=F("reply_count") + 1)
+    return reply
+
+
+async def give_kudo(user: User, post_id: int) -> Post:
+    """One kudo per member and post, never on one's own post; the counter moves with the row."""
+    post = await _published(post_id)
+    if post.author_id == user.pk:
+        raise violation("You cannot give kudos to your own post", "OWN_POST", "postId")
+    try:
+        await Kudo.create(post_id=post.pk, user_id=user.pk)
+    except IntegrityError:
+        raise violation("You already gave this post kudos", "ALREADY_GIVEN", "postId") from None
+    await Post.filter(id=post.pk).update(kudos_count=F("kudos_count") + 1)
+    return await Post.get(id=post.pk)
+
+
+async def remove_kudo(user: User, post_id: int) -> Post:
+    if not await Kudo.filter(post_id=post_id, user_id=user.pk).delete():
+        if not await Post.filter(id=post_id).exists():
+            raise violation("No post has that ID", "NOT_FOUND", "postId")
+        raise violation("You had not given this post kudos", "NOT_GIVEN", "postId")
+    await Post.filter(id=post_id).update(kudos_count=F("kudos_count") - 1)
+    return await Post.get(id=post_id)
+
+
+async def _published(post_id: int) -> Post:
+    post = await Post.get_or_none(id=post_id, status=PostStatus.PUBLISHED)
+    if post is None:
+        raise violation("No published post has that ID", "NOT_FOUND", "postId")
+    return post
