@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from tortoise import fields
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.base import utcnow
+from models.errors import Problems
+from models.moderation import TargetKind, record_action
 
 
 class Announcement(Model):
@@ -29,3 +33,25 @@ class Announcement(Model):
     def visible_to(cls, viewer: object | None) -> QuerySet["Announcement"]:
         """Scheduled announcements stay hidden until they are published."""
         return cls.filter(published_at__lte=utcnow())
+
+
+async def create_announcement(
+    author: object, title: str, body: str, pinned: bool, published_at: datetime | None, expires_at: datetime | None
+) -> Announcement:
+    problems = Problems()
+    title = problems.check_text(title, "title", minimum=3, maximum=200, label="The title")
+    body = problems.check_text(body, "body", minimum=1, maximum=10_000, label="The text")
+    # Times without a zone are taken as UTC, the API's zone.
+    published_at, expires_at = (
+        moment.replace(tzinfo=timezone.utc) if moment and moment.tzinfo is None else moment
+        for moment in (published_at or utcnow(), expires_at)
+    )
+    if expires_at is not None and expires_at <= published_at:
+        problems.add("It must expire after it is published", "INVALID", "expiresAt")
+    problems.raise_if_any()
+    announcement = await Announcement.create(
+        title=title, body=body, pinned=pinned, published_at=published_at, expires_at=expires_at,
+        author_id=getattr(author, "pk", None),
+    )
+    await record_action(author, TargetKind.ANNOUNCEMENT, announcement.pk, "CREATE", title)
+    return announcement

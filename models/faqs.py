@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 from tortoise import fields
@@ -10,7 +11,9 @@ from tortoise.expressions import F
 from tortoise.models import Model
 
 from models.accounts import User
-from models.errors import violation
+from models.base import utcnow
+from models.errors import Problems, violation
+from models.moderation import TargetKind, record_action
 
 
 class FaqStatus(str, Enum):
@@ -99,4 +102,69 @@ async def rate(user: User, faq_id: int, helpful: bool) -> Faq:
             await Faq.filter(id=faq_id).update(
                 **{counter[helpful]: F(counter[helpful]) + 1, counter[not helpful]: F(counter[not helpful]) - 1}
             )
+    return await Faq.get(id=faq_id)
+
+
+# --- Rules for staff editing FAQs -----------------------------------------------------------------
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,119}$")
+
+
+async def save_faq(
+    author: User,
+    faq_id: int | None,
+    *,
+    slug: str | None,
+    title: str | None,
+    body: str | None,
+    category_slug: str | None,
+    labels: list[str] | None,
+) -> Faq:
+    """Create a draft (faq_id None: every field required) or change the fields given."""
+    creating = faq_id is None
+    problems = Problems()
+    values: dict[str, object] = {}
+    faq = None if creating else await Faq.get_or_none(id=faq_id)
+    if not creating and faq is None:
+        raise violation("No FAQ has that ID", "NOT_FOUND", "faqId")
+    if slug is not None or creating:
+        slug = (slug or "").strip().lower()
+        if not SLUG_PATTERN.match(slug):
+            problems.add("The slug is 3–120 lower-case letters, digits and hyphens", "INVALID", "slug")
+        elif await Faq.filter(slug=slug).exclude(id=faq_id or 0).exists():
+            problems.add("Another FAQ has that slug", "TAKEN", "slug")
+        values["slug"] = slug
+    if title is not None or creating:
+        values["title"] = problems.check_text(title or "", "title", minimum=5, maximum=200, label="The title")
+    if body is not None or creating:
+        values["body"] = problems.check_text(body or "", "body", minimum=1, maximum=20_000, label="The answer")
+    if category_slug is not None or creating:
+        category = await FaqCategory.get_or_none(slug=category_slug or "")
+        if category is None:
+            problems.add("No FAQ category has that slug", "NOT_FOUND", "category")
+        values["category"] = category
+    names = list(dict.fromkeys(label.strip().lower() for label in labels or []))
+    if any(not 1 <= len(name) <= 40 for name in names):
+        problems.add("Labels are 1–40 characters", "INVALID", "labels")
+    problems.raise_if_any()
+
+    now = utcnow()
+    if creating:
+        faq = await Faq.create(**values, status=FaqStatus.DRAFT, created_at=now, updated_at=now)
+    else:
+        await Faq.filter(id=faq_id).update(**values, updated_at=now)
+    if labels is not None:
+        await FaqLabel.filter(faq_id=faq.pk).delete()
+        await FaqLabel.bulk_create([FaqLabel(faq_id=faq.pk, name=name) for name in names])
+    await record_action(author, TargetKind.FAQ, faq.pk, "CREATE" if creating else "UPDATE", str(values.get("title", "")))
+    return await Faq.get(id=faq.pk)
+
+
+async def publish(author: User, faq_id: int) -> Faq:
+    now = utcnow()
+    if not await Faq.filter(id=faq_id, status=FaqStatus.DRAFT).update(status=FaqStatus.PUBLISHED, published_at=now, updated_at=now):
+        if not await Faq.filter(id=faq_id).exists():
+            raise violation("No FAQ has that ID", "NOT_FOUND", "faqId")
+        raise violation("The FAQ is already published", "INVALID_STATE", "faqId")
+    await record_action(author, TargetKind.FAQ, faq_id, "PUBLISH")
     return await Faq.get(id=faq_id)

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.accounts import User
 from models.base import utcnow
 from models.errors import Problems, violation
+from models.moderation import TargetKind, record_action
 
 
 class IssueStatus(str, Enum):
@@ -165,6 +166,7 @@ async def post_update(author: User, issue_id: int, status: IssueStatus, body: st
     if not await Issue.filter(id=issue.pk, status=issue.status).update(status=status, updated_at=now):
         raise violation("The issue changed meanwhile; reload it", "CONFLICT", "issueId")
     update = await IssueUpdate.create(issue_id=issue.pk, status=status, body=body, posted_at=now, author_id=author.pk)
+    await record_action(author, TargetKind.ISSUE, issue.pk, f"UPDATE_{status.value}", body[:200])
     return await Issue.get(id=issue.pk), update
 
 
@@ -186,6 +188,7 @@ async def create_issue(author: User, title: str, description: str, platforms: li
             continue  # another issue took the number: take the next one
         await IssuePlatform.bulk_create([IssuePlatform(issue_id=issue.pk, platform=p) for p in dict.fromkeys(platforms)])
         await IssueUpdate.create(issue_id=issue.pk, status=issue.status, body=description, posted_at=now, author_id=author.pk)
+        await record_action(author, TargetKind.ISSUE, issue.pk, "CREATE", title)
         return issue
     raise violation("Could not number the issue; try again", "CONFLICT")
 
