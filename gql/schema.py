@@ -9,6 +9,7 @@ from graphql import GraphQLError
 
 from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
+from gql.announcements.mutations import AnnouncementMutations
 from gql.announcements.queries import AnnouncementQueries
 from gql.node import NodeQueries
 from gql.stars.applications import StarApplicationQueries
@@ -23,6 +24,7 @@ QUERY_TYPES: tuple[type, ...] = (
 
 MUTATION_TYPES: tuple[type, ...] = (
     AccountMutations,
+    AnnouncementMutations,
     StarMutations,
 )
 
