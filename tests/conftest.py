@@ -67,12 +67,17 @@ async def reset_database() -> None:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+async def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Where the session's database lives (for tests that run the CLI against it)."""
+    return await database_url(BACKEND, tmp_path_factory.mktemp(BACKEND))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(db_url: str) -> AsyncIterator[str]:
     """The backend name; its database is migrated (by our migrations) and seeded."""
     from models.seed import load_page_content
 
-    url = await database_url(BACKEND, tmp_path_factory.mktemp(BACKEND))
-    config = tortoise_config(url)
+    config = tortoise_config(db_url)
     await migrate(config=config)
     await Tortoise.close_connections()
     await Tortoise.init(config=config, _enable_global_fallback=True)

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import strawberry
+
+from gql.accounts.types import Role, User
+from gql.context import Info
+from gql.moderation.types import PostAction, Report, ReportReason
+from gql.mutations import MutationPayload, perform, require_viewer
+from gql.posts.types import Post
+from gql.relay import pk_of, typed_pk
+from models import moderation as rules
+from models.accounts import Capability
+
+
+@strawberry.input
+class ModeratePostInput:
+    post_id: strawberry.ID
+    action: PostAction
+    reason: str = strawberry.field(default="", description="Kept in the audit log.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class ReportContentInput:
+    content_id: strawberry.ID = strawberry.field(description="A Post or a Reply.")
+    reason: ReportReason
+    note: str = ""
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class SetUserRoleInput:
+    user_id: strawberry.ID
+    role: Role
+    reason: str = ""
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class SuspendUserInput:
+    user_id: strawberry.ID
+    suspended: bool = strawberry.field(default=True, description="False lifts a suspension.")
+    reason: str = ""
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class ModeratePostPayload(MutationPayload):
+    post: Post | None = None
+
+
+@strawberry.type
+class ReportContentPayload(MutationPayload):
+    report: Report | None = None
+
+
+@strawberry.type
+class UserPayload(MutationPayload):
+    user: User | None = None
+
+
+_REPORTABLE = {"Post": rules.TargetKind.POST, "Reply": rules.TargetKind.REPLY}
+
+
+@strawberry.type
+class ModerationMutations:
+    @strawberry.mutation(description="Moderate a post; every action is written to the audit log.")
+    async def moderate_post(self, info: Info, input: ModeratePostInput) -> ModeratePostPayload:
+        viewer = require_viewer(info, rules.capability_for(input.action))  # type: ignore[arg-type]
+        post_id = pk_of(input.post_id, "Post")
+
+        async def work() -> dict:
+            return {"post": await rules.moderate_post(viewer, post_id, input.action, input.reason)}  # type: ignore[arg-type]
+
+        return await perform(ModeratePostPayload, input.client_mutation_id, work)
+
+    @strawberry.mutation(description="Report a post or reply to the moderators.")
+    async def report_content(self, info: Info, input: ReportContentInput) -> ReportContentPayload:
+        viewer = require_viewer(info, Capability.REPORT_CONTENT)
+        typename, content_pk = typed_pk(input.content_id, *_REPORTABLE)
+
+        async def work() -> dict:
+            report = await rules.report_content(viewer, _REPORTABLE[typename], content_pk, input.reason, input.note)  # type: ignore[arg-type]
+            return {"report": report}
+
+        return await perform(ReportContentPayload, input.client_mutation_id, work)
+
+    @strawberry.mutation(description="Change a user's role (admins).")
+    async def set_user_role(self, info: Info, input: SetUserRoleInput) -> UserPayload:
+        viewer = require_viewer(info, Capability.MANAGE_USERS)
+        user_id = pk_of(input.user_id, "User")
+
+        async def work() -> dict:
+            return {"user": await rules.set_user_role(viewer, user_id, input.role, input.reason)}  # type: ignore[arg-type]
+
+        return await perform(UserPayload, input.client_mutation_id, work)
+
+    @strawberry.mutation(description="Suspend a user (they can read but not write), or lift a suspension (admins).")
+    async def suspend_user(self, info: Info, input: SuspendUserInput) -> UserPayload:
+        viewer = require_viewer(info, Capability.MANAGE_USERS)
+        user_id = pk_of(input.user_id, "User")
+
+        async def work() -> dict:
+            return {"user": await rules.suspend_user(viewer, user_id, input.suspended, input.reason)}
+
+        return await perform(UserPayload, input.client_mutation_id, work)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import strawberry
+
+from gql.context import Info
+from gql.moderation.types import ModerationAction, ModerationItem, QueueKind
+from gql.mutations import require_viewer
+from gql.relay import Connection, connection
+from models import moderation as models
+from models.accounts import Capability
+
+
+@strawberry.type
+class ModerationQueries:
+    @connection("Posts waiting for a moderator (pending, marked as spam, or reported), oldest first.")
+    def moderation_queue(self, info: Info, kind: list[QueueKind] | None = None) -> Connection[ModerationItem]:
+        require_viewer(info, Capability.MODERATE)
+        return models.queue_posts(kind)  # type: ignore[arg-type,return-value]
+
+    @connection("The audit log of every moderation action, newest first.")
+    def moderation_log(self, info: Info) -> Connection[ModerationAction]:
+        require_viewer(info, Capability.MODERATE)
+        return models.ModerationAction.all()  # type: ignore[return-value]
