@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
+from gql.broker import broker_for
 from gql.schema import build_schema
 from gql.settings import Settings
 from gql.transport import GraphQLHTTPEndpoint
@@ -26,16 +27,22 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     """The ASGI app. `manage_orm=False` leaves the ORM to the caller (tests share one database)."""
     settings = settings or Settings.from_env()
     schema = build_schema()
-    view = GraphQLView(schema, settings)
-    endpoint = GraphQLHTTPEndpoint(schema, settings, ide_page=None if settings.is_production else view.render_graphql_ide)
+    broker = broker_for(settings.redis_url)
+    view = GraphQLView(schema, settings, broker)
+    endpoint = GraphQLHTTPEndpoint(
+        schema, settings, broker, ide_page=None if settings.is_production else view.render_graphql_ide
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not manage_orm:
-            yield
-            return
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            yield
+        try:
+            if not manage_orm:
+                yield
+                return
+            async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+                yield
+        finally:
+            await broker.close()
 
     app = Starlette(
         routes=[

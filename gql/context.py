@@ -9,6 +9,7 @@ import strawberry
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from gql.broker import Broker
 from gql.loaders import Loaders
 from gql.settings import Settings
 from models.accounts import ROLE_CAPABILITIES, AccessToken, Capability, Role, TokenScope, User
@@ -19,11 +20,14 @@ class Context:
     request: HTTPConnection
     response: Response | None
     settings: Settings
+    broker: Broker
     viewer: User | None = None
     token: AccessToken | None = None
     loaders: Loaders = field(default_factory=Loaders)
     # Free-form per-request values other layers share (the request id, the query cost, ...).
     extras: dict[str, Any] = field(default_factory=dict)
+    # What a WebSocket client sent in `connection_init` (its token, for subscriptions).
+    connection_params: dict[str, Any] | None = None
 
     @property
     def role(self) -> Role | None:

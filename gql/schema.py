@@ -3,29 +3,50 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
-from graphql import GraphQLError
 
 from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
 from gql.announcements.mutations import AnnouncementMutations
 from gql.announcements.queries import AnnouncementQueries
+from gql.faqs.mutations import FaqMutations
+from gql.faqs.queries import FaqQueries
+from gql.issues.mutations import IssueMutations
+from gql.issues.queries import IssueQueries
+from gql.moderation.mutations import ModerationMutations
+from gql.moderation.queries import ModerationQueries
 from gql.node import NodeQueries
+from gql.posts.mutations import PostMutations
+from gql.posts.queries import PostQueries
 from gql.stars.applications import StarApplicationQueries
 from gql.stars.mutations import StarMutations
+from gql.stars.queries import StarsQueries
+from gql.subscriptions import Subscription
+from gql.wizard.queries import WizardQueries
 
 QUERY_TYPES: tuple[type, ...] = (
     AccountQueries,
     NodeQueries,
     AnnouncementQueries,
+    WizardQueries,
+    FaqQueries,
+    IssueQueries,
+    StarsQueries,
+    PostQueries,
     StarApplicationQueries,
+    ModerationQueries,
 )
 
 MUTATION_TYPES: tuple[type, ...] = (
     AccountMutations,
     AnnouncementMutations,
+    PostMutations,
+    FaqMutations,
+    IssueMutations,
     StarMutations,
+    ModerationMutations,
 )
 
 Query = merge_types("Query", QUERY_TYPES)
@@ -45,6 +66,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             ParserCache,
             ValidationCache,

@@ -19,6 +19,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from gql.broker import Broker
 from gql.context import Context
 from gql.settings import Settings
 from models.accounts import user_for_token
@@ -73,9 +74,10 @@ def wants_html(headers: Headers) -> bool:
 class GraphQLHTTPEndpoint:
     """ASGI app for `GET|POST /graphql`; WebSocket traffic goes to Strawberry's view."""
 
-    def __init__(self, schema: Schema, settings: Settings, ide_page: IdePage | None = None) -> None:
+    def __init__(self, schema: Schema, settings: Settings, broker: Broker, ide_page: IdePage | None = None) -> None:
         self.schema = schema
         self.settings = settings
+        self.broker = broker
         self.ide_page = ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -160,7 +162,7 @@ class GraphQLHTTPEndpoint:
         return parse_params(data, from_query_string=False)
 
     async def _context(self, request: Request) -> Context:
-        context = Context(request=request, response=Response(), settings=self.settings)
+        context = Context(request=request, response=Response(), settings=self.settings, broker=self.broker)
         token = bearer_token(request.headers.get("authorization"))
         if token:
             found = await user_for_token(token)

@@ -9,8 +9,9 @@ from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
-from models.accounts import User
+from models.accounts import Role, User
 from models.base import utcnow
 from models.errors import Problems, violation
 from models.moderation import TargetKind, record_action
@@ -53,6 +54,22 @@ class Faq(Model):
         table = "faqs"
         ordering = ["-views", "id"]
         indexes = [("status", "views"), ("status", "category_id"), ("status", "updated_at")]
+
+    @classmethod
+    def visible_to(cls, viewer: User | None) -> QuerySet["Faq"]:
+        """Drafts are for staff; everyone else reads published FAQs."""
+        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+            return cls.all()
+        return cls.filter(status=FaqStatus.PUBLISHED)
+
+
+# Orderings clients may ask for; each ends in the id so pages are stable.
+FAQ_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "POPULAR": ("-views", "id"),
+    "HELPFUL": ("-helpful_count", "id"),
+    "RECENTLY_UPDATED": ("-updated_at", "-id"),
+    "TITLE": ("title", "id"),
+}
 
 
 class FaqLabel(Model):

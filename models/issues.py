@@ -25,6 +25,13 @@ class IssueStatus(str, Enum):
 
 OPEN_STATUSES = (IssueStatus.INVESTIGATING, IssueStatus.IDENTIFIED, IssueStatus.MONITORING)
 
+# Orderings clients may ask for; each ends in the id so pages are stable.
+ISSUE_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "MOST_AFFECTED": ("-affected_count", "-id"),
+    "RECENTLY_UPDATED": ("-updated_at", "-id"),
+    "NEWEST": ("-created_at", "-id"),
+}
+
 
 class Platform(str, Enum):
     ANDROID = "ANDROID"
@@ -179,7 +186,8 @@ async def create_issue(author: User, title: str, description: str, platforms: li
     problems.raise_if_any()
     now = utcnow()
     for _attempt in range(3):
-        number = (await Issue.all().order_by("-number").values_list("number", flat=True).first() or 1000) + 1
+        latest = await Issue.all().order_by("-number").first()
+        number = (latest.number if latest else 1000) + 1
         try:
             async with in_transaction():
                 issue = await Issue.create(number=number, title=title, description=description, author_id=author.pk,

@@ -7,8 +7,9 @@ import secrets
 from enum import Enum
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User
 from models.base import utcnow
@@ -60,6 +61,15 @@ class Post(Model):
             ("board_id", "status", "published_at"),
             ("author_id", "status", "published_at"),
         ]
+
+    @classmethod
+    def visible_to(cls, viewer: User | None) -> QuerySet["Post"]:
+        """Published posts for everyone; authors also see their own; moderators see everything."""
+        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+            return cls.all()
+        if viewer is not None:
+            return cls.filter(Q(status=PostStatus.PUBLISHED) | Q(author_id=viewer.pk))
+        return cls.filter(status=PostStatus.PUBLISHED)
 
 
 class Reply(Model):

@@ -313,3 +313,8 @@ async def _make_star(user: User, since: datetime, languages: list[str]) -> None:
     # Staff keep their higher role; a member becomes a Star.
     await User.filter(id=user.pk, role=Role.MEMBER).update(role=Role.STAR)
     await StarProfile.get_or_create(user_id=user.pk, defaults={"star_since": since, "languages": languages})
+
+
+def star_members() -> QuerySet[User]:
+    """Members holding the STAR role, in the order they joined the program."""
+    return User.filter(role=Role.STAR).order_by("star_profile__star_since", "id")

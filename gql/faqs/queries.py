@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import strawberry
+from tortoise.expressions import Q
+
+from gql.context import Info
+from gql.faqs.types import Faq, FaqCategory, FaqOrder
+from gql.relay import Connection, connection
+from models import faqs as models
+
+
+@strawberry.type
+class FaqQueries:
+    @connection('FAQs; "most popular" first by default. `query` matches title or answer, as plain text.')
+    def faqs(
+        self,
+        info: Info,
+        category: str | None = None,
+        label: str | None = None,
+        query: str | None = None,
+        order_by: FaqOrder = FaqOrder.POPULAR,
+    ) -> Connection[Faq]:
+        queryset = models.Faq.visible_to(info.context.viewer)
+        if category is not None:
+            queryset = queryset.filter(category__slug=category)
+        if label is not None:
+            queryset = queryset.filter(labels__name=label.strip().lower())
+        if query and query.strip():
+            text = query.strip()
+            queryset = queryset.filter(Q(title__icontains=text) | Q(body__icontains=text))
+        return queryset.order_by(*models.FAQ_ORDERINGS[order_by.value])  # type: ignore[return-value]
+
+    @strawberry.field(description="An FAQ by its slug; null when unknown or unpublished.")
+    async def faq(self, info: Info, slug: str) -> Faq | None:
+        return await models.Faq.visible_to(info.context.viewer).get_or_none(slug=slug)  # type: ignore[return-value]
+
+    @strawberry.field(description="All FAQ categories, in the site's order.")
+    async def faq_categories(self) -> list[FaqCategory]:
+        return await models.FaqCategory.all()  # type: ignore[return-value]

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any, Awaitable
+
+import strawberry
+
+from gql.context import Info
+from gql.faqs.loaders import FaqCategoryByIdLoader, LabelsByFaqIdLoader, PublishedFaqCountByCategoryIdLoader
+from gql.relay import Node, node_type
+from models import faqs as models
+
+FaqStatus = strawberry.enum(models.FaqStatus)
+
+
+@strawberry.enum(description="How to order FAQs.")
+class FaqOrder(Enum):
+    POPULAR = "POPULAR"
+    HELPFUL = "HELPFUL"
+    RECENTLY_UPDATED = "RECENTLY_UPDATED"
+    TITLE = "TITLE"
+
+
+@node_type(models.FaqCategory)
+@strawberry.type(description="A group of FAQs (Account, Payment, Playback, ...).")
+class FaqCategory(Node):
+    slug: str
+    name: str
+    description: str
+
+    @strawberry.field(graphql_type=int, description="Published FAQs in the category.")
+    def faq_count(self, info: Info) -> Awaitable[int]:
+        return info.context.loaders[PublishedFaqCountByCategoryIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+
+@node_type(models.Faq)
+@strawberry.type(description="A frequently asked question and its answer.")
+class Faq(Node):
+    slug: str
+    title: str
+    body: str
+    status: FaqStatus
+    views: int
+    helpful_count: int
+    not_helpful_count: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+    @strawberry.field(graphql_type=FaqCategory)
+    def category(self, info: Info) -> Awaitable[Any]:
+        return info.context.loaders[FaqCategoryByIdLoader].load(self.category_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=list[str])
+    def labels(self, info: Info) -> Awaitable[list[str]]:
+        return info.context.loaders[LabelsByFaqIdLoader].load(self.pk)  # type: ignore[attr-defined]

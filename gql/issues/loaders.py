@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.queryset import QuerySet
+
+from gql.loaders import RowsByKeyLoader
+from models.issues import IssuePlatform, IssueUpdate
+
+
+class PlatformsByIssueIdLoader(RowsByKeyLoader):
+    key_field = "issue_id"
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        return IssuePlatform.filter(issue_id__in=keys).order_by("platform")
+
+    def value(self, row: Any) -> Any:
+        return row.platform
+
+
+class UpdatesByIssueIdLoader(RowsByKeyLoader):
+    """Every issue's timeline, newest first; timelines are short, so pages are cut in memory."""
+
+    key_field = "issue_id"
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        return IssueUpdate.filter(issue_id__in=keys).order_by("-posted_at", "-id")

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import strawberry
+
+from gql.context import Info
+from gql.issues.types import Issue, IssueOrder, IssueStatus, Platform
+from gql.relay import Connection, connection
+from models import issues as models
+
+
+@strawberry.type
+class IssueQueries:
+    @connection("Ongoing issues (not RESOLVED unless `status` asks), most affected first by default.")
+    def ongoing_issues(
+        self,
+        info: Info,
+        status: list[IssueStatus] | None = None,
+        platform: Platform | None = None,
+        order_by: IssueOrder = IssueOrder.MOST_AFFECTED,
+    ) -> Connection[Issue]:
+        queryset = models.Issue.filter(status__in=status or models.OPEN_STATUSES)
+        if platform is not None:
+            queryset = queryset.filter(platform_rows__platform=platform)
+        return queryset.order_by(*models.ISSUE_ORDERINGS[order_by.value])  # type: ignore[return-value]
+
+    @strawberry.field(description="An issue by its number; null when unknown.")
+    async def issue(self, number: int) -> Issue | None:
+        return await models.Issue.get_or_none(number=number)  # type: ignore[return-value]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Awaitable
+
+import strawberry
+
+from gql.context import Info
+from gql.issues.loaders import PlatformsByIssueIdLoader, UpdatesByIssueIdLoader
+from gql.relay import Connection, Node, connection, node_type
+from models import issues as models
+
+IssueStatus = strawberry.enum(models.IssueStatus, description="INVESTIGATING -> IDENTIFIED -> MONITORING -> RESOLVED.")
+Platform = strawberry.enum(models.Platform, description="Where an issue shows up.")
+
+
+@strawberry.enum(description="How to order ongoing issues.")
+class IssueOrder(Enum):
+    MOST_AFFECTED = "MOST_AFFECTED"
+    RECENTLY_UPDATED = "RECENTLY_UPDATED"
+    NEWEST = "NEWEST"
+
+
+@node_type(models.IssueUpdate)
+@strawberry.type(description="One entry on an issue's timeline.")
+class IssueUpdate(Node):
+    status: IssueStatus
+    body: str
+    posted_at: datetime
+
+
+@node_type(models.Issue)
+@strawberry.type(description="A known problem the team is working on.")
+class Issue(Node):
+    number: int
+    title: str
+    description: str
+    status: IssueStatus
+    affected_count: int = strawberry.field(description='Members who said "I have this too".')
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(graphql_type=list[Platform])
+    def platforms(self, info: Info) -> Awaitable[list[models.Platform]]:
+        return info.context.loaders[PlatformsByIssueIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+    @connection("The timeline, newest first.")
+    async def updates(self, info: Info) -> Connection[IssueUpdate]:
+        return await info.context.loaders[UpdatesByIssueIdLoader].load(self.pk)  # type: ignore[attr-defined]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.queryset import QuerySet
+
+from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader
+from models.posts import Board, PostStatus, PostTag, Reply, Post
+
+
+class BoardByIdLoader(ModelByIdLoader):
+    model = Board
+
+
+class TagsByPostIdLoader(RowsByKeyLoader):
+    key_field = "post_id"
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        return PostTag.filter(post_id__in=keys).select_related("tag").order_by("tag__name")
+
+    def value(self, row: Any) -> Any:
+        return row.tag.name
+
+
+class PublishedRepliesByPostIdLoader(RowsByKeyLoader):
+    key_field = "post_id"
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        return Reply.filter(post_id__in=keys, status=PostStatus.PUBLISHED)
+
+
+class PublishedPostCountByBoardIdLoader(CountByKeyLoader):
+    key_field = "board_id"
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        return Post.filter(board_id__in=keys, status=PostStatus.PUBLISHED)

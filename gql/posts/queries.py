@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import strawberry
+
+from gql.context import Info
+from gql.posts.types import Board, Post
+from gql.relay import Connection, connection
+from models import posts as models
+
+
+@strawberry.type
+class PostQueries:
+    @connection("Posts, newest first. Filters by board slug, tag and author handle; unknown values match nothing.")
+    def posts(
+        self, info: Info, board: str | None = None, tag: str | None = None, author: str | None = None
+    ) -> Connection[Post]:
+        queryset = models.Post.visible_to(info.context.viewer)
+        if board is not None:
+            queryset = queryset.filter(board__slug=board)
+        if tag is not None:
+            queryset = queryset.filter(tag_rows__tag__name=tag.strip().lower())
+        if author is not None:
+            queryset = queryset.filter(author__handle=author.strip().lower())
+        return queryset.order_by("-published_at", "-id")  # type: ignore[return-value]
+
+    @strawberry.field(description="A post by its slug; null when unknown or not visible to you.")
+    async def post(self, info: Info, slug: str) -> Post | None:
+        return await models.Post.visible_to(info.context.viewer).get_or_none(slug=slug)  # type: ignore[return-value]
+
+    @strawberry.field(description="All boards, in the site's order.")
+    async def boards(self) -> list[Board]:
+        return await models.Board.all()  # type: ignore[return-value]

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Awaitable
+
+import strawberry
+
+from gql.accounts.loaders import UserByIdLoader
+from gql.accounts.types import User
+from gql.context import Info
+from gql.posts.loaders import (
+    BoardByIdLoader,
+    PublishedPostCountByBoardIdLoader,
+    PublishedRepliesByPostIdLoader,
+    TagsByPostIdLoader,
+)
+from gql.relay import Connection, Node, connection, node_type
+from models import posts as models
+
+PostStatus = strawberry.enum(models.PostStatus, description="Where a post stands in moderation.")
+
+
+@node_type(models.Board)
+@strawberry.type(description="A community board (Help, Ideas, the Stars blog, ...).")
+class Board(Node):
+    slug: str
+    name: str
+    description: str
+
+    @strawberry.field(graphql_type=int, description="Published posts on the board.")
+    def post_count(self, info: Info) -> Awaitable[int]:
+        return info.context.loaders[PublishedPostCountByBoardIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+
+@node_type(models.Reply)
+@strawberry.type(description="A reply in a post's thread.")
+class Reply(Node):
+    body: str
+    created_at: datetime
+
+    @strawberry.field(graphql_type=User)
+    def author(self, info: Info) -> Awaitable[Any]:
+        return info.context.loaders[UserByIdLoader].load(self.author_id)  # type: ignore[attr-defined]
+
+
+@node_type(models.Post)
+@strawberry.type(description="A post on a community board.")
+class Post(Node):
+    slug: str
+    title: str
+    excerpt: str
+    body: str
+    status: PostStatus
+    locked: bool
+    pinned: bool
+    created_at: datetime
+    published_at: datetime | None
+    kudos_count: int
+    reply_count: int
+
+    @strawberry.field(graphql_type=User)
+    def author(self, info: Info) -> Awaitable[Any]:
+        return info.context.loaders[UserByIdLoader].load(self.author_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=Board)
+    def board(self, info: Info) -> Awaitable[Any]:
+        return info.context.loaders[BoardByIdLoader].load(self.board_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=list[str])
+    def tags(self, info: Info) -> Awaitable[list[str]]:
+        return info.context.loaders[TagsByPostIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+    @connection("Published replies, oldest first.")
+    async def replies(self, info: Info) -> Connection[Reply]:
+        return await info.context.loaders[PublishedRepliesByPostIdLoader].load(self.pk)  # type: ignore[attr-defined]

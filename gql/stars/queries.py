@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import strawberry
+
+from gql.accounts.types import User
+from gql.context import Info
+from gql.errors import NotFound
+from gql.relay import Connection, connection
+from gql.stars.types import StarsProgram
+from models import stars as models
+
+
+@strawberry.type
+class StarsQueries:
+    @strawberry.field(description="The Stars program page.")
+    async def stars_program(self) -> StarsProgram:
+        program = await models.StarsProgram.first()
+        if program is None:
+            raise NotFound("The Stars program is not set up yet (run `community-api seed`)")
+        return program  # type: ignore[return-value]
+
+    @connection("All Stars program members, longest-serving first.")
+    def stars(self, info: Info) -> Connection[User]:
+        return models.star_members()  # type: ignore[return-value]

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any, Awaitable
+
+import strawberry
+
+from gql.context import Info
+from gql.posts.types import Post
+from gql.relay import Connection, connection
+from gql.stars.loaders import EligibilityByProgramIdLoader, PerksByProgramIdLoader, ValuesByProgramIdLoader
+from models import posts as post_models
+from models import stars as models
+
+STARS_BLOG = "stars-blog"
+
+
+@strawberry.type(description="A condition to join the Stars program, as the program page states it.")
+class EligibilityRequirement:
+    code: str
+    description: str
+
+
+@strawberry.type(description="Something Stars get.")
+class Perk:
+    title: str
+
+
+@strawberry.type(description="One of the program's values.")
+class ProgramValue:
+    name: str
+    description: str
+    icon: str = strawberry.field(description="Icon name, e.g. `respect`.")
+
+
+@strawberry.type(description="The Stars program: who it is for, what it offers, what it stands for.")
+class StarsProgram:
+    name: str
+    tagline: str
+    description: str
+    become_a_star: str = strawberry.field(description='The "Become a Star" text.')
+    applications_open: bool
+
+    @strawberry.field(graphql_type=list[EligibilityRequirement])
+    def eligibility(self, info: Info) -> Awaitable[Any]:
+        return info.context.loaders[EligibilityByProgramIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=list[Perk])
+    def perks(self, info: Info) -> Awaitable[Any]:
+        return info.context.loaders[PerksByProgramIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=list[ProgramValue])
+    def values(self, info: Info) -> Awaitable[Any]:
+        return info.context.loaders[ValuesByProgramIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+    @connection('"Meet the Stars": the Stars blog, newest first.')
+    def blog_posts(self, info: Info) -> Connection[Post]:
+        return post_models.Post.visible_to(info.context.viewer).filter(board__slug=STARS_BLOG).order_by(  # type: ignore[return-value]
+            "-published_at", "-id"
+        )

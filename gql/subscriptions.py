@@ -1,0 +1,57 @@
+"""Subscriptions over WebSocket (graphql-transport-ws): issue updates and the moderation queue.
+
+Channels carry IDs; each event is read fresh from the database with fresh loaders, because a
+subscription's context lives as long as its connection and cached rows would go stale.
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncGenerator
+
+import strawberry
+
+from gql.context import Context, Info
+from gql.errors import NotFound
+from gql.issues.types import Issue
+from gql.loaders import Loaders
+from gql.moderation.types import ModerationItem
+from gql.mutations import require_viewer
+from models.accounts import Capability
+from models.issues import Issue as IssueModel
+from models.posts import Post as PostModel
+
+MODERATION_CHANNEL = "moderation-queue"
+
+
+def issue_channel(number: int) -> str:
+    return f"issue:{number}"
+
+
+async def publish_issue_changed(context: Context, issue: IssueModel) -> None:
+    await context.broker.publish(issue_channel(issue.number), {"issueId": issue.pk})
+
+
+async def publish_queue_changed(context: Context, post_id: int) -> None:
+    await context.broker.publish(MODERATION_CHANNEL, {"postId": post_id})
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="The issue, each time staff post an update to it.")
+    async def issue_updated(self, info: Info, number: int) -> AsyncGenerator[Issue, None]:
+        if not await IssueModel.filter(number=number).exists():
+            raise NotFound(f"No issue number {number}", argument="number")
+        async for event in info.context.broker.subscribe(issue_channel(number)):
+            info.context.loaders = Loaders()
+            issue: Any = await IssueModel.get_or_none(id=event["issueId"])
+            if issue is not None:
+                yield issue
+
+    @strawberry.subscription(description="A post that entered, changed in or left the moderation queue (moderators).")
+    async def moderation_queue_changed(self, info: Info) -> AsyncGenerator[ModerationItem, None]:
+        require_viewer(info, Capability.MODERATE)
+        async for event in info.context.broker.subscribe(MODERATION_CHANNEL):
+            info.context.loaders = Loaders()
+            post: Any = await PostModel.get_or_none(id=event["postId"])
+            if post is not None:
+                yield post

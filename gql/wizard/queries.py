@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import strawberry
+
+from gql.context import Info
+from gql.errors import NotFound
+from gql.relay import pk_of
+from gql.wizard.loaders import WizardStepByIdLoader
+from gql.wizard.types import HelpWizard, WizardStep
+from models import wizard as models
+
+
+@strawberry.type
+class WizardQueries:
+    @strawberry.field(description="The Help Wizard, from its first step.")
+    async def help_wizard(self, info: Info) -> HelpWizard:
+        first = await models.WizardStep.filter(is_first=True).first()
+        if first is None:
+            raise NotFound("The Help Wizard has no first step yet")
+        return HelpWizard(first_step=first)  # type: ignore[arg-type]
+
+    @strawberry.field(description="A wizard step by its ID; null when unknown.")
+    async def wizard_step(self, info: Info, id: strawberry.ID) -> WizardStep | None:
+        pk = pk_of(id, "WizardStep")
+        return await info.context.loaders[WizardStepByIdLoader].load(pk)  # type: ignore[return-value]
