@@ -49,7 +49,7 @@ async def test_status_actions_move_posts_and_are_audited(client: GraphQLClient, 
     post = await a_post(start)
     payload = (await client.query(MODERATE, {"input": {"postId": gid(post), "action": action, "reason": "policy 4.2"}}, token=token))["moderatePost"]
     assert payload["userErrors"] == [] and payload["post"]["status"] == end
-    entry = await ModerationAction.get(target_id=post.pk, action=action)
+    entry = await ModerationAction.get(target_kind="POST", target_id=post.pk, action=action)
     assert (entry.actor_id, entry.reason) == (moderator.pk, "policy 4.2")
     if end == "PUBLISHED":
         assert (await Post.get(id=post.pk)).published_at is not None
@@ -63,7 +63,7 @@ async def test_actions_that_do_not_apply_are_refused_and_not_audited(client: Gra
     payload = (await client.query(MODERATE, {"input": {"postId": gid(post), "action": action}}, token=token))["moderatePost"]
     assert payload["userErrors"][0]["code"] == "INVALID_STATE"
     assert (await Post.get(id=post.pk)).status is start
-    assert not await ModerationAction.filter(target_id=post.pk).exists()
+    assert not await ModerationAction.filter(target_kind="POST", target_id=post.pk).exists()
 
 
 async def test_lock_pin_and_their_inverses(client: GraphQLClient) -> None:

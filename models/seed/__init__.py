@@ -1,16 +1,6 @@
-"""Seed data: the landing page's own content and a deterministic scale generator.
+"""Seed data: the landing page's own content (TOML files here) and a deterministic scale generator."""
 
-PLACEHOLDER while the seed is being written; the real loader replaces this module.
-"""
+from models.seed.content import load_page_content
+from models.seed.scale import generate_scale
 
-from __future__ import annotations
-
-
-async def load_page_content() -> dict[str, int]:
-    """Load the landing-page content from the data files in this folder; idempotent."""
-    return {}
-
-
-async def generate_scale(members: int, seed: int = 1) -> dict[str, int]:
-    """Add `members` generated members with proportional posts, FAQs and issues; deterministic."""
-    return {}
+__all__ = ["generate_scale", "load_page_content"]
