@@ -253,6 +253,10 @@ class ConnectionExtension(FieldExtension):
     the page arguments are checked before the resolver runs, so a bad one costs no SQL.
     """
 
+    def __init__(self, on_page: Callable[[Any, list[Any]], None] | None = None) -> None:
+        super().__init__()
+        self.on_page = on_page
+
     def apply(self, field: StrawberryField) -> None:
         field.arguments = [
             *field.arguments,
@@ -279,14 +283,23 @@ class ConnectionExtension(FieldExtension):
             result = await result
         # A QuerySet is awaitable too: never await it here, page it in SQL.
         if isinstance(result, QuerySet):
-            return await paginate_queryset(result, page)
-        return await paginate_list(result, page)
+            connection = await paginate_queryset(result, page)
+        else:
+            connection = await paginate_list(result, page)
+        if self.on_page is not None:
+            self.on_page(info, connection.nodes())
+        return connection
 
 
 def _given(value: Any) -> Any:
     return None if value is strawberry.UNSET else value
 
 
-def connection(description: str, **field_options: Any) -> Any:
-    """`@connection("...")` on a resolver that returns a QuerySet or a list of nodes."""
-    return strawberry.field(description=description, extensions=[ConnectionExtension()], **field_options)
+def connection(
+    description: str, *, on_page: Callable[[Any, list[Any]], None] | None = None, **field_options: Any
+) -> Any:
+    """`@connection("...")` on a resolver that returns a QuerySet or a list of nodes.
+
+    `on_page(info, rows)` sees each page's rows, e.g. to prime loaders with what a join fetched.
+    """
+    return strawberry.field(description=description, extensions=[ConnectionExtension(on_page)], **field_options)

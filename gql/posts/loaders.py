@@ -4,6 +4,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
+from gql.accounts.loaders import UserByIdLoader
 from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader
 from models.posts import Board, PostStatus, PostTag, Reply, Post
 
@@ -34,3 +35,13 @@ class PublishedPostCountByBoardIdLoader(CountByKeyLoader):
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         return Post.filter(board_id__in=keys, status=PostStatus.PUBLISHED)
+
+
+def with_authors(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Posts joined with their authors, so that authors need no query of their own."""
+    return queryset.select_related("author")
+
+
+def prime_authors(info: Any, posts: list[Any]) -> None:
+    # Primed authors resolve at once, in the same loader batch as the rest of the page's users.
+    info.context.loaders.prime_many(UserByIdLoader, (post.author for post in posts))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from gql.context import Info
+from gql.posts.loaders import prime_authors, with_authors
 from gql.posts.types import Board, Post
 from gql.relay import Connection, connection
 from models import posts as models
@@ -10,7 +11,8 @@ from models import posts as models
 
 @strawberry.type
 class PostQueries:
-    @connection("Posts, newest first. Filters by board slug, tag and author handle; unknown values match nothing.")
+    @connection("Posts, newest first. Filters by board slug, tag and author handle; unknown values match nothing.",
+                on_page=prime_authors)
     def posts(
         self, info: Info, board: str | None = None, tag: str | None = None, author: str | None = None
     ) -> Connection[Post]:
@@ -21,7 +23,7 @@ class PostQueries:
             queryset = queryset.filter(tag_rows__tag__name=tag.strip().lower())
         if author is not None:
             queryset = queryset.filter(author__handle=author.strip().lower())
-        return queryset.order_by("-published_at", "-id")  # type: ignore[return-value]
+        return with_authors(queryset).order_by("-published_at", "-id")  # type: ignore[return-value]
 
     @strawberry.field(description="A post by its slug; null when unknown or not visible to you.")
     async def post(self, info: Info, slug: str) -> Post | None:

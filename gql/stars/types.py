@@ -5,6 +5,7 @@ from typing import Any, Awaitable
 import strawberry
 
 from gql.context import Info
+from gql.posts.loaders import prime_authors, with_authors
 from gql.posts.types import Post
 from gql.relay import Connection, connection
 from gql.stars.loaders import EligibilityByProgramIdLoader, PerksByProgramIdLoader, ValuesByProgramIdLoader
@@ -52,8 +53,7 @@ class StarsProgram:
     def values(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[ValuesByProgramIdLoader].load(self.pk)  # type: ignore[attr-defined]
 
-    @connection('"Meet the Stars": the Stars blog, newest first.')
+    @connection('"Meet the Stars": the Stars blog, newest first.', on_page=prime_authors)
     def blog_posts(self, info: Info) -> Connection[Post]:
-        return post_models.Post.visible_to(info.context.viewer).filter(board__slug=STARS_BLOG).order_by(  # type: ignore[return-value]
-            "-published_at", "-id"
-        )
+        queryset = post_models.Post.visible_to(info.context.viewer).filter(board__slug=STARS_BLOG)
+        return with_authors(queryset).order_by("-published_at", "-id")  # type: ignore[return-value]

@@ -1,0 +1,66 @@
+"""The landing-page query: the seed's content, in a fixed number of SQL statements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.factories import make_post, make_user
+from models.accounts import Role
+from models.posts import Board
+from models.stars import StarProfile
+from models.base import utcnow
+from tests.support import GraphQLClient, count_sql
+
+LANDING_PAGE = (Path(__file__).parent / "landing_page.graphql").read_text()
+
+
+async def test_landing_page_shows_the_page_content(client: GraphQLClient) -> None:
+    data = await client.query(LANDING_PAGE, {"n": 5})
+    program = data["starsProgram"]
+    assert program["name"] == "Spotify Stars Program"
+    assert [perk["title"] for perk in program["perks"]] == [
+        "Special Community permissions and access",
+        "Product research, feedback, and early testing opportunities",
+        "Calls with Spotify teams",
+        "Star only events",
+        "Chance to get branded swag",
+        "Tweeting from AskSpotifyStars",
+    ]
+    assert [(v["name"], v["icon"]) for v in program["values"]] == [
+        ("Respect", "respect"), ("Inclusion", "inclusion"), ("Support", "support"),
+        ("Teamwork", "teamwork"), ("Fun", "fun"), ("Responsibility", "responsibility"),
+    ]
+    assert [(p["title"], p["publishedAt"][:10]) for p in program["blogPosts"]["nodes"]] == [
+        ("Backstage intro - Meet Vincent", "2024-10-07"),
+        ("Backstage Intro: Meet Leticia", "2024-06-17"),
+        ("Backstage Intro - Meet Susana!", "2024-04-26"),
+    ]
+    assert "18 years of age or older" in program["becomeAStar"]
+    assert {"vincent", "ribezaz", "susana"} <= {star["handle"] for star in data["stars"]["nodes"]}
+    assert data["helpWizard"]["firstStep"]["prompt"] == "What do you need help with?"
+    assert len(data["helpWizard"]["firstStep"]["options"]) == 4
+    views = [faq["views"] for faq in data["faqs"]["nodes"]]
+    assert views == sorted(views, reverse=True) and len(views) == 5
+    affected = [issue["affectedCount"] for issue in data["ongoingIssues"]["nodes"]]
+    assert affected == sorted(affected, reverse=True)
+    assert all(issue["status"] != "RESOLVED" for issue in data["ongoingIssues"]["nodes"])
+    assert data["announcements"]["nodes"][0]["pinned"] is True
+    assert "Scheduled maintenance on 5 March" not in [a["title"] for a in data["announcements"]["nodes"]]
+
+
+async def test_statement_count_does_not_grow_with_page_size(client: GraphQLClient) -> None:
+    # Enough rows that 50 really means more items than 5 in every list that can grow.
+    board = await Board.get(slug="chat")
+    for n in range(12):
+        star = await make_user("landing_star", Role.STAR)
+        await StarProfile.create(user_id=star.pk, star_since=utcnow())
+        await make_post(star, board)
+    with count_sql() as small:
+        small_data = await client.query(LANDING_PAGE, {"n": 5})
+    with count_sql() as large:
+        large_data = await client.query(LANDING_PAGE, {"n": 50})
+    assert len(large_data["posts"]["nodes"]) > len(small_data["posts"]["nodes"])
+    assert len(large_data["stars"]["nodes"]) > len(small_data["stars"]["nodes"])
+    assert small.count == large.count, (small.statements, large.statements)
+    # One statement per list and per relation batch; see the README for the breakdown.
+    assert large.count <= 26, large.statements
