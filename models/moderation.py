@@ -225,6 +225,11 @@ async def set_user_role(actor: User, user_id: int, role: Role, reason: str) -> U
         if target is None:
             raise violation("No user has that ID", "NOT_FOUND", "userId")
         raise violation(f"The user already has the {role.value} role", "UNCHANGED", "role")
+    if role is Role.STAR:
+        # Every Star has a profile: `stars` lists members by the day they joined the program.
+        from models.stars import StarProfile  # here: models.stars imports this module
+
+        await StarProfile.get_or_create(user_id=user_id, defaults={"star_since": utcnow()})
     await record_action(actor, TargetKind.USER, user_id, f"SET_ROLE_{role.value}", reason.strip())
     return await User.get(id=user_id)
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from models.accounts import Role, TokenScope, User, issue_token
 from models.base import utcnow
 from models.posts import Board, Post, PostStatus
+from models.stars import StarProfile
 
 _serial = itertools.count(1)
 
@@ -16,13 +17,16 @@ async def make_user(
     prefix: str, role: Role = Role.MEMBER, *, age_days: int = 400, suspended: bool = False
 ) -> User:
     n = next(_serial)
-    return await User.create(
+    user = await User.create(
         handle=f"{prefix}_{n}",
         display_name=f"{prefix} {n}",
         role=role,
         created_at=utcnow() - timedelta(days=age_days),
         suspended_at=utcnow() if suspended else None,
     )
+    if role is Role.STAR:
+        await StarProfile.create(user_id=user.pk, star_since=utcnow())
+    return user
 
 
 async def token_for(user: User, scope: TokenScope = TokenScope.FULL) -> str:

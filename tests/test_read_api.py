@@ -67,7 +67,8 @@ async def test_drafts_are_hidden_from_readers_but_not_from_staff(client: GraphQL
 
 async def test_faq_categories_in_site_order_with_counts(client: GraphQLClient) -> None:
     categories = (await client.query("{ faqCategories { slug faqCount } }"))["faqCategories"]
-    assert [c["slug"] for c in categories][:3] == ["account", "payment", "playback"]
+    seeded = ["account", "payment", "playback", "devices", "app", "privacy"]
+    assert [c["slug"] for c in categories if c["slug"] in seeded] == seeded
     assert next(c for c in categories if c["slug"] == "payment")["faqCount"] == 4  # the draft does not count
 
 
@@ -145,13 +146,15 @@ async def test_post_with_replies_and_boards(client: GraphQLClient) -> None:
     assert post["kudosCount"] == 5 and post["replyCount"] == 2
     assert [r["author"]["handle"] for r in post["replies"]["nodes"]] == ["susana", "alex_listens"]
     boards = (await client.query("{ boards { slug postCount } }"))["boards"]
-    assert [b["slug"] for b in boards][:2] == ["help", "ideas"] and all(b["postCount"] >= 0 for b in boards)
+    seeded = ["help", "ideas", "chat", "devices", "stars-blog"]
+    assert [b["slug"] for b in boards if b["slug"] in seeded] == seeded and all(b["postCount"] >= 0 for b in boards)
     assert (await client.query('{ post(slug: "no-such-post") { id } }')) == {"post": None}
 
 
 async def test_stars_in_the_order_they_joined(client: GraphQLClient) -> None:
-    stars = (await client.query("{ stars(first: 3) { nodes { handle role starSince } } }"))["stars"]["nodes"]
-    assert [s["handle"] for s in stars] == ["susana", "vincent", "ribezaz"]
+    stars = (await client.query("{ stars(first: 100) { nodes { handle role starSince } } }"))["stars"]["nodes"]
+    assert [s["handle"] for s in stars if s["handle"] in ("susana", "vincent", "ribezaz")] == ["susana", "vincent", "ribezaz"]
+    assert [s["starSince"] for s in stars] == sorted(s["starSince"] for s in stars)
     assert {s["role"] for s in stars} == {"STAR"}
     codes = [e["code"] for e in (await client.query("{ starsProgram { eligibility { code } } }"))["starsProgram"]["eligibility"]]
     assert codes[0] == "AGE_18_PLUS" and "REJECTION_COOLDOWN" in codes
