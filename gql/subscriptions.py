@@ -10,8 +10,9 @@ from typing import Any, AsyncGenerator
 
 import strawberry
 
-from gql.context import Context, Info
+from gql.context import Info
 from gql.errors import NotFound
+from gql.events import MODERATION_CHANNEL, issue_channel
 from gql.issues.types import Issue
 from gql.loaders import Loaders
 from gql.moderation.types import ModerationItem
@@ -19,21 +20,6 @@ from gql.mutations import require_viewer
 from models.accounts import Capability
 from models.issues import Issue as IssueModel
 from models.posts import Post as PostModel
-
-MODERATION_CHANNEL = "moderation-queue"
-
-
-def issue_channel(number: int) -> str:
-    return f"issue:{number}"
-
-
-async def publish_issue_changed(context: Context, issue: IssueModel) -> None:
-    await context.broker.publish(issue_channel(issue.number), {"issueId": issue.pk})
-
-
-async def publish_queue_changed(context: Context, post_id: int) -> None:
-    await context.broker.publish(MODERATION_CHANNEL, {"postId": post_id})
-
 
 @strawberry.type
 class Subscription:

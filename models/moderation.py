@@ -196,6 +196,14 @@ async def report_content(reporter: User, kind: TargetKind, target_id: int, reaso
         raise violation("You already reported this", "ALREADY_REPORTED", "contentId") from None
 
 
+async def reported_post_id(report: Report) -> int | None:
+    """The post a report puts in the queue: the post itself, or the reply's post."""
+    if report.target_kind is TargetKind.POST:
+        return report.target_id
+    reply = await Reply.get_or_none(id=report.target_id)
+    return reply.post_id if reply else None
+
+
 def queue_posts(kinds: list[QueueKind] | None = None) -> QuerySet[Post]:
     """Posts that need a moderator, oldest first: pending, spam-marked, or reported (or a reply is)."""
     kinds = kinds or list(QueueKind)

@@ -4,6 +4,7 @@ from typing import Awaitable, Callable
 
 import strawberry
 
+from gql import events
 from gql.context import Info
 from gql.issues.types import Issue, IssueStatus, IssueUpdate, Platform
 from gql.mutations import MutationPayload, perform, require_viewer
@@ -84,7 +85,9 @@ class IssueMutations:
             issue, update = await rules.post_update(viewer, issue_id, input.status, input.body)  # type: ignore[arg-type]
             return {"issue": issue, "update": update}
 
-        return await perform(PostIssueUpdatePayload, input.client_mutation_id, work)
+        payload = await perform(PostIssueUpdatePayload, input.client_mutation_id, work)
+        await events.issue_changed(info.context, payload.issue)
+        return payload
 
     @strawberry.mutation(description="Staff: open a new ongoing issue (status INVESTIGATING).")
     async def create_issue(self, info: Info, input: CreateIssueInput) -> IssuePayload:

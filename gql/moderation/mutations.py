@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from gql.accounts.types import Role, User
+from gql import events
 from gql.context import Info
 from gql.moderation.types import PostAction, Report, ReportReason
 from gql.mutations import MutationPayload, perform, require_viewer
@@ -72,7 +73,9 @@ class ModerationMutations:
         async def work() -> dict:
             return {"post": await rules.moderate_post(viewer, post_id, input.action, input.reason)}  # type: ignore[arg-type]
 
-        return await perform(ModeratePostPayload, input.client_mutation_id, work)
+        payload = await perform(ModeratePostPayload, input.client_mutation_id, work)
+        await events.queue_changed(info.context, payload.post and payload.post.pk)  # type: ignore[attr-defined]
+        return payload
 
     @strawberry.mutation(description="Report a post or reply to the moderators.")
     async def report_content(self, info: Info, input: ReportContentInput) -> ReportContentPayload:
@@ -83,7 +86,10 @@ class ModerationMutations:
             report = await rules.report_content(viewer, _REPORTABLE[typename], content_pk, input.reason, input.note)  # type: ignore[arg-type]
             return {"report": report}
 
-        return await perform(ReportContentPayload, input.client_mutation_id, work)
+        payload = await perform(ReportContentPayload, input.client_mutation_id, work)
+        if payload.report is not None:
+            await events.queue_changed(info.context, await rules.reported_post_id(payload.report))  # type: ignore[arg-type]
+        return payload
 
     @strawberry.mutation(description="Change a user's role (admins).")
     async def set_user_role(self, info: Info, input: SetUserRoleInput) -> UserPayload:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from gql import events
 from gql.context import Info
 from gql.mutations import MutationPayload, perform, require_viewer
 from gql.posts.types import Post, Reply
@@ -52,7 +53,10 @@ class PostMutations:
         async def work() -> dict:
             return {"post": await rules.create_post(viewer, input.board, input.title, input.body, input.tags)}
 
-        return await perform(PostPayload, input.client_mutation_id, work)
+        payload = await perform(PostPayload, input.client_mutation_id, work)
+        if payload.post is not None and payload.post.status is rules.PostStatus.PENDING:  # type: ignore[attr-defined]
+            await events.queue_changed(info.context, payload.post.pk)  # type: ignore[attr-defined]
+        return payload
 
     @strawberry.mutation(description="Reply to a published post that is not locked.")
     async def reply_to_post(self, info: Info, input: ReplyToPostInput) -> ReplyPayload:

@@ -1,0 +1,21 @@
+"""Subscription channels and what mutations publish on them, after their transaction commits."""
+
+from __future__ import annotations
+
+from gql.context import Context
+
+MODERATION_CHANNEL = "moderation-queue"
+
+
+def issue_channel(number: int) -> str:
+    return f"issue:{number}"
+
+
+async def issue_changed(context: Context, issue: object | None) -> None:
+    if issue is not None:
+        await context.broker.publish(issue_channel(issue.number), {"issueId": issue.pk})  # type: ignore[attr-defined]
+
+
+async def queue_changed(context: Context, post_id: int | None) -> None:
+    if post_id is not None:
+        await context.broker.publish(MODERATION_CHANNEL, {"postId": post_id})
