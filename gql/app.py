@@ -12,6 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from gql.broker import broker_for
+from gql.graphiql import graphiql_assets, graphiql_page
 from gql.schema import build_schema
 from gql.settings import Settings
 from gql.transport import GraphQLHTTPEndpoint
@@ -29,9 +30,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     schema = build_schema()
     broker = broker_for(settings.redis_url)
     view = GraphQLView(schema, settings, broker)
-    endpoint = GraphQLHTTPEndpoint(
-        schema, settings, broker, ide_page=None if settings.is_production else view.render_graphql_ide
-    )
+    endpoint = GraphQLHTTPEndpoint(schema, settings, broker, ide_page=None if settings.is_production else graphiql_page)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -50,6 +49,8 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             Route("/graphql", endpoint),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
+            # GraphiQL's assets exist only where GraphiQL does: development.
+            *([] if settings.is_production else [graphiql_assets()]),
         ],
         lifespan=lifespan,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Mapping
 
@@ -81,11 +81,14 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for spec in fields(cls):
-            raw = environ.get(spec.name.upper())
+            raw = overrides.pop(spec.name, environ.get(spec.name.upper()))
             if raw is None:
                 continue
-            values[spec.name] = _parse(spec.name, spec.type, raw)
-        return replace(cls(**values), **overrides)
+            # Overrides may be given typed already, or as text like the environment's.
+            values[spec.name] = _parse(spec.name, spec.type, raw) if isinstance(raw, str) else raw
+        if overrides:
+            raise TypeError(f"unknown settings: {', '.join(sorted(overrides))}")
+        return cls(**values)
 
 
 def _parse(name: str, type_name: Any, raw: str) -> Any:

@@ -1,4 +1,4 @@
-"""Strawberry's ASGI view, used for WebSocket subscriptions and the GraphiQL page.
+"""Strawberry's ASGI view, used for WebSocket subscriptions.
 
 Plain HTTP requests go through gql.transport, which follows the GraphQL-over-HTTP draft.
 """
@@ -22,7 +22,8 @@ from models.accounts import user_for_token
 
 class GraphQLView(GraphQL):
     def __init__(self, schema: Any, settings: Settings, broker: Broker) -> None:
-        super().__init__(schema, graphql_ide=None if settings.is_production else "graphiql")
+        # GraphiQL is served by gql.graphiql from local assets, not by Strawberry from a CDN.
+        super().__init__(schema, graphql_ide=None)
         self.settings = settings
         self.broker = broker
 

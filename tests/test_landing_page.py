@@ -9,7 +9,7 @@ from models.accounts import Role
 from models.posts import Board
 from tests.support import GraphQLClient, count_sql
 
-LANDING_PAGE = (Path(__file__).parent / "landing_page.graphql").read_text()
+LANDING_PAGE = (Path(__file__).parent.parent / "gql" / "landing_page.graphql").read_text()
 
 
 async def test_landing_page_shows_the_page_content(client: GraphQLClient) -> None:
