@@ -12,6 +12,8 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from gql.broker import broker_for
+from gql.limits.budget import budgets_for
+from gql.limits.guard import Guard
 from gql.graphiql import graphiql_assets, graphiql_page
 from gql.schema import build_schema
 from gql.settings import Settings
@@ -29,8 +31,12 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     settings = settings or Settings.from_env()
     schema = build_schema()
     broker = broker_for(settings.redis_url)
+    budgets = budgets_for(settings.redis_url)
     view = GraphQLView(schema, settings, broker)
-    endpoint = GraphQLHTTPEndpoint(schema, settings, broker, ide_page=None if settings.is_production else graphiql_page)
+    endpoint = GraphQLHTTPEndpoint(
+        schema, settings, broker, Guard(schema, settings, budgets),
+        ide_page=None if settings.is_production else graphiql_page,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -42,6 +48,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
                 yield
         finally:
             await broker.close()
+            await budgets.close()
 
     app = Starlette(
         routes=[

@@ -30,3 +30,15 @@ class Unauthenticated(ApiError):
 
 class Forbidden(ApiError):
     code = "FORBIDDEN"
+
+
+class RequestError(Exception):
+    """A request refused before execution: HTTP status, message, code, extra headers and extensions."""
+
+    def __init__(
+        self, status: int, message: str, code: str, headers: dict[str, str] | None = None, **extensions: object
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+        self.headers = headers or {}
+        self.extensions = extensions

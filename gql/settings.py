@@ -57,6 +57,22 @@ class Settings:
 
     # Transport limits, checked before anything is parsed or executed.
     max_body_bytes: int = 100_000
+    max_tokens: int = 5000
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_directives_per_field: int = 3
+    # GitHub-style cost: objects a query may return, connections multiplying by `first`/`last`.
+    max_query_cost: int = 10_000
+    request_timeout_seconds: int = 10
+
+    # Rate limits: cost points per window, per token (or per client IP when anonymous).
+    rate_limit_enabled: bool = True
+    rate_limit_window_seconds: int = 3600
+    rate_limit_points: int = 5000
+    rate_limit_anonymous_points: int = 1000
+    mutation_cost: int = 10
+    login_attempts: int = 10
+    login_window_seconds: int = 900
 
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
 

@@ -7,6 +7,8 @@ endpoint does what the draft (and our README's status-code table) says instead.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any, Awaitable, Callable
 
 import orjson
@@ -21,6 +23,8 @@ from strawberry.types.graphql import OperationType
 
 from gql.broker import Broker
 from gql.context import Context
+from gql.errors import RequestError
+from gql.limits.guard import Guard
 from gql.settings import Settings
 from models.accounts import user_for_token
 
@@ -29,14 +33,6 @@ JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
 
 IdePage = Callable[[Request], Awaitable[Response]]
-
-
-class RequestError(Exception):
-    """A request refused before execution: its status, message and extra headers."""
-
-    def __init__(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.headers = status, message, code, headers or {}
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -74,23 +70,29 @@ def wants_html(headers: Headers) -> bool:
 class GraphQLHTTPEndpoint:
     """ASGI app for `GET|POST /graphql`; WebSocket traffic goes to Strawberry's view."""
 
-    def __init__(self, schema: Schema, settings: Settings, broker: Broker, ide_page: IdePage | None = None) -> None:
+    def __init__(
+        self, schema: Schema, settings: Settings, broker: Broker, guard: Guard, ide_page: IdePage | None = None
+    ) -> None:
         self.schema = schema
         self.settings = settings
         self.broker = broker
+        self.guard = guard
         self.ide_page = ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         media_type = JSON
+        # Every response says which request it answers; logs of masked errors carry the same id.
+        headers = {"X-Request-Id": uuid.uuid4().hex}
         try:
             media_type = self._media_type(request)
             if self.ide_page and request.method == "GET" and wants_html(request.headers) and not request.query_params:
                 response = await self.ide_page(request)
             else:
-                response = await self._graphql(request, media_type)
+                response = await self._graphql(request, media_type, headers)
         except RequestError as refusal:
             response = error_response(refusal, media_type)
+        response.headers.update(headers)
         await response(scope, receive, send)
 
     def _media_type(self, request: Request) -> str:
@@ -104,19 +106,31 @@ class GraphQLHTTPEndpoint:
             raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE")
         return media_type
 
-    async def _graphql(self, request: Request, media_type: str) -> Response:
+    async def _graphql(self, request: Request, media_type: str, headers: dict[str, str]) -> Response:
         params = await self._params(request)
         context = await self._context(request)
+        context.extras["request_id"] = headers["X-Request-Id"]
+        admission = None
+        if params["query"] is not None:
+            admission = await self.guard.admit(
+                request, context, params["query"], params["operationName"], params["variables"]
+            )
+            headers.update(admission.headers)
         allowed = {OperationType.QUERY} if request.method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
         try:
-            result = await self.schema.execute(
-                params["query"],
-                variable_values=params["variables"],
-                context_value=context,
-                operation_name=params["operationName"],
-                allowed_operation_types=allowed,
-                operation_extensions=params["extensions"],
-            )
+            # The time limit cancels the resolvers' database work with them.
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                result = await self.schema.execute(
+                    params["query"],
+                    variable_values=params["variables"],
+                    context_value=context,
+                    operation_name=params["operationName"],
+                    allowed_operation_types=allowed,
+                    operation_extensions=params["extensions"],
+                )
+        except TimeoutError:
+            raise RequestError(504, f"The request took over {self.settings.request_timeout_seconds} s and was cancelled",
+                               "TIMEOUT") from None
         except InvalidOperationTypeError as refused:
             if refused.operation_type is OperationType.MUTATION:
                 raise RequestError(405, "Mutations need POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"}) from None
@@ -133,8 +147,9 @@ class GraphQLHTTPEndpoint:
         executed = result.data is not None or not result.errors or any(error.path for error in result.errors)
         if executed:
             body["data"] = result.data
-        if result.extensions:
-            body["extensions"] = result.extensions
+        extensions = {**(result.extensions or {}), **(admission.extension() if admission else {})}
+        if extensions:
+            body["extensions"] = extensions
         response = context.response
         assert response is not None
         response.body = orjson.dumps(body)
@@ -221,5 +236,5 @@ def bearer_token(header: str | None) -> str | None:
 
 
 def error_response(refusal: RequestError, media_type: str) -> Response:
-    body = {"errors": [{"message": refusal.message, "extensions": {"code": refusal.code}}]}
+    body = {"errors": [{"message": refusal.message, "extensions": {"code": refusal.code, **refusal.extensions}}]}
     return Response(orjson.dumps(body), status_code=refusal.status, media_type=media_type, headers=refusal.headers)

@@ -90,7 +90,8 @@ async def db(db_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings(db: str) -> Settings:
-    return Settings.from_env({}, database_url="unused: tests share the session's ORM")
+    # Every test shares one client address: rate limits are switched on only where they are tested.
+    return Settings.from_env({}, database_url="unused: tests share the session's ORM", rate_limit_enabled=False)
 
 
 @pytest_asyncio.fixture

@@ -1,0 +1,96 @@
+"""Rate-limit budgets: points spent per key in fixed windows, in memory or shared through Redis."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Spend:
+    allowed: bool
+    limit: int
+    used: int
+    reset_at: int  # epoch seconds when the window ends
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Used": str(self.used),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+
+
+class Budgets(Protocol):
+    async def spend(self, key: str, points: int, limit: int, window: int) -> Spend: ...
+
+    async def close(self) -> None: ...
+
+
+def _window(window: int) -> int:
+    return int(time.time() // window * window)
+
+
+class MemoryBudgets:
+    """One process. A refused request spends nothing."""
+
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._used: dict[str, tuple[int, int]] = {}
+
+    async def spend(self, key: str, points: int, limit: int, window: int) -> Spend:
+        start = _window(window)
+        window_start, used = self._used.get(key, (start, 0))
+        if window_start != start:
+            used = 0
+        allowed = used + points <= limit
+        if allowed:
+            used += points
+            if len(self._used) >= self.MAX_KEYS:
+                # Old windows are worthless: drop them rather than grow without bound.
+                self._used = {k: v for k, v in self._used.items() if v[0] == start}
+            self._used[key] = (start, used)
+        return Spend(allowed, limit, used, start + window)
+
+    async def close(self) -> None:
+        self._used.clear()
+
+
+# Check and spend in one step, so concurrent workers cannot overspend between a read and a write.
+_SPEND = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, used} end
+used = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {1, used}
+"""
+
+
+class RedisBudgets:
+    """Several workers share one budget per key."""
+
+    def __init__(self, url: str, prefix: str = "community-api:rate:") -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+        self._script = self._redis.register_script(_SPEND)
+        self._prefix = prefix
+
+    async def spend(self, key: str, points: int, limit: int, window: int) -> Spend:
+        start = _window(window)
+        allowed, used = await self._script(keys=[f"{self._prefix}{key}:{start}"], args=[points, limit, window])
+        return Spend(bool(allowed), limit, int(used), start + window)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def budgets_for(redis_url: str) -> Budgets:
+    return RedisBudgets(redis_url) if redis_url else MemoryBudgets()
