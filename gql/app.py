@@ -6,6 +6,8 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -22,6 +24,10 @@ from gql.view import GraphQLView
 from models.db import tortoise_config
 
 
+_EXPOSED_HEADERS = ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used",
+                    "X-RateLimit-Reset", "Retry-After"]
+
+
 async def healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -29,7 +35,7 @@ async def healthz(_request: Request) -> JSONResponse:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """The ASGI app. `manage_orm=False` leaves the ORM to the caller (tests share one database)."""
     settings = settings or Settings.from_env()
-    schema = build_schema()
+    schema = build_schema(settings)
     broker = broker_for(settings.redis_url)
     budgets = budgets_for(settings.redis_url)
     view = GraphQLView(schema, settings, broker)
@@ -50,7 +56,12 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             await broker.close()
             await budgets.close()
 
+    # Bearer tokens, not cookies, carry identity: CORS never needs credentials, so never `*` with them.
+    middleware = [Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                             allow_headers=["Authorization", "Content-Type"], expose_headers=_EXPOSED_HEADERS,
+                             allow_credentials=False, max_age=600)] if settings.cors_origins else []
     app = Starlette(
+        middleware=middleware,
         routes=[
             # No `methods`: the endpoint answers other methods itself, with 405 and `Allow`.
             Route("/graphql", endpoint),

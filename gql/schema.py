@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from gql.accounts.mutations import AccountMutations
@@ -15,6 +17,8 @@ from gql.faqs.mutations import FaqMutations
 from gql.faqs.queries import FaqQueries
 from gql.issues.mutations import IssueMutations
 from gql.issues.queries import IssueQueries
+from gql.limits.queries import RateLimitQueries
+from gql.masking import MaskUnexpectedErrors
 from gql.moderation.mutations import ModerationMutations
 from gql.moderation.queries import ModerationQueries
 from gql.node import NodeQueries
@@ -23,6 +27,7 @@ from gql.posts.queries import PostQueries
 from gql.stars.applications import StarApplicationQueries
 from gql.stars.mutations import StarMutations
 from gql.stars.queries import StarsQueries
+from gql.settings import Settings
 from gql.subscriptions import Subscription
 from gql.wizard.queries import WizardQueries
 
@@ -37,6 +42,7 @@ QUERY_TYPES: tuple[type, ...] = (
     PostQueries,
     StarApplicationQueries,
     ModerationQueries,
+    RateLimitQueries,
 )
 
 MUTATION_TYPES: tuple[type, ...] = (
@@ -53,27 +59,19 @@ Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)
 
 
-def _should_mask(error: GraphQLError) -> bool:
-    """Hide what a resolver raised unexpectedly: no stack trace or SQL message reaches a client.
-
-    GraphQL's own errors (ours, validation, variable coercion) speak about the request: keep them.
-    """
-    original = error.original_error
-    return error.path is not None and original is not None and not isinstance(original, GraphQLError)
-
-
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema for a profile: production hides introspection and "Did you mean" suggestions."""
+    extensions: list[Any] = [ParserCache, ValidationCache, MaskUnexpectedErrors]
+    if settings.is_production:
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            ParserCache,
-            ValidationCache,
-            lambda: MaskErrors(should_mask_error=_should_mask),
-        ],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
     )
 
 
 def export_sdl() -> str:
-    return build_schema().as_str() + "\n"
+    return build_schema(Settings()).as_str() + "\n"

@@ -10,6 +10,7 @@ skips with the reason in the summary, or fails when REQUIRE_POSTGRES=1 (CI).
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -91,12 +92,24 @@ async def db(db_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 def settings(db: str) -> Settings:
     # Every test shares one client address: rate limits are switched on only where they are tested.
-    return Settings.from_env({}, database_url="unused: tests share the session's ORM", rate_limit_enabled=False)
+    return settings_with(rate_limit_enabled=False)
+
+
+@asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[GraphQLClient]:
+    """A client on an app built with these settings (the ORM is the session's)."""
+    app = create_app(settings, manage_orm=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield GraphQLClient(http)
+
+
+def settings_with(**overrides: object) -> Settings:
+    return Settings.from_env({}, database_url="unused: tests share the session's ORM", **overrides)
 
 
 @pytest_asyncio.fixture
 async def client(settings: Settings) -> AsyncIterator[GraphQLClient]:
-    app = create_app(settings, manage_orm=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield GraphQLClient(http)
+    async with client_for(settings) as client:
+        yield client
