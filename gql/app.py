@@ -16,6 +16,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from gql.broker import broker_for
 from gql.limits.budget import budgets_for
 from gql.limits.guard import Guard
+from gql.persisted import store_for
 from gql.graphiql import graphiql_assets, graphiql_page
 from gql.schema import build_schema
 from gql.settings import Settings
@@ -38,9 +39,10 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     schema = build_schema(settings)
     broker = broker_for(settings.redis_url)
     budgets = budgets_for(settings.redis_url)
+    queries = store_for(settings.redis_url)
     view = GraphQLView(schema, settings, broker)
     endpoint = GraphQLHTTPEndpoint(
-        schema, settings, broker, Guard(schema, settings, budgets),
+        schema, settings, broker, Guard(schema, settings, budgets), queries,
         ide_page=None if settings.is_production else graphiql_page,
     )
 
@@ -53,8 +55,8 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
                 yield
         finally:
-            await broker.close()
-            await budgets.close()
+            for store in (broker, budgets, queries):
+                await store.close()
 
     # Bearer tokens, not cookies, carry identity: CORS never needs credentials, so never `*` with them.
     middleware = [Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],

@@ -25,6 +25,7 @@ from gql.broker import Broker
 from gql.context import Context
 from gql.errors import RequestError
 from gql.limits.guard import Guard
+from gql.persisted import QueryStore, resolve_query
 from gql.settings import Settings
 from models.accounts import user_for_token
 
@@ -71,12 +72,19 @@ class GraphQLHTTPEndpoint:
     """ASGI app for `GET|POST /graphql`; WebSocket traffic goes to Strawberry's view."""
 
     def __init__(
-        self, schema: Schema, settings: Settings, broker: Broker, guard: Guard, ide_page: IdePage | None = None
+        self,
+        schema: Schema,
+        settings: Settings,
+        broker: Broker,
+        guard: Guard,
+        queries: QueryStore,
+        ide_page: IdePage | None = None,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.broker = broker
         self.guard = guard
+        self.queries = queries
         self.ide_page = ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,6 +116,7 @@ class GraphQLHTTPEndpoint:
 
     async def _graphql(self, request: Request, media_type: str, headers: dict[str, str]) -> Response:
         params = await self._params(request)
+        params["query"] = await resolve_query(self.queries, params["query"], params["extensions"])
         context = await self._context(request)
         context.extras["request_id"] = headers["X-Request-Id"]
         admission = None

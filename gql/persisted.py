@@ -1,0 +1,90 @@
+"""Automatic persisted queries, Apollo's protocol: `extensions.persistedQuery.sha256Hash` (version 1).
+
+A client first sends only the hash; an unknown hash answers PERSISTED_QUERY_NOT_FOUND, the client
+resends with the query, and from then on the hash alone is enough, also over GET (cacheable URLs).
+Stored in memory (LRU) by default, in Redis when REDIS_URL is set so every worker knows every hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any, Protocol
+
+from gql.errors import RequestError
+
+MAX_QUERY_BYTES = 100_000
+
+
+class QueryStore(Protocol):
+    async def get(self, digest: str) -> str | None: ...
+
+    async def put(self, digest: str, query: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryQueryStore:
+    def __init__(self, size: int = 2048) -> None:
+        self._queries: OrderedDict[str, str] = OrderedDict()
+        self._size = size
+
+    async def get(self, digest: str) -> str | None:
+        query = self._queries.get(digest)
+        if query is not None:
+            self._queries.move_to_end(digest)
+        return query
+
+    async def put(self, digest: str, query: str) -> None:
+        self._queries[digest] = query
+        self._queries.move_to_end(digest)
+        while len(self._queries) > self._size:
+            self._queries.popitem(last=False)
+
+    async def close(self) -> None:
+        self._queries.clear()
+
+
+class RedisQueryStore:
+    def __init__(self, url: str, prefix: str = "community-api:apq:", ttl_seconds: int = 7 * 24 * 3600) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url, decode_responses=True)
+        self._prefix, self._ttl = prefix, ttl_seconds
+
+    async def get(self, digest: str) -> str | None:
+        return await self._redis.get(self._prefix + digest)
+
+    async def put(self, digest: str, query: str) -> None:
+        await self._redis.set(self._prefix + digest, query, ex=self._ttl)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def store_for(redis_url: str) -> QueryStore:
+    return RedisQueryStore(redis_url) if redis_url else MemoryQueryStore()
+
+
+def sha256(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+async def resolve_query(store: QueryStore, query: str | None, extensions: dict[str, Any] | None) -> str | None:
+    """The query text to run: the one sent, or the one stored under the sent hash."""
+    persisted = (extensions or {}).get("persistedQuery")
+    if persisted is None:
+        return query
+    if not isinstance(persisted, dict) or persisted.get("version") != 1 or not isinstance(persisted.get("sha256Hash"), str):
+        raise RequestError(400, "persistedQuery needs version 1 and a sha256Hash", "PERSISTED_QUERY_INVALID")
+    digest = persisted["sha256Hash"].lower()
+    if query is None:
+        stored = await store.get(digest)
+        if stored is None:
+            # 200 with this error is what Apollo clients expect before they retry with the query.
+            raise RequestError(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+        return stored
+    if sha256(query) != digest:
+        raise RequestError(400, "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH")
+    await store.put(digest, query)
+    return query

@@ -1,0 +1,74 @@
+"""Automatic persisted queries (Apollo's protocol) over HTTP, in memory and in Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+
+from gql.persisted import RedisQueryStore, sha256
+from tests.conftest import client_for, settings_with
+from tests.support import GraphQLClient, count_sql
+
+
+def apq(digest: str) -> dict:
+    return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+
+
+async def test_register_then_run_by_hash_over_post_and_get(client: GraphQLClient) -> None:
+    query = "{ faqs(first: 2) { nodes { slug } } } # apq-" + uuid.uuid4().hex
+    digest = sha256(query)
+    unknown = await client.http.post("/graphql", json={"extensions": apq(digest)})
+    assert unknown.status_code == 200
+    assert unknown.json()["errors"][0] == {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
+
+    registered = await client.http.post("/graphql", json={"query": query, "extensions": apq(digest)})
+    assert len(registered.json()["data"]["faqs"]["nodes"]) == 2
+
+    by_hash = await client.http.post("/graphql", json={"extensions": apq(digest)})
+    assert by_hash.json()["data"] == registered.json()["data"]
+    with count_sql() as sql:
+        cacheable = await client.http.get("/graphql", params={"extensions": json.dumps(apq(digest))})
+    assert cacheable.status_code == 200 and cacheable.json()["data"] == registered.json()["data"]
+    assert sql.count == 1
+
+
+async def test_a_hash_that_does_not_match_the_query_is_refused(client: GraphQLClient) -> None:
+    response = await client.http.post("/graphql", json={"query": "{ viewer { isAuthenticated } }", "extensions": apq("0" * 64)})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_HASH_MISMATCH"
+    later = await client.http.post("/graphql", json={"extensions": apq("0" * 64)})
+    assert later.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+@pytest.mark.parametrize("extension", [{"version": 2, "sha256Hash": "ab"}, {"version": 1}, "nope"])
+async def test_malformed_persisted_query_extension(client: GraphQLClient, extension: object) -> None:
+    response = await client.http.post("/graphql", json={"extensions": {"persistedQuery": extension}})
+    assert response.status_code == 400
+
+
+async def test_persisted_mutations_still_need_post(client: GraphQLClient) -> None:
+    mutation = 'mutation { register(input: {handle: "apq_get", password: "long enough pw"}) { token } }'
+    digest = sha256(mutation)
+    await client.http.post("/graphql", json={"query": mutation, "extensions": apq(digest)})
+    response = await client.http.get("/graphql", params={"extensions": json.dumps(apq(digest))})
+    assert response.status_code == 405
+
+
+async def test_redis_store_is_shared_between_workers(db: str) -> None:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("Redis tests skipped: TEST_REDIS_URL is not set (dev.py sets it when Redis answers)")
+    query = "{ viewer { isAuthenticated } } # shared-" + uuid.uuid4().hex
+    settings = settings_with(redis_url=url, rate_limit_enabled=False)
+    async with client_for(settings) as worker_a, client_for(settings) as worker_b:
+        await worker_a.http.post("/graphql", json={"query": query, "extensions": apq(sha256(query))})
+        response = await worker_b.http.post("/graphql", json={"extensions": apq(sha256(query))})
+    assert response.json()["data"] == {"viewer": {"isAuthenticated": False}}
+    store = RedisQueryStore(url)
+    try:
+        assert await store.get(sha256(query)) == query
+    finally:
+        await store.close()
