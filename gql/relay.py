@@ -253,7 +253,7 @@ class ConnectionExtension(FieldExtension):
     the page arguments are checked before the resolver runs, so a bad one costs no SQL.
     """
 
-    def __init__(self, on_page: Callable[[Any, list[Any]], None] | None = None) -> None:
+    def __init__(self, on_page: Callable[[Any, list[Any]], Awaitable[None]] | None = None) -> None:
         super().__init__()
         self.on_page = on_page
 
@@ -287,7 +287,7 @@ class ConnectionExtension(FieldExtension):
         else:
             connection = await paginate_list(result, page)
         if self.on_page is not None:
-            self.on_page(info, connection.nodes())
+            await self.on_page(info, connection.nodes())
         return connection
 
 
@@ -296,10 +296,10 @@ def _given(value: Any) -> Any:
 
 
 def connection(
-    description: str, *, on_page: Callable[[Any, list[Any]], None] | None = None, **field_options: Any
+    description: str, *, on_page: Callable[[Any, list[Any]], Awaitable[None]] | None = None, **field_options: Any
 ) -> Any:
     """`@connection("...")` on a resolver that returns a QuerySet or a list of nodes.
 
-    `on_page(info, rows)` sees each page's rows, e.g. to prime loaders with what a join fetched.
+    `await on_page(info, rows)` sees each page's rows, to prime or fill loaders for the whole page.
     """
     return strawberry.field(description=description, extensions=[ConnectionExtension(on_page)], **field_options)

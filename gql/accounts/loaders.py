@@ -4,7 +4,7 @@ from typing import Any, Hashable
 
 from tortoise.functions import Sum
 
-from gql.loaders import CountByKeyLoader, Loader, ModelByIdLoader
+from gql.loaders import CountByKeyLoader, Loader, ModelByIdLoader, page_filler
 from models.accounts import User
 from models.posts import Post, PostStatus
 from models.stars import StarProfile
@@ -38,3 +38,10 @@ class KudosReceivedByAuthorIdLoader(Loader):
 class StarProfileByUserIdLoader(Loader):
     async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
         return {profile.user_id: profile for profile in await StarProfile.filter(user_id__in=keys)}
+
+
+prepare_user_page = page_filler(
+    starSince=(StarProfileByUserIdLoader, "pk"),
+    postCount=(PublishedPostCountByAuthorIdLoader, "pk"),
+    kudosReceived=(KudosReceivedByAuthorIdLoader, "pk"),
+)

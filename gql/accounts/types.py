@@ -11,6 +11,7 @@ from gql.accounts.loaders import (
     StarProfileByUserIdLoader,
 )
 from gql.context import Info
+from gql.loaders import then
 from gql.relay import Node, node_type
 from models import accounts as models
 
@@ -28,17 +29,17 @@ class User(Node):
     created_at: datetime
 
     @strawberry.field(description="When the user joined the Stars program; null for non-Stars.")
-    async def star_since(self, info: Info) -> datetime | None:
-        profile = await info.context.loaders[StarProfileByUserIdLoader].load(self.pk)  # type: ignore[attr-defined]
-        return profile.star_since if profile else None
+    def star_since(self, info: Info) -> datetime | None:
+        profile = info.context.loaders[StarProfileByUserIdLoader].get(self.pk)  # type: ignore[attr-defined]
+        return then(profile, lambda found: found.star_since if found else None)
 
     @strawberry.field(graphql_type=int, description="Published posts written by the user.")
     def post_count(self, info: Info) -> Awaitable[int]:
-        return info.context.loaders[PublishedPostCountByAuthorIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[PublishedPostCountByAuthorIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=int, description="Kudos given to the user's published posts.")
     def kudos_received(self, info: Info) -> Awaitable[int]:
-        return info.context.loaders[KudosReceivedByAuthorIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[KudosReceivedByAuthorIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
 
 Capability = strawberry.enum(models.Capability, description="Something the viewer may do.")

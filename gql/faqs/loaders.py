@@ -4,7 +4,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader
+from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader, page_filler
 from models.faqs import Faq, FaqCategory, FaqLabel, FaqStatus
 
 
@@ -27,3 +27,6 @@ class PublishedFaqCountByCategoryIdLoader(CountByKeyLoader):
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         return Faq.filter(category_id__in=keys, status=FaqStatus.PUBLISHED)
+
+
+prepare_faq_page = page_filler(category=(FaqCategoryByIdLoader, "category_id"), labels=(LabelsByFaqIdLoader, "pk"))

@@ -4,6 +4,7 @@ import strawberry
 from tortoise.expressions import Q
 
 from gql.context import Info
+from gql.faqs.loaders import prepare_faq_page
 from gql.faqs.types import Faq, FaqCategory, FaqOrder
 from gql.relay import Connection, connection
 from models import faqs as models
@@ -11,7 +12,8 @@ from models import faqs as models
 
 @strawberry.type
 class FaqQueries:
-    @connection('FAQs; "most popular" first by default. `query` matches title or answer, as plain text.')
+    @connection('FAQs; "most popular" first by default. `query` matches title or answer, as plain text.',
+                on_page=prepare_faq_page)
     def faqs(
         self,
         info: Info,

@@ -31,7 +31,7 @@ class FaqCategory(Node):
 
     @strawberry.field(graphql_type=int, description="Published FAQs in the category.")
     def faq_count(self, info: Info) -> Awaitable[int]:
-        return info.context.loaders[PublishedFaqCountByCategoryIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[PublishedFaqCountByCategoryIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
 
 @node_type(models.Faq)
@@ -50,8 +50,8 @@ class Faq(Node):
 
     @strawberry.field(graphql_type=FaqCategory)
     def category(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[FaqCategoryByIdLoader].load(self.category_id)  # type: ignore[attr-defined]
+        return info.context.loaders[FaqCategoryByIdLoader].get(self.category_id)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=list[str])
     def labels(self, info: Info) -> Awaitable[list[str]]:
-        return info.context.loaders[LabelsByFaqIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[LabelsByFaqIdLoader].get(self.pk)  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.loaders import RowsByKeyLoader
+from gql.loaders import RowsByKeyLoader, page_filler
 from models.issues import IssuePlatform, IssueUpdate
 
 
@@ -25,3 +25,6 @@ class UpdatesByIssueIdLoader(RowsByKeyLoader):
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         return IssueUpdate.filter(issue_id__in=keys).order_by("-posted_at", "-id")
+
+
+prepare_issue_page = page_filler(platforms=(PlatformsByIssueIdLoader, "pk"), updates=(UpdatesByIssueIdLoader, "pk"))

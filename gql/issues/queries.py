@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from gql.context import Info
+from gql.issues.loaders import prepare_issue_page
 from gql.issues.types import Issue, IssueOrder, IssueStatus, Platform
 from gql.relay import Connection, connection
 from models import issues as models
@@ -10,7 +11,8 @@ from models import issues as models
 
 @strawberry.type
 class IssueQueries:
-    @connection("Ongoing issues (not RESOLVED unless `status` asks), most affected first by default.")
+    @connection("Ongoing issues (not RESOLVED unless `status` asks), most affected first by default.",
+                on_page=prepare_issue_page)
     def ongoing_issues(
         self,
         info: Info,

@@ -43,7 +43,7 @@ class Issue(Node):
 
     @strawberry.field(graphql_type=list[Platform])
     def platforms(self, info: Info) -> Awaitable[list[models.Platform]]:
-        return info.context.loaders[PlatformsByIssueIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[PlatformsByIssueIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
     @connection("The timeline, newest first.")
     async def updates(self, info: Info) -> Connection[IssueUpdate]:

@@ -52,7 +52,7 @@ class Report(Node):
 
     @strawberry.field(graphql_type=User)
     def reporter(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[UserByIdLoader].load(self.reporter_id)  # type: ignore[attr-defined]
+        return info.context.loaders[UserByIdLoader].get(self.reporter_id)  # type: ignore[attr-defined]
 
 
 @node_type(models.ModerationAction)
@@ -70,7 +70,7 @@ class ModerationAction(Node):
     @strawberry.field(graphql_type=User | None)
     def actor(self, info: Info) -> Awaitable[Any] | None:
         actor_id = self.actor_id  # type: ignore[attr-defined]
-        return info.context.loaders[UserByIdLoader].load(actor_id) if actor_id else None
+        return info.context.loaders[UserByIdLoader].get(actor_id) if actor_id else None
 
 
 @strawberry.type(description="A post that needs a moderator, with the reasons it is queued.")
@@ -87,7 +87,7 @@ class ModerationItem:
 
     @strawberry.field(graphql_type=list[Report], description="Open reports on the post and its replies.")
     def reports(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[OpenReportsByPostIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[OpenReportsByPostIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Why it is queued.")
     async def kinds(self, info: Info) -> list[QueueKind]:

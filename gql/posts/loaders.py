@@ -5,7 +5,7 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from gql.accounts.loaders import UserByIdLoader
-from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader
+from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader, page_filler
 from models.posts import Board, PostStatus, PostTag, Reply, Post
 
 
@@ -42,6 +42,11 @@ def with_authors(queryset: QuerySet[Any]) -> QuerySet[Any]:
     return queryset.select_related("author")
 
 
-def prime_authors(info: Any, posts: list[Any]) -> None:
-    # Primed authors resolve at once, in the same loader batch as the rest of the page's users.
+_fill_post_fields = page_filler(board=(BoardByIdLoader, "board_id"), tags=(TagsByPostIdLoader, "pk"))
+
+
+async def prepare_page(info: Any, posts: list[Any]) -> None:
+    """Let a page of posts resolve without a loop turn per post: authors came with the join,
+    boards and tags (when asked for) are loaded for the whole page at once."""
     info.context.loaders.prime_many(UserByIdLoader, (post.author for post in posts))
+    await _fill_post_fields(info, posts)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from gql.context import Info
-from gql.posts.loaders import prime_authors, with_authors
+from gql.posts.loaders import prepare_page, with_authors
 from gql.posts.types import Board, Post
 from gql.relay import Connection, connection
 from models import posts as models
@@ -12,7 +12,7 @@ from models import posts as models
 @strawberry.type
 class PostQueries:
     @connection("Posts, newest first. Filters by board slug, tag and author handle; unknown values match nothing.",
-                on_page=prime_authors)
+                on_page=prepare_page)
     def posts(
         self, info: Info, board: str | None = None, tag: str | None = None, author: str | None = None
     ) -> Connection[Post]:

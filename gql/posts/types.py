@@ -29,7 +29,7 @@ class Board(Node):
 
     @strawberry.field(graphql_type=int, description="Published posts on the board.")
     def post_count(self, info: Info) -> Awaitable[int]:
-        return info.context.loaders[PublishedPostCountByBoardIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[PublishedPostCountByBoardIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
 
 @node_type(models.Reply)
@@ -40,7 +40,7 @@ class Reply(Node):
 
     @strawberry.field(graphql_type=User)
     def author(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[UserByIdLoader].load(self.author_id)  # type: ignore[attr-defined]
+        return info.context.loaders[UserByIdLoader].get(self.author_id)  # type: ignore[attr-defined]
 
 
 @node_type(models.Post)
@@ -60,15 +60,15 @@ class Post(Node):
 
     @strawberry.field(graphql_type=User)
     def author(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[UserByIdLoader].load(self.author_id)  # type: ignore[attr-defined]
+        return info.context.loaders[UserByIdLoader].get(self.author_id)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=Board)
     def board(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[BoardByIdLoader].load(self.board_id)  # type: ignore[attr-defined]
+        return info.context.loaders[BoardByIdLoader].get(self.board_id)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=list[str])
     def tags(self, info: Info) -> Awaitable[list[str]]:
-        return info.context.loaders[TagsByPostIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[TagsByPostIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
     @connection("Published replies, oldest first.")
     async def replies(self, info: Info) -> Connection[Reply]:

@@ -46,12 +46,12 @@ class StarApplication(Node):
 
     @strawberry.field(graphql_type=User)
     def applicant(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[UserByIdLoader].load(self.user_id)  # type: ignore[attr-defined]
+        return info.context.loaders[UserByIdLoader].get(self.user_id)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=User | None)
     def reviewer(self, info: Info) -> Awaitable[Any] | None:
         reviewer_id = self.reviewer_id  # type: ignore[attr-defined]
-        return info.context.loaders[UserByIdLoader].load(reviewer_id) if reviewer_id else None
+        return info.context.loaders[UserByIdLoader].get(reviewer_id) if reviewer_id else None
 
 
 @strawberry.type(description="One Stars requirement, checked against the viewer.")

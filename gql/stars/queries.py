@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from gql.accounts.loaders import prepare_user_page
 from gql.accounts.types import User
 from gql.context import Info
 from gql.errors import NotFound
@@ -19,6 +20,6 @@ class StarsQueries:
             raise NotFound("The Stars program is not set up yet (run `community-api seed`)")
         return program  # type: ignore[return-value]
 
-    @connection("All Stars program members, longest-serving first.")
+    @connection("All Stars program members, longest-serving first.", on_page=prepare_user_page)
     def stars(self, info: Info) -> Connection[User]:
         return models.star_members()  # type: ignore[return-value]

@@ -5,7 +5,7 @@ from typing import Any, Awaitable
 import strawberry
 
 from gql.context import Info
-from gql.posts.loaders import prime_authors, with_authors
+from gql.posts.loaders import prepare_page, with_authors
 from gql.posts.types import Post
 from gql.relay import Connection, connection
 from gql.stars.loaders import EligibilityByProgramIdLoader, PerksByProgramIdLoader, ValuesByProgramIdLoader
@@ -43,17 +43,17 @@ class StarsProgram:
 
     @strawberry.field(graphql_type=list[EligibilityRequirement])
     def eligibility(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[EligibilityByProgramIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[EligibilityByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=list[Perk])
     def perks(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[PerksByProgramIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[PerksByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=list[ProgramValue])
     def values(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[ValuesByProgramIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[ValuesByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
-    @connection('"Meet the Stars": the Stars blog, newest first.', on_page=prime_authors)
+    @connection('"Meet the Stars": the Stars blog, newest first.', on_page=prepare_page)
     def blog_posts(self, info: Info) -> Connection[Post]:
         queryset = post_models.Post.visible_to(info.context.viewer).filter(board__slug=STARS_BLOG)
         return with_authors(queryset).order_by("-published_at", "-id")  # type: ignore[return-value]

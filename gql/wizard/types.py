@@ -29,16 +29,16 @@ class WizardResolution:
 
     @strawberry.field(graphql_type=list[Faq])
     def faqs(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[FaqsByWizardOptionIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[FaqsByWizardOptionIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=list[Issue])
     def issues(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[IssuesByWizardOptionIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[IssuesByWizardOptionIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=Board | None, description="The board to ask on when nothing helps.")
     def board(self, info: Info) -> Awaitable[Any] | None:
         board_id = self.resolution_board_id  # type: ignore[attr-defined]
-        return info.context.loaders[BoardByIdLoader].load(board_id) if board_id else None
+        return info.context.loaders[BoardByIdLoader].get(board_id) if board_id else None
 
 
 @strawberry.type(description="An answer to a wizard step: it leads to the next step or to a resolution.")
@@ -49,7 +49,7 @@ class WizardOption:
     def next(self, info: Info) -> WizardStep | None:
         next_id = self.next_step_id  # type: ignore[attr-defined]
         # A loader future: the executor awaits it.
-        return info.context.loaders[WizardStepByIdLoader].load(next_id) if next_id else None  # type: ignore[return-value]
+        return info.context.loaders[WizardStepByIdLoader].get(next_id) if next_id else None  # type: ignore[return-value]
 
     @strawberry.field
     def resolution(self) -> WizardResolution | None:
@@ -65,7 +65,7 @@ class WizardStep(Node):
 
     @strawberry.field(graphql_type=list[WizardOption])
     def options(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[OptionsByStepIdLoader].load(self.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[OptionsByStepIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="The Help Wizard: a few questions that lead to the right help.")
@@ -74,4 +74,4 @@ class HelpWizard:
 
     @strawberry.field(graphql_type=list[WizardOption], description="The first step's options: what help is about.")
     def topics(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[OptionsByStepIdLoader].load(self.first_step.pk)  # type: ignore[attr-defined]
+        return info.context.loaders[OptionsByStepIdLoader].get(self.first_step.pk)  # type: ignore[attr-defined]
