@@ -66,3 +66,24 @@ async def perform(
         ]
         return payload_class(user_errors=errors, client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
     return payload_class(**result, client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
+
+
+async def mutate(
+    info: Info,
+    payload_class: type[PayloadT],
+    input: Any,
+    capability: Capability | None,
+    action: Callable[[User], Awaitable[dict[str, Any]]],
+) -> PayloadT:
+    """The whole convention in one call: authorize, then run `action(viewer)` via `perform`.
+
+    Global IDs are decoded inside `action`, after authorization: an anonymous caller hears
+    UNAUTHENTICATED whatever the IDs it sent.
+    """
+    viewer = require_viewer(info, capability)
+    return await perform(payload_class, input.client_mutation_id, lambda: action(viewer))
+
+
+async def returning(field: str, change: Awaitable[Any]) -> dict[str, Any]:
+    """`{field: await change}`: the payload of a mutation that changes one object."""
+    return {field: await change}

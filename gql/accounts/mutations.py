@@ -4,7 +4,7 @@ import strawberry
 
 from gql.accounts.types import TokenScope, User
 from gql.context import Info
-from gql.mutations import MutationPayload, perform, require_viewer
+from gql.mutations import MutationPayload, mutate, perform
 from gql.relay import global_id_of, pk_of
 from models import accounts as rules
 
@@ -66,12 +66,10 @@ class AccountMutations:
 
     @strawberry.mutation(description="Revoke one of your tokens (by default the one in use).")
     async def revoke_token(self, info: Info, input: RevokeTokenInput) -> RevokeTokenPayload:
-        # A read-only or suspended user's token may still be revoked: revoking never harms.
-        viewer = require_viewer(info)
-        token_pk = pk_of(input.token_id, "AccessToken") if input.token_id else info.context.token.pk  # type: ignore[union-attr]
-
-        async def work() -> dict:
+        # No capability: a read-only or suspended user may still revoke a token; revoking never harms.
+        async def action(viewer: rules.User) -> dict:
+            token_pk = pk_of(input.token_id, "AccessToken") if input.token_id else info.context.token.pk  # type: ignore[union-attr]
             token = await rules.revoke_token(viewer, token_pk)
             return {"revoked_token_id": strawberry.ID(global_id_of(token))}
 
-        return await perform(RevokeTokenPayload, input.client_mutation_id, work)
+        return await mutate(info, RevokeTokenPayload, input, None, action)

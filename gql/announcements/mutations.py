@@ -6,7 +6,7 @@ import strawberry
 
 from gql.announcements.types import Announcement
 from gql.context import Info
-from gql.mutations import MutationPayload, perform, require_viewer
+from gql.mutations import MutationPayload, mutate, returning
 from models import announcements as rules
 from models.accounts import Capability
 
@@ -30,12 +30,7 @@ class AnnouncementPayload(MutationPayload):
 class AnnouncementMutations:
     @strawberry.mutation(description="Staff: publish (or schedule) an announcement.")
     async def create_announcement(self, info: Info, input: CreateAnnouncementInput) -> AnnouncementPayload:
-        viewer = require_viewer(info, Capability.MANAGE_CONTENT)
-
-        async def work() -> dict:
-            announcement = await rules.create_announcement(
-                viewer, input.title, input.body, input.pinned, input.published_at, input.expires_at
-            )
-            return {"announcement": announcement}
-
-        return await perform(AnnouncementPayload, input.client_mutation_id, work)
+        return await mutate(info, AnnouncementPayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning(
+            "announcement",
+            rules.create_announcement(viewer, input.title, input.body, input.pinned, input.published_at, input.expires_at),
+        ))

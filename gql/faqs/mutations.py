@@ -4,7 +4,7 @@ import strawberry
 
 from gql.context import Info
 from gql.faqs.types import Faq
-from gql.mutations import MutationPayload, perform, require_viewer
+from gql.mutations import MutationPayload, mutate, returning
 from gql.relay import pk_of
 from models import faqs as rules
 from models.accounts import Capability
@@ -53,43 +53,21 @@ class PublishFaqInput:
 class FaqMutations:
     @strawberry.mutation(description='Answer "was this helpful?"; answering again changes your answer.')
     async def rate_faq(self, info: Info, input: RateFaqInput) -> FaqPayload:
-        viewer = require_viewer(info, Capability.RATE_FAQS)
-        faq_id = pk_of(input.faq_id, "Faq")
-
-        async def work() -> dict:
-            return {"faq": await rules.rate(viewer, faq_id, input.helpful)}
-
-        return await perform(FaqPayload, input.client_mutation_id, work)
+        return await mutate(info, FaqPayload, input, Capability.RATE_FAQS,
+                            lambda viewer: returning("faq", rules.rate(viewer, pk_of(input.faq_id, "Faq"), input.helpful)))
 
     @strawberry.mutation(description="Staff: write a new FAQ as a draft.")
     async def create_faq(self, info: Info, input: CreateFaqInput) -> FaqPayload:
-        viewer = require_viewer(info, Capability.MANAGE_CONTENT)
-
-        async def work() -> dict:
-            faq = await rules.save_faq(viewer, None, slug=input.slug, title=input.title, body=input.body,
-                                       category_slug=input.category, labels=input.labels)
-            return {"faq": faq}
-
-        return await perform(FaqPayload, input.client_mutation_id, work)
+        return await mutate(info, FaqPayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning("faq", rules.save_faq(
+            viewer, None, slug=input.slug, title=input.title, body=input.body, category_slug=input.category, labels=input.labels)))
 
     @strawberry.mutation(description="Staff: change the fields given.")
     async def update_faq(self, info: Info, input: UpdateFaqInput) -> FaqPayload:
-        viewer = require_viewer(info, Capability.MANAGE_CONTENT)
-        faq_id = pk_of(input.faq_id, "Faq")
-
-        async def work() -> dict:
-            faq = await rules.save_faq(viewer, faq_id, slug=input.slug, title=input.title, body=input.body,
-                                       category_slug=input.category, labels=input.labels)
-            return {"faq": faq}
-
-        return await perform(FaqPayload, input.client_mutation_id, work)
+        return await mutate(info, FaqPayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning("faq", rules.save_faq(
+            viewer, pk_of(input.faq_id, "Faq"), slug=input.slug, title=input.title, body=input.body,
+            category_slug=input.category, labels=input.labels)))
 
     @strawberry.mutation(description="Staff: publish a draft FAQ.")
     async def publish_faq(self, info: Info, input: PublishFaqInput) -> FaqPayload:
-        viewer = require_viewer(info, Capability.MANAGE_CONTENT)
-        faq_id = pk_of(input.faq_id, "Faq")
-
-        async def work() -> dict:
-            return {"faq": await rules.publish(viewer, faq_id)}
-
-        return await perform(FaqPayload, input.client_mutation_id, work)
+        return await mutate(info, FaqPayload, input, Capability.MANAGE_CONTENT,
+                            lambda viewer: returning("faq", rules.publish(viewer, pk_of(input.faq_id, "Faq"))))

@@ -7,7 +7,7 @@ import strawberry
 from gql import events
 from gql.context import Info
 from gql.issues.types import Issue, IssueStatus, IssueUpdate, Platform
-from gql.mutations import MutationPayload, perform, require_viewer
+from gql.mutations import MutationPayload, mutate, returning
 from gql.relay import pk_of
 from models import issues as rules
 from models.accounts import Capability, User
@@ -46,16 +46,9 @@ class PostIssueUpdatePayload(MutationPayload):
     update: IssueUpdate | None = None
 
 
-async def _mark(
-    info: Info, input: IssueInput, change: Callable[[User, int], Awaitable[rules.Issue]]
-) -> IssuePayload:
-    viewer = require_viewer(info, Capability.MARK_ISSUES)
-    issue_id = pk_of(input.issue_id, "Issue")
-
-    async def work() -> dict:
-        return {"issue": await change(viewer, issue_id)}
-
-    return await perform(IssuePayload, input.client_mutation_id, work)
+def _mark(info: Info, input: IssueInput, change: Callable[[User, int], Awaitable[rules.Issue]]) -> Awaitable[IssuePayload]:
+    return mutate(info, IssuePayload, input, Capability.MARK_ISSUES,
+                  lambda viewer: returning("issue", change(viewer, pk_of(input.issue_id, "Issue"))))
 
 
 @strawberry.type
@@ -78,22 +71,15 @@ class IssueMutations:
 
     @strawberry.mutation(description="Staff: add a timeline entry and move the issue's status.")
     async def post_issue_update(self, info: Info, input: PostIssueUpdateInput) -> PostIssueUpdatePayload:
-        viewer = require_viewer(info, Capability.MANAGE_CONTENT)
-        issue_id = pk_of(input.issue_id, "Issue")
-
-        async def work() -> dict:
-            issue, update = await rules.post_update(viewer, issue_id, input.status, input.body)  # type: ignore[arg-type]
+        async def action(viewer: User) -> dict:
+            issue, update = await rules.post_update(viewer, pk_of(input.issue_id, "Issue"), input.status, input.body)  # type: ignore[arg-type]
             return {"issue": issue, "update": update}
 
-        payload = await perform(PostIssueUpdatePayload, input.client_mutation_id, work)
+        payload = await mutate(info, PostIssueUpdatePayload, input, Capability.MANAGE_CONTENT, action)
         await events.issue_changed(info.context, payload.issue)
         return payload
 
     @strawberry.mutation(description="Staff: open a new ongoing issue (status INVESTIGATING).")
     async def create_issue(self, info: Info, input: CreateIssueInput) -> IssuePayload:
-        viewer = require_viewer(info, Capability.MANAGE_CONTENT)
-
-        async def work() -> dict:
-            return {"issue": await rules.create_issue(viewer, input.title, input.description, input.platforms)}  # type: ignore[arg-type]
-
-        return await perform(IssuePayload, input.client_mutation_id, work)
+        return await mutate(info, IssuePayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning(
+            "issue", rules.create_issue(viewer, input.title, input.description, input.platforms)))  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from gql.accounts.types import Role, User
 from gql import events
 from gql.context import Info
 from gql.moderation.types import PostAction, Report, ReportReason
-from gql.mutations import MutationPayload, perform, require_viewer
+from gql.mutations import MutationPayload, mutate, returning
 from gql.posts.types import Post
 from gql.relay import pk_of, typed_pk
 from models import moderation as rules
@@ -67,46 +67,29 @@ _REPORTABLE = {"Post": rules.TargetKind.POST, "Reply": rules.TargetKind.REPLY}
 class ModerationMutations:
     @strawberry.mutation(description="Moderate a post; every action is written to the audit log.")
     async def moderate_post(self, info: Info, input: ModeratePostInput) -> ModeratePostPayload:
-        viewer = require_viewer(info, rules.capability_for(input.action))  # type: ignore[arg-type]
-        post_id = pk_of(input.post_id, "Post")
-
-        async def work() -> dict:
-            return {"post": await rules.moderate_post(viewer, post_id, input.action, input.reason)}  # type: ignore[arg-type]
-
-        payload = await perform(ModeratePostPayload, input.client_mutation_id, work)
+        payload = await mutate(info, ModeratePostPayload, input, rules.capability_for(input.action), lambda viewer: returning(  # type: ignore[arg-type]
+            "post", rules.moderate_post(viewer, pk_of(input.post_id, "Post"), input.action, input.reason)))  # type: ignore[arg-type]
         await events.queue_changed(info.context, payload.post and payload.post.pk)  # type: ignore[attr-defined]
         return payload
 
     @strawberry.mutation(description="Report a post or reply to the moderators.")
     async def report_content(self, info: Info, input: ReportContentInput) -> ReportContentPayload:
-        viewer = require_viewer(info, Capability.REPORT_CONTENT)
-        typename, content_pk = typed_pk(input.content_id, *_REPORTABLE)
-
-        async def work() -> dict:
+        async def action(viewer: rules.User) -> dict:
+            typename, content_pk = typed_pk(input.content_id, *_REPORTABLE)
             report = await rules.report_content(viewer, _REPORTABLE[typename], content_pk, input.reason, input.note)  # type: ignore[arg-type]
             return {"report": report}
 
-        payload = await perform(ReportContentPayload, input.client_mutation_id, work)
+        payload = await mutate(info, ReportContentPayload, input, Capability.REPORT_CONTENT, action)
         if payload.report is not None:
             await events.queue_changed(info.context, await rules.reported_post_id(payload.report))  # type: ignore[arg-type]
         return payload
 
     @strawberry.mutation(description="Change a user's role (admins).")
     async def set_user_role(self, info: Info, input: SetUserRoleInput) -> UserPayload:
-        viewer = require_viewer(info, Capability.MANAGE_USERS)
-        user_id = pk_of(input.user_id, "User")
-
-        async def work() -> dict:
-            return {"user": await rules.set_user_role(viewer, user_id, input.role, input.reason)}  # type: ignore[arg-type]
-
-        return await perform(UserPayload, input.client_mutation_id, work)
+        return await mutate(info, UserPayload, input, Capability.MANAGE_USERS, lambda viewer: returning(
+            "user", rules.set_user_role(viewer, pk_of(input.user_id, "User"), input.role, input.reason)))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Suspend a user (they can read but not write), or lift a suspension (admins).")
     async def suspend_user(self, info: Info, input: SuspendUserInput) -> UserPayload:
-        viewer = require_viewer(info, Capability.MANAGE_USERS)
-        user_id = pk_of(input.user_id, "User")
-
-        async def work() -> dict:
-            return {"user": await rules.suspend_user(viewer, user_id, input.suspended, input.reason)}
-
-        return await perform(UserPayload, input.client_mutation_id, work)
+        return await mutate(info, UserPayload, input, Capability.MANAGE_USERS, lambda viewer: returning(
+            "user", rules.suspend_user(viewer, pk_of(input.user_id, "User"), input.suspended, input.reason)))

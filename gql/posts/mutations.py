@@ -4,11 +4,11 @@ import strawberry
 
 from gql import events
 from gql.context import Info
-from gql.mutations import MutationPayload, perform, require_viewer
+from gql.mutations import MutationPayload, mutate, returning
 from gql.posts.types import Post, Reply
 from gql.relay import pk_of
 from models import posts as rules
-from models.accounts import Capability
+from models.accounts import Capability, User
 
 
 @strawberry.input
@@ -48,43 +48,29 @@ class ReplyPayload(MutationPayload):
 class PostMutations:
     @strawberry.mutation(description="Write a post. A member's first post waits for a moderator (status PENDING).")
     async def create_post(self, info: Info, input: CreatePostInput) -> PostPayload:
-        viewer = require_viewer(info, Capability.POST)
-
-        async def work() -> dict:
+        async def action(viewer: User) -> dict:
             return {"post": await rules.create_post(viewer, input.board, input.title, input.body, input.tags)}
 
-        payload = await perform(PostPayload, input.client_mutation_id, work)
+        payload = await mutate(info, PostPayload, input, Capability.POST, action)
         if payload.post is not None and payload.post.status is rules.PostStatus.PENDING:  # type: ignore[attr-defined]
             await events.queue_changed(info.context, payload.post.pk)  # type: ignore[attr-defined]
         return payload
 
     @strawberry.mutation(description="Reply to a published post that is not locked.")
     async def reply_to_post(self, info: Info, input: ReplyToPostInput) -> ReplyPayload:
-        viewer = require_viewer(info, Capability.POST)
-        post_id = pk_of(input.post_id, "Post")
-
-        async def work() -> dict:
+        async def action(viewer: User) -> dict:
+            post_id = pk_of(input.post_id, "Post")
             reply = await rules.reply_to(viewer, post_id, input.body)
             return {"reply": reply, "post": await rules.Post.get(id=post_id)}
 
-        return await perform(ReplyPayload, input.client_mutation_id, work)
+        return await mutate(info, ReplyPayload, input, Capability.POST, action)
 
     @strawberry.mutation(description="Give a post kudos (once per member; not your own posts).")
     async def give_kudo(self, info: Info, input: KudoInput) -> PostPayload:
-        viewer = require_viewer(info, Capability.GIVE_KUDOS)
-        post_id = pk_of(input.post_id, "Post")
-
-        async def work() -> dict:
-            return {"post": await rules.give_kudo(viewer, post_id)}
-
-        return await perform(PostPayload, input.client_mutation_id, work)
+        return await mutate(info, PostPayload, input, Capability.GIVE_KUDOS,
+                            lambda viewer: returning("post", rules.give_kudo(viewer, pk_of(input.post_id, "Post"))))
 
     @strawberry.mutation(description="Take back your kudos.")
     async def remove_kudo(self, info: Info, input: KudoInput) -> PostPayload:
-        viewer = require_viewer(info, Capability.GIVE_KUDOS)
-        post_id = pk_of(input.post_id, "Post")
-
-        async def work() -> dict:
-            return {"post": await rules.remove_kudo(viewer, post_id)}
-
-        return await perform(PostPayload, input.client_mutation_id, work)
+        return await mutate(info, PostPayload, input, Capability.GIVE_KUDOS,
+                            lambda viewer: returning("post", rules.remove_kudo(viewer, pk_of(input.post_id, "Post"))))

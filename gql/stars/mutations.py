@@ -5,7 +5,7 @@ from datetime import date
 import strawberry
 
 from gql.context import Info
-from gql.mutations import MutationPayload, perform, require_viewer
+from gql.mutations import MutationPayload, mutate, returning
 from gql.relay import pk_of
 from gql.stars.applications import Decision, StarApplication
 from models import stars as rules
@@ -49,30 +49,18 @@ def _form(input: ApplyToStarsProgramInput) -> rules.ApplicationForm:
 class StarMutations:
     @strawberry.mutation(description="Apply to the Stars program, or resubmit after a request for information.")
     async def apply_to_stars_program(self, info: Info, input: ApplyToStarsProgramInput) -> StarApplicationPayload:
-        viewer = require_viewer(info, Capability.APPLY_TO_STARS)
         policy = info.context.settings.eligibility_policy
-
-        async def work() -> dict:
-            return {"application": await rules.apply(viewer, policy, _form(input))}
-
-        return await perform(StarApplicationPayload, input.client_mutation_id, work)
+        return await mutate(info, StarApplicationPayload, input, Capability.APPLY_TO_STARS,
+                            lambda viewer: returning("application", rules.apply(viewer, policy, _form(input))))
 
     @strawberry.mutation(description="Withdraw your open application.")
     async def withdraw_star_application(self, info: Info, input: WithdrawStarApplicationInput) -> StarApplicationPayload:
-        viewer = require_viewer(info, Capability.APPLY_TO_STARS)
-        application_id = pk_of(input.application_id, "StarApplication")
-
-        async def work() -> dict:
-            return {"application": await rules.withdraw(viewer, application_id)}
-
-        return await perform(StarApplicationPayload, input.client_mutation_id, work)
+        return await mutate(info, StarApplicationPayload, input, Capability.APPLY_TO_STARS, lambda viewer: returning(
+            "application", rules.withdraw(viewer, pk_of(input.application_id, "StarApplication"))))
 
     @strawberry.mutation(description="Approve (grants the STAR role), reject, or ask the applicant for more information.")
     async def review_star_application(self, info: Info, input: ReviewStarApplicationInput) -> StarApplicationPayload:
-        viewer = require_viewer(info, Capability.REVIEW_STAR_APPLICATIONS)
-        application_id = pk_of(input.application_id, "StarApplication")
-
-        async def work() -> dict:
-            return {"application": await rules.review(viewer, application_id, input.decision, input.note)}
-
-        return await perform(StarApplicationPayload, input.client_mutation_id, work)
+        return await mutate(info, StarApplicationPayload, input, Capability.REVIEW_STAR_APPLICATIONS, lambda viewer: returning(
+            "application",
+            rules.review(viewer, pk_of(input.application_id, "StarApplication"), input.decision, input.note),  # type: ignore[arg-type]
+        ))
