@@ -24,10 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.workloads import HAND_WRITTEN, LANDING_PAGE, READ_WORKLOADS  # noqa: E402
+from tests.live_server import uvicorn_process  # noqa: E402
 
 PY = sys.executable
 WRITERS = 16
@@ -50,30 +50,9 @@ def cli(env: dict[str, str], *args: str) -> str:
     return subprocess.run([PY, "-m", "gql.cli", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-@contextmanager
-def server(env: dict[str, str], app: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [*pinned(0), PY, "-m", "uvicorn", app, "--factory", "--port", str(port), "--loop", "uvloop",
-         "--http", "httptools", "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{app} did not start") from None
-                time.sleep(0.1)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def server(env: dict[str, str], app: str, port: int) -> Any:
+    return uvicorn_process(app, port, env, prefix=pinned(0),
+                           options=["--loop", "uvloop", "--http", "httptools", "--no-access-log"])
 
 
 def rss_kb(pid: int, field: str = "VmRSS") -> int:

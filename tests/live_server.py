@@ -1,4 +1,4 @@
-"""A real uvicorn serving the app in a subprocess, on the session's database."""
+"""A real uvicorn in a subprocess: for tests that need real sockets, and for the benchmark."""
 
 from __future__ import annotations
 
@@ -23,29 +23,36 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database_url: str, **env: str) -> Iterator[str]:
-    port = free_port()
+def uvicorn_process(app: str, port: int, env: dict[str, str], *, prefix: list[str] | None = None,
+                    options: list[str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `uvicorn <app> --factory` and yield once it answers HTTP; stop it on the way out."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "gql.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url, **env},
+        [*(prefix or []), sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", *(options or [])],
+        cwd=ROOT, env=env,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
             except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
-        yield base
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{app} did not start") from None
+                time.sleep(0.1)
+        yield process
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def live_server(database_url: str, **env: str) -> Iterator[str]:
+    """The API on the session's database; yields its base URL."""
+    port = free_port()
+    with uvicorn_process("gql.app:create_app", port, {**os.environ, "DATABASE_URL": database_url, **env}):
+        yield f"http://127.0.0.1:{port}"
