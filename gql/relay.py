@@ -11,7 +11,7 @@ import base64
 import binascii
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Protocol, Sequence, TypeVar
 
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
@@ -216,13 +216,33 @@ def _build(items: Sequence[Any], start: int, has_next: bool, count: Callable[[],
     )
 
 
-async def paginate_queryset(queryset: QuerySet[Any], page: PageArgs) -> Connection[Any]:
-    """One page of a QuerySet: LIMIT/OFFSET in SQL, one extra row to learn `hasNextPage`."""
-    count = _memo(queryset.count)
+class Source(Protocol):
+    """A list that is neither one QuerySet nor in memory (a search over several tables)."""
+
+    async def slice(self, start: int, stop: int) -> list[Any]: ...
+
+    async def count(self) -> int: ...
+
+
+class QuerySetSource:
+    """A QuerySet as a Source: LIMIT/OFFSET in SQL."""
+
+    def __init__(self, queryset: QuerySet[Any]) -> None:
+        self.queryset = queryset
+
+    async def slice(self, start: int, stop: int) -> list[Any]:
+        return list(await self.queryset.offset(start).limit(stop - start))
+
+    async def count(self) -> int:
+        return await self.queryset.count()
+
+
+async def paginate_source(source: Source, page: PageArgs) -> Connection[Any]:
+    """One page: the rows of the window plus one, to learn `hasNextPage` without a COUNT."""
+    count = _memo(source.count)
     start, end = await page.window(count)
     size = max(end - start, 0)
-    rows = list(await queryset.offset(start).limit(size + 1))
-    # Going backwards, rows exist after the page exactly when it ended at a `before` cursor.
+    rows = await source.slice(start, start + size + 1)
     has_next = page.before is not None if page.last is not None else len(rows) > size
     return _build(rows[:size], start, has_next, count)
 
@@ -283,7 +303,9 @@ class ConnectionExtension(FieldExtension):
             result = await result
         # A QuerySet is awaitable too: never await it here, page it in SQL.
         if isinstance(result, QuerySet):
-            connection = await paginate_queryset(result, page)
+            connection = await paginate_source(QuerySetSource(result), page)
+        elif hasattr(result, "slice"):
+            connection = await paginate_source(result, page)
         else:
             connection = await paginate_list(result, page)
         if self.on_page is not None:

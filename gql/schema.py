@@ -27,6 +27,7 @@ from gql.posts.queries import PostQueries
 from gql.stars.applications import StarApplicationQueries
 from gql.stars.mutations import StarMutations
 from gql.stars.queries import StarsQueries
+from gql.search.queries import SearchQueries
 from gql.settings import Settings
 from gql.subscriptions import Subscription
 from gql.wizard.queries import WizardQueries
@@ -43,6 +44,7 @@ QUERY_TYPES: tuple[type, ...] = (
     StarApplicationQueries,
     ModerationQueries,
     RateLimitQueries,
+    SearchQueries,
 )
 
 MUTATION_TYPES: tuple[type, ...] = (
