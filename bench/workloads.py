@@ -15,4 +15,4 @@ READ_WORKLOADS = {
     "W3 faqs(first: 50)": {"query": FAQS_50},
 }
 # Hand-written Starlette endpoints answering the same JSON from the same SQL (bench/baseline_app.py).
-HAND_WRITTEN = {"W2 posts(first: 100)": "/hand/posts", "W3 faqs(first: 50)": "/hand/faqs"}
+HAND_WRITTEN = {"W1 landing page": "/hand/landing", "W2 posts(first: 100)": "/hand/posts", "W3 faqs(first: 50)": "/hand/faqs"}
