@@ -374,7 +374,8 @@ NOTES = """## Reading the figures
 - The gap between the API and the hand-written endpoints is the GraphQL layer: about 2-3 microseconds for
   each resolved field in graphql-core plus Strawberry's per-field wrapper (100 posts x 6 fields is 600
   field resolutions), and the executor's awaitables where a field still needs a loader's batch.
-- W1 has no hand-written baseline yet: only its ratio to the static answer is measured.
+- W1's hand-written endpoint needs 25 statements too; the API's extra time there is the same per-field
+  cost over ~400 resolved fields, plus a few awaitables for the small lists (wizard options, program lists).
 - p99/p50 of the write mix reflects SQLite's single writer: 16 writers queue for its lock.
 """
 
