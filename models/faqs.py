@@ -12,7 +12,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User
-from models.base import utcnow
+from models.base import Section, utcnow
 from models.errors import Problems, violation
 from models.moderation import TargetKind, record_action
 
@@ -22,13 +22,7 @@ class FaqStatus(str, Enum):
     PUBLISHED = "PUBLISHED"
 
 
-class FaqCategory(Model):
-    id = fields.IntField(primary_key=True)
-    slug = fields.CharField(max_length=60, unique=True)
-    name = fields.CharField(max_length=100)
-    description = fields.TextField(default="")
-    position = fields.IntField(default=0)
-
+class FaqCategory(Section):
     class Meta:
         table = "faq_categories"
         ordering = ["position", "id"]

@@ -12,7 +12,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User
-from models.base import utcnow
+from models.base import Section, utcnow
 from models.errors import Problems, violation
 
 
@@ -24,13 +24,7 @@ class PostStatus(str, Enum):
     SPAM = "SPAM"
 
 
-class Board(Model):
-    id = fields.IntField(primary_key=True)
-    slug = fields.CharField(max_length=60, unique=True)
-    name = fields.CharField(max_length=100)
-    description = fields.TextField(default="")
-    position = fields.IntField(default=0)
-
+class Board(Section):
     class Meta:
         table = "boards"
         ordering = ["position", "id"]
