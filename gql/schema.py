@@ -13,6 +13,7 @@ from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
 from gql.announcements.mutations import AnnouncementMutations
 from gql.announcements.queries import AnnouncementQueries
+from gql.execution import ExecutionContext
 from gql.faqs.mutations import FaqMutations
 from gql.faqs.queries import FaqQueries
 from gql.issues.mutations import IssueMutations
@@ -71,6 +72,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=ExecutionContext,
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),
     )
 

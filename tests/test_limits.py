@@ -60,3 +60,5 @@ async def test_cost_uses_variables_and_default_page_size(client: GraphQLClient) 
     assert small["extensions"]["cost"]["requested"] == (1 + 2 + 2) + (1 + 20) + 1
     assert large["extensions"]["cost"]["requested"] == (1 + 50 + 50) + (1 + 20) + 1
     assert small["data"]["rateLimit"]["cost"] == 27
+    again = (await client.post(query, {"n": 2})).json()  # the remembered analysis, same figure
+    assert again["extensions"]["cost"]["requested"] == 27

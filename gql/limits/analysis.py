@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -31,6 +33,8 @@ from graphql import (
 
 @dataclass
 class Analysis:
+    """What one walk found; shared through the cache below, so read-only once returned."""
+
     operation: OperationType | None = None
     depth: int = 0
     aliases: int = 0
@@ -42,6 +46,38 @@ class Analysis:
 @lru_cache(maxsize=512)
 def parse_cached(query: str, max_tokens: int) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
+
+
+# Variables longer than this as JSON are analysed afresh rather than kept as a cache key.
+_CACHEABLE_VARIABLES_CHARS = 1000
+
+
+def _variables_key(variables: dict[str, Any] | None) -> str | None:
+    """The variables as a cache key; None when too long to keep (or past orjson's 64-bit ints)."""
+    if not variables:
+        return ""
+    try:
+        key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return None
+    return key if len(key) <= _CACHEABLE_VARIABLES_CHARS else None
+
+
+def analyse_cached(schema: GraphQLSchema, query: str, max_tokens: int, operation_name: str | None,
+                   variables: dict[str, Any] | None, default_page: int) -> Analysis:
+    """`analyse(parse_cached(query))`, remembered per (query, operation, variables): the same
+    operation sent again (the common case for an app or a dashboard) skips the walk."""
+    key = _variables_key(variables)
+    if key is None:
+        return analyse(schema, parse_cached(query, max_tokens), operation_name, variables, default_page)
+    return _analyse_remembered(schema, query, max_tokens, operation_name, key, default_page)
+
+
+@lru_cache(maxsize=1024)
+def _analyse_remembered(schema: GraphQLSchema, query: str, max_tokens: int, operation_name: str | None,
+                        variables_json: str, default_page: int) -> Analysis:
+    variables = orjson.loads(variables_json) if variables_json else None
+    return analyse(schema, parse_cached(query, max_tokens), operation_name, variables, default_page)
 
 
 def analyse(

@@ -12,7 +12,7 @@ from strawberry import Schema
 
 from gql.context import Context
 from gql.errors import RequestError
-from gql.limits.analysis import Analysis, analyse, parse_cached
+from gql.limits.analysis import Analysis, analyse_cached
 from gql.limits.budget import Budgets, Spend
 from gql.settings import Settings
 
@@ -40,11 +40,11 @@ class Guard:
                     variables: dict[str, Any] | None) -> Admission:
         settings = self.settings
         try:
-            document = parse_cached(query, settings.max_tokens)
+            analysis = analyse_cached(self.schema, query, settings.max_tokens, operation_name, variables,
+                                      settings.page_size_default)
         except GraphQLSyntaxError as error:
             code = "TOO_MANY_TOKENS" if "tokens" in error.message else "GRAPHQL_PARSE_FAILED"
             raise RequestError(400, error.message, code) from None
-        analysis = analyse(self.schema, document, operation_name, variables, settings.page_size_default)
         self._check_shape(analysis)
         admission = Admission(cost=analysis.cost)
         context.extras["admission"] = admission
