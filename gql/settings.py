@@ -64,6 +64,9 @@ class Settings:
     # GitHub-style cost: objects a query may return, connections multiplying by `first`/`last`.
     max_query_cost: int = 10_000
     request_timeout_seconds: int = 10
+    # Operations one batched (JSON array) request may carry; 0 refuses batches. Each operation
+    # is admitted (limits, cost, rate and login budgets) before any of them runs.
+    batch_max_operations: int = 0
 
     # Rate limits: cost points per window, per token (or per client IP when anonymous).
     rate_limit_enabled: bool = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
 import orjson
@@ -24,7 +25,8 @@ from strawberry.types.graphql import OperationType
 from gql.broker import Broker
 from gql.context import Context
 from gql.errors import RequestError
-from gql.limits.guard import Guard
+from gql.limits.guard import Admission, Guard
+from gql.loaders import Loaders
 from gql.persisted import QueryStore, resolve_query
 from gql.settings import Settings
 from models.accounts import user_for_token
@@ -66,6 +68,15 @@ def _quality(param: str) -> float:
 def wants_html(headers: Headers) -> bool:
     accept = headers.get("accept", "")
     return "text/html" in accept
+
+
+@dataclass
+class Operation:
+    """One operation of a request, admitted and ready to run."""
+
+    params: dict[str, Any]
+    context: Context
+    admission: Admission | None
 
 
 class GraphQLHTTPEndpoint:
@@ -115,31 +126,57 @@ class GraphQLHTTPEndpoint:
         return media_type
 
     async def _graphql(self, request: Request, media_type: str, headers: dict[str, str]) -> Response:
-        params = await self._params(request)
+        payload = await self._params(request)
+        batch = payload if isinstance(payload, list) else [payload]
+        viewer = await self._context(request)
+        # Every operation is admitted (limits, cost, budgets) before any of them runs.
+        operations = [await self._admit(request, params, viewer, headers) for params in batch]
+        try:
+            # The time limit covers the whole request and cancels the resolvers' database work.
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                results = [await self._execute(request, operation) for operation in operations]
+        except TimeoutError:
+            raise RequestError(504, f"The request took over {self.settings.request_timeout_seconds} s and was cancelled",
+                               "TIMEOUT") from None
+        response = operations[0].context.response
+        assert response is not None
+        if isinstance(payload, list):
+            # A batch answers 200 with one result per operation, each carrying its own errors.
+            response.body, response.status_code = orjson.dumps([body for body, _ in results]), 200
+        else:
+            body, executed = results[0]
+            response.body, response.status_code = orjson.dumps(body), 200 if executed else 400
+        response.headers["content-type"] = media_type
+        response.headers["content-length"] = str(len(response.body))
+        return response
+
+    async def _admit(self, request: Request, params: dict[str, Any], viewer: Context,
+                     headers: dict[str, str]) -> Operation:
         params["query"] = await resolve_query(self.queries, params["query"], params["extensions"])
-        context = await self._context(request)
-        context.extras["request_id"] = headers["X-Request-Id"]
+        # Each operation has loaders of its own: a batched mutation must not read a stale cache.
+        context = replace(viewer, response=Response(), loaders=Loaders(),
+                          extras={"request_id": headers["X-Request-Id"]})
         admission = None
         if params["query"] is not None:
             admission = await self.guard.admit(
                 request, context, params["query"], params["operationName"], params["variables"]
             )
             headers.update(admission.headers)
+        return Operation(params, context, admission)
+
+    async def _execute(self, request: Request, operation: Operation) -> tuple[dict[str, Any], bool]:
+        """The operation's response body, and whether it reached execution."""
+        params, context = operation.params, operation.context
         allowed = {OperationType.QUERY} if request.method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
         try:
-            # The time limit cancels the resolvers' database work with them.
-            async with asyncio.timeout(self.settings.request_timeout_seconds):
-                result = await self.schema.execute(
-                    params["query"],
-                    variable_values=params["variables"],
-                    context_value=context,
-                    operation_name=params["operationName"],
-                    allowed_operation_types=allowed,
-                    operation_extensions=params["extensions"],
-                )
-        except TimeoutError:
-            raise RequestError(504, f"The request took over {self.settings.request_timeout_seconds} s and was cancelled",
-                               "TIMEOUT") from None
+            result = await self.schema.execute(
+                params["query"],
+                variable_values=params["variables"],
+                context_value=context,
+                operation_name=params["operationName"],
+                allowed_operation_types=allowed,
+                operation_extensions=params["extensions"],
+            )
         except InvalidOperationTypeError as refused:
             if refused.operation_type is OperationType.MUTATION:
                 raise RequestError(405, "Mutations need POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"}) from None
@@ -156,18 +193,14 @@ class GraphQLHTTPEndpoint:
         executed = result.data is not None or not result.errors or any(error.path for error in result.errors)
         if executed:
             body["data"] = result.data
+        admission = operation.admission
         extensions = {**(result.extensions or {}), **(admission.extension() if admission else {})}
         if extensions:
             body["extensions"] = extensions
-        response = context.response
-        assert response is not None
-        response.body = orjson.dumps(body)
-        response.status_code = 200 if executed else 400
-        response.headers["content-type"] = media_type
-        response.headers["content-length"] = str(len(response.body))
-        return response
+        return body, executed
 
-    async def _params(self, request: Request) -> dict[str, Any]:
+    async def _params(self, request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+        """One operation's parameters, or a batch's (a JSON array, when batching is enabled)."""
         if request.method == "GET":
             return parse_params(dict(request.query_params), from_query_string=True)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -180,10 +213,21 @@ class GraphQLHTTPEndpoint:
         except orjson.JSONDecodeError:
             raise RequestError(400, "The body is not valid JSON", "BAD_REQUEST") from None
         if isinstance(data, list):
-            raise RequestError(400, "Batched requests are not accepted: send one operation per request", "BATCHING_DISABLED")
+            return [parse_params(item, from_query_string=False) for item in self._batch(data)]
         if not isinstance(data, dict):
             raise RequestError(400, "The body must be a JSON object", "BAD_REQUEST")
         return parse_params(data, from_query_string=False)
+
+    def _batch(self, items: list[Any]) -> list[dict[str, Any]]:
+        limit = self.settings.batch_max_operations
+        if limit <= 0:
+            raise RequestError(400, "Batched requests are not accepted: send one operation per request", "BATCHING_DISABLED")
+        if not 1 <= len(items) <= limit:
+            raise RequestError(400, f"A batch holds 1 to {limit} operations, got {len(items)}", "BATCH_TOO_LARGE",
+                               value=len(items), limit=limit)
+        if not all(isinstance(item, dict) for item in items):
+            raise RequestError(400, "Each operation of a batch must be a JSON object", "BAD_REQUEST")
+        return items
 
     async def _context(self, request: Request) -> Context:
         context = Context(request=request, response=Response(), settings=self.settings, broker=self.broker)
