@@ -28,6 +28,14 @@ from tests.support import GraphQLClient
 BACKEND = os.environ.get("TEST_BACKEND", "sqlite")
 
 
+def _admin_dsn(base: str) -> str:
+    return base.replace("postgres://", "postgresql://", 1)
+
+
+# One database per pytest process, so that two runs on one server never drop each other's.
+POSTGRES_DATABASE = f"community_api_test_{os.getpid()}"
+
+
 async def _postgres_url() -> str:
     import asyncpg
 
@@ -35,12 +43,12 @@ async def _postgres_url() -> str:
     if not base:
         pytest.skip("PostgreSQL tests skipped: TEST_POSTGRES_URL is not set")
     try:
-        admin = await asyncpg.connect(base.replace("postgres://", "postgresql://", 1), timeout=5)
+        admin = await asyncpg.connect(_admin_dsn(base), timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             raise
         pytest.skip(f"PostgreSQL tests skipped: {base} unreachable ({exc})")
-    name = "community_api_test"
+    name = POSTGRES_DATABASE
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -87,6 +95,18 @@ async def db(db_url: str) -> AsyncIterator[str]:
         yield BACKEND
     finally:
         await Tortoise.close_connections()
+        if BACKEND == "postgres":
+            await _drop_postgres_database()
+
+
+async def _drop_postgres_database() -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(_admin_dsn(os.environ["TEST_POSTGRES_URL"]), timeout=5)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_DATABASE}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture
