@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 NodeT = TypeVar("NodeT")
 
+MAX_PK = 2**31 - 1
+
 # GraphQL type name -> model, and back; filled by @node_type.
 _MODEL_BY_TYPENAME: dict[str, type[Model]] = {}
 _TYPENAME_BY_MODEL: dict[type[Model], str] = {}
@@ -39,6 +41,10 @@ def node_type(model: type[Model], name: str | None = None) -> Callable[[type], t
     The model instance itself is the root value: plain fields read its attributes directly,
     which keeps them synchronous and cheap.
     """
+
+    if not callable(getattr(model, "visible_to", None)):
+        # Fail closed: a model reachable through `node(id:)` must say who may see its rows.
+        raise TypeError(f"{model.__name__} needs a visible_to(viewer) classmethod (or PubliclyVisible)")
 
     def register(cls: type) -> type:
         typename = name or cls.__name__
@@ -67,7 +73,8 @@ def from_global_id(global_id: str) -> tuple[str, int]:
         pk = int(raw_pk)
     except (ValueError, UnicodeError, binascii.Error):
         raise BadUserInput(f"Malformed ID: {global_id!r}", argument="id") from None
-    if typename not in _MODEL_BY_TYPENAME or pk <= 0:
+    # Primary keys are 32-bit integers: a larger one would reach PostgreSQL as an error, not a miss.
+    if typename not in _MODEL_BY_TYPENAME or not 0 < pk <= MAX_PK:
         raise BadUserInput(f"Malformed ID: {global_id!r}", argument="id")
     return typename, pk
 

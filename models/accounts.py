@@ -12,8 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
-from models.base import utcnow
+from models.base import PubliclyVisible, utcnow
 from models.errors import Problems, violation
 
 
@@ -78,7 +79,7 @@ class TokenScope(str, Enum):
     READ = "READ"
 
 
-class User(Model):
+class User(Model, PubliclyVisible):
     id = fields.IntField(primary_key=True)
     handle = fields.CharField(max_length=40, unique=True)
     email = fields.CharField(max_length=254, unique=True, null=True)
@@ -117,6 +118,13 @@ class AccessToken(Model):
 
     class Meta:
         table = "access_tokens"
+
+    @classmethod
+    def visible_to(cls, viewer: User | None) -> QuerySet["AccessToken"]:
+        """A token is its owner's business alone, whatever the viewer's role."""
+        if viewer is None:
+            return cls.filter(id__in=[])
+        return cls.filter(user_id=viewer.pk)
 
 
 # Tokens: 32 random bytes shown to the client once; the database keeps only their SHA-256.

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Section(Model):
+class PubliclyVisible:
+    """A model every row of which any reader may see: nothing about it is unpublished or private.
+
+    Every model `node(id:)` can fetch says who may see its rows with `visible_to(viewer)`; this
+    is the answer for the public ones, stated rather than assumed.
+    """
+
+    @classmethod
+    def visible_to(cls, viewer: object | None) -> QuerySet[Any]:
+        return cls.all()  # type: ignore[attr-defined]
+
+
+class Section(Model, PubliclyVisible):
     """A named place content is filed under, shown in the site's order (boards, FAQ categories)."""
 
     id = fields.IntField(primary_key=True)

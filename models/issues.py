@@ -11,7 +11,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.base import utcnow
+from models.base import PubliclyVisible, utcnow
 from models.errors import Problems, violation
 from models.moderation import TargetKind, record_action
 
@@ -47,7 +47,7 @@ class Platform(str, Enum):
     WEARABLE = "WEARABLE"
 
 
-class Issue(Model):
+class Issue(Model, PubliclyVisible):
     id = fields.IntField(primary_key=True)
     number = fields.IntField(unique=True)
     title = fields.CharField(max_length=200)
@@ -78,7 +78,7 @@ class IssuePlatform(Model):
         ordering = ["platform"]
 
 
-class IssueUpdate(Model):
+class IssueUpdate(Model, PubliclyVisible):
     # One entry on an issue's timeline: the status it moved to and what staff said.
 
     id = fields.IntField(primary_key=True)

@@ -58,6 +58,15 @@ class Report(Model):
         unique_together = [("reporter", "target_kind", "target_id")]
         indexes = [("status", "created_at"), ("target_kind", "target_id")]
 
+    @classmethod
+    def visible_to(cls, viewer: User | None) -> QuerySet["Report"]:
+        """Moderators see every report; a reporter sees their own; nobody else any."""
+        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+            return cls.all()
+        if viewer is None:
+            return cls.filter(id__in=[])
+        return cls.filter(reporter_id=viewer.pk)
+
 
 class ModerationAction(Model):
     # The audit log: append-only, one row for every moderation decision.
@@ -74,6 +83,13 @@ class ModerationAction(Model):
         table = "moderation_actions"
         ordering = ["-created_at", "-id"]
         indexes = [("target_kind", "target_id")]
+
+    @classmethod
+    def visible_to(cls, viewer: User | None) -> QuerySet["ModerationAction"]:
+        """The audit log is for moderators."""
+        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+            return cls.all()
+        return cls.filter(id__in=[])
 
 
 async def record_action(

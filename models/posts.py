@@ -7,7 +7,7 @@ import secrets
 from enum import Enum
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F, Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -78,6 +78,16 @@ class Reply(Model):
         table = "replies"
         ordering = ["created_at", "id"]
         indexes = [("post_id", "created_at")]
+
+    @classmethod
+    def visible_to(cls, viewer: User | None) -> QuerySet["Reply"]:
+        """Published replies (and one's own) on posts the viewer may see; moderators see all."""
+        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+            return cls.all()
+        readable = Q(status=PostStatus.PUBLISHED)
+        if viewer is not None:
+            readable |= Q(author_id=viewer.pk)
+        return cls.filter(readable, post_id__in=Subquery(Post.visible_to(viewer).values("id")))
 
 
 class Tag(Model):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from models.base import PubliclyVisible
 
-class WizardStep(Model):
+
+class WizardStep(Model, PubliclyVisible):
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=60, unique=True)
     step_number = fields.IntField()
