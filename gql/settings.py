@@ -67,6 +67,8 @@ class Settings:
     # Operations one batched (JSON array) request may carry; 0 refuses batches. Each operation
     # is admitted (limits, cost, rate and login budgets) before any of them runs.
     batch_max_operations: int = 0
+    # How long shared caches may keep an anonymous GET query's answer (0: never).
+    http_cache_max_age_seconds: int = 60
 
     # Rate limits: cost points per window, per token (or per client IP when anonymous).
     rate_limit_enabled: bool = True

@@ -112,6 +112,8 @@ class GraphQLHTTPEndpoint:
         except RequestError as refusal:
             response = error_response(refusal, media_type)
         response.headers.update(headers)
+        # Refusals and errors are never kept by a cache; `_caching` opens up the answers that may be.
+        response.headers.setdefault("Cache-Control", "no-store")
         await response(scope, receive, send)
 
     def _media_type(self, request: Request) -> str:
@@ -146,9 +148,20 @@ class GraphQLHTTPEndpoint:
         else:
             body, executed = results[0]
             response.body, response.status_code = orjson.dumps(body), 200 if executed else 400
+        response.headers.update(self._caching(request, viewer, results))
         response.headers["content-type"] = media_type
         response.headers["content-length"] = str(len(response.body))
         return response
+
+    def _caching(self, request: Request, viewer: Context, results: list[tuple[dict[str, Any], bool]]) -> dict[str, str]:
+        """Anonymous GET queries that succeeded may be kept by shared caches (what GET and
+        persisted-query hashes are for); what a signed-in viewer reads never is."""
+        if viewer.viewer is not None:
+            return {"Cache-Control": "private, no-store"}
+        max_age = self.settings.http_cache_max_age_seconds
+        if request.method == "GET" and max_age > 0 and "errors" not in results[0][0]:
+            return {"Cache-Control": f"public, max-age={max_age}", "Vary": "Accept, Authorization"}
+        return {"Cache-Control": "no-store"}
 
     async def _admit(self, request: Request, params: dict[str, Any], viewer: Context,
                      headers: dict[str, str]) -> Operation:

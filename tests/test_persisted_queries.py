@@ -10,6 +10,7 @@ import pytest
 
 from gql.persisted import RedisQueryStore, sha256
 from tests.conftest import client_for, settings_with
+from tests.factories import make_user, token_for
 from tests.support import GraphQLClient, count_sql
 
 
@@ -72,3 +73,22 @@ async def test_redis_store_is_shared_between_workers(db: str) -> None:
         assert await store.get(sha256(query)) == query
     finally:
         await store.close()
+
+
+async def test_only_clean_anonymous_get_answers_are_cacheable(client: GraphQLClient) -> None:
+    query = "{ faqs(first: 1) { nodes { slug } } }"
+    digest = sha256(query)
+    await client.http.post("/graphql", json={"query": query, "extensions": apq(digest)})
+    by_hash = await client.http.get("/graphql", params={"extensions": json.dumps(apq(digest))})
+    assert by_hash.headers["cache-control"] == "public, max-age=60"
+    assert by_hash.headers["vary"] == "Accept, Authorization"
+    token = await token_for(await make_user("apq_cache"))
+    signed_in = await client.http.get("/graphql", params={"query": query}, headers={"Authorization": f"Bearer {token}"})
+    assert signed_in.status_code == 200 and signed_in.headers["cache-control"] == "private, no-store"
+    for response in (
+        await client.http.post("/graphql", json={"query": query}),  # POST: not for caches
+        await client.http.get("/graphql", params={"query": "{ faqs(first: 500) { totalCount } }"}),  # field error
+        await client.http.get("/graphql", params={"extensions": json.dumps(apq("1" * 64))}),  # unknown hash
+        await client.http.get("/graphql", params={"query": "{ nope }"}),  # validation error
+    ):
+        assert response.headers["cache-control"] == "no-store", response.text
