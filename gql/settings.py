@@ -60,6 +60,8 @@ class Settings:
     max_tokens: int = 5000
     max_depth: int = 12
     max_aliases: int = 30
+    # Field selections in one operation, counted through fragments (the landing page has 95).
+    max_fields: int = 300
     max_directives_per_field: int = 3
     # GitHub-style cost: objects a query may return, connections multiplying by `first`/`last`.
     max_query_cost: int = 10_000

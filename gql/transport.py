@@ -77,6 +77,7 @@ class Operation:
     params: dict[str, Any]
     context: Context
     admission: Admission | None
+    allowed: set[OperationType]
 
 
 class GraphQLHTTPEndpoint:
@@ -136,7 +137,7 @@ class GraphQLHTTPEndpoint:
         try:
             # The time limit covers the whole request and cancels the resolvers' database work.
             async with asyncio.timeout(self.settings.request_timeout_seconds):
-                results = [await self._execute(request, operation) for operation in operations]
+                results = [await self._execute(operation) for operation in operations]
         except TimeoutError:
             raise RequestError(504, f"The request took over {self.settings.request_timeout_seconds} s and was cancelled",
                                "TIMEOUT") from None
@@ -165,6 +166,7 @@ class GraphQLHTTPEndpoint:
 
     async def _admit(self, request: Request, params: dict[str, Any], viewer: Context,
                      headers: dict[str, str]) -> Operation:
+        allowed = self._allowed(request, sent_text=params["query"] is not None)
         params["query"] = await resolve_query(self.queries, params["query"], params["extensions"])
         # Each operation has loaders of its own: a batched mutation must not read a stale cache.
         context = replace(viewer, response=Response(), loaders=Loaders(),
@@ -175,24 +177,36 @@ class GraphQLHTTPEndpoint:
                 request, context, params["query"], params["operationName"], params["variables"]
             )
             headers.update(admission.headers)
-        return Operation(params, context, admission)
+        return Operation(params, context, admission, allowed)
 
-    async def _execute(self, request: Request, operation: Operation) -> tuple[dict[str, Any], bool]:
+    def _allowed(self, request: Request, *, sent_text: bool) -> set[OperationType]:
+        if request.method == "POST":
+            return {OperationType.QUERY, OperationType.MUTATION}
+        # In production a GET runs persisted queries only: a hash is all an HTTP cache needs, and
+        # a query text in a URL is what any page can make a browser send (scanners flag it).
+        if self.settings.is_production and sent_text:
+            return set()
+        return {OperationType.QUERY}
+
+    async def _execute(self, operation: Operation) -> tuple[dict[str, Any], bool]:
         """The operation's response body, and whether it reached execution."""
         params, context = operation.params, operation.context
-        allowed = {OperationType.QUERY} if request.method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
         try:
             result = await self.schema.execute(
                 params["query"],
                 variable_values=params["variables"],
                 context_value=context,
                 operation_name=params["operationName"],
-                allowed_operation_types=allowed,
+                allowed_operation_types=operation.allowed,
                 operation_extensions=params["extensions"],
             )
         except InvalidOperationTypeError as refused:
             if refused.operation_type is OperationType.MUTATION:
                 raise RequestError(405, "Mutations need POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"}) from None
+            if refused.operation_type is OperationType.QUERY:
+                raise RequestError(400, "GET runs persisted queries only here: send the query's sha256Hash in "
+                                        "`extensions.persistedQuery` (register it once with a POST)",
+                                   "PERSISTED_QUERY_REQUIRED") from None
             raise RequestError(400, "Subscriptions run over WebSocket (graphql-transport-ws)", "BAD_REQUEST") from None
         except CannotGetOperationTypeError as unknown:
             raise RequestError(400, unknown.as_http_error_reason(), "BAD_REQUEST") from None

@@ -16,6 +16,10 @@ from tests.support import GraphQLClient, count_sql
          "MAX_DIRECTIVES_EXCEEDED", 4),
         # posts 1 + 100 nodes + 100 reply connections + 100×100 replies + 100×100 authors
         ("{ posts(first: 100) { nodes { replies(first: 100) { nodes { author { handle } } } } } }", "QUERY_TOO_COMPLEX", 20201),
+        # Repeats count: graphql-core would merge them, but reads and validates every one first.
+        ("{ viewer { " + "isAuthenticated " * 300 + "} }", "MAX_FIELDS_EXCEEDED", 301),
+        ("fragment F on Viewer { " + "role " * 60 + "} { " + " ".join(f"v{i}: viewer {{ ...F }}" for i in range(5)) + " }",
+         "MAX_FIELDS_EXCEEDED", 305),
     ],
 )
 async def test_shape_and_cost_limits_refuse_before_any_sql(client: GraphQLClient, query: str, code: str, figure: int) -> None:

@@ -92,3 +92,16 @@ async def test_only_clean_anonymous_get_answers_are_cacheable(client: GraphQLCli
         await client.http.get("/graphql", params={"query": "{ nope }"}),  # validation error
     ):
         assert response.headers["cache-control"] == "no-store", response.text
+
+
+async def test_production_gets_run_persisted_queries_only(db: str) -> None:
+    query = "{ faqs(first: 1) { nodes { slug } } } # production-get"
+    digest = sha256(query)
+    async with client_for(settings_with(app_env="production", rate_limit_enabled=False)) as client:
+        as_text = await client.http.get("/graphql", params={"query": query})
+        await client.http.post("/graphql", json={"query": query, "extensions": apq(digest)})
+        by_hash = await client.http.get("/graphql", params={"extensions": json.dumps(apq(digest))})
+    assert as_text.status_code == 400
+    assert as_text.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+    assert by_hash.status_code == 200 and by_hash.json()["data"]["faqs"]["nodes"]
+    assert by_hash.headers["cache-control"] == "public, max-age=60"

@@ -2,7 +2,8 @@
 
 Cost: every object (and every connection) a query can return counts one point, multiplied by the
 `first`/`last` of each connection around it (the page-size default when absent), as GitHub counts
-nodes. `login` fields are counted too, aliases included, for the login-attempt budget.
+nodes. A plain list whose length an argument sets (declared with `sized_by`) multiplies the same
+way. `login` fields are counted too, aliases included, for the login-attempt budget.
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ from graphql import (
     parse,
     value_from_ast_untyped,
 )
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+_SIZE_ARGUMENT = "cost_size_argument"
+
+
+def sized_by(argument: str) -> dict[str, str]:
+    """Field metadata for a list that is not a connection but holds as many objects as `argument`
+    says (`daily(days: 366)`): the cost counts each of them, as it counts a connection's `first`."""
+    return {_SIZE_ARGUMENT: argument}
 
 
 @dataclass
@@ -38,6 +48,9 @@ class Analysis:
     operation: OperationType | None = None
     depth: int = 0
     aliases: int = 0
+    # Every field selection, repeats and `__typename` included: graphql-core merges repeats, but
+    # it still reads and validates each one.
+    fields: int = 0
     max_directives: int = 0
     cost: int = 0
     login_handles: list[str | None] = field(default_factory=list)
@@ -128,6 +141,7 @@ class _Walker:
 
     def field(self, node: FieldNode, parent: Any, depth: int, multiplier: int, visiting: frozenset[str]) -> None:
         self.result.depth = max(self.result.depth, depth)
+        self.result.fields += 1
         if node.alias is not None:
             self.result.aliases += 1
         fields = getattr(parent, "fields", None)  # unions have none: only their fragments select
@@ -139,6 +153,7 @@ class _Walker:
         named = get_named_type(definition.type)
         if not is_composite_type(named) or node.selection_set is None:
             return
+        multiplier *= self._list_size(node, definition)
         self.result.cost += multiplier
         if named.name.endswith("Connection"):
             multiplier *= self._page_size(node)
@@ -148,12 +163,24 @@ class _Walker:
         return {arg.name.value: value_from_ast_untyped(arg.value, self.variables) for arg in node.arguments or ()}
 
     def _page_size(self, node: FieldNode) -> int:
+        return self._count_argument(node, ("first", "last"), self.default_page)
+
+    def _list_size(self, node: FieldNode, definition: GraphQLField) -> int:
+        field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        name = getattr(field, "metadata", {}).get(_SIZE_ARGUMENT)
+        if name is None:
+            return 1
+        default = definition.args[name].default_value
+        return self._count_argument(node, (name,), default if isinstance(default, int) else 1)
+
+    def _count_argument(self, node: FieldNode, names: tuple[str, ...], default: int) -> int:
+        """The first of `names` given as a count (an int >= 0); the field refuses bad ones itself."""
         arguments = self._arguments(node)
-        for name in ("first", "last"):
+        for name in names:
             value = arguments.get(name)
             if isinstance(value, int) and value >= 0:
                 return value
-        return self.default_page
+        return default
 
     def _login_handle(self, node: FieldNode) -> str | None:
         value = self._arguments(node).get("input")

@@ -68,6 +68,7 @@ class Guard:
         for value, limit, what, code in (
             (analysis.depth, settings.max_depth, "Query depth", "MAX_DEPTH_EXCEEDED"),
             (analysis.aliases, settings.max_aliases, "Aliases", "MAX_ALIASES_EXCEEDED"),
+            (analysis.fields, settings.max_fields, "Field selections", "MAX_FIELDS_EXCEEDED"),
             (analysis.max_directives, settings.max_directives_per_field, "Directives on one field", "MAX_DIRECTIVES_EXCEEDED"),
             (analysis.cost, settings.max_query_cost, "Query cost", "QUERY_TOO_COMPLEX"),
         ):
