@@ -29,6 +29,7 @@ from gql.stars.applications import StarApplicationQueries
 from gql.stars.mutations import StarMutations
 from gql.stars.queries import StarsQueries
 from gql.search.queries import SearchQueries
+from gql.stats.queries import StatsQueries
 from gql.settings import Settings
 from gql.subscriptions import Subscription
 from gql.wizard.queries import WizardQueries
@@ -46,6 +47,7 @@ QUERY_TYPES: tuple[type, ...] = (
     ModerationQueries,
     RateLimitQueries,
     SearchQueries,
+    StatsQueries,
 )
 
 MUTATION_TYPES: tuple[type, ...] = (
