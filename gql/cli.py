@@ -79,15 +79,16 @@ def check_migrations() -> int:
 async def add_user(settings: Settings, handle: str, role: str, password: str, email: str | None, name: str | None) -> None:
     from models.accounts import Role, register
     from models.errors import RuleViolation
+    from models.stars import change_role
 
     async def work() -> None:
         from tortoise.transactions import in_transaction
 
         async with in_transaction():
             user = await register(handle, password, email, name)
-            user.role = Role(role.upper())
-            await user.save(update_fields=["role"])
-        print(f"created {user.handle} ({user.role.value})")
+            # Through the domain: a Star gets the profile `stars` lists them by.
+            await change_role(user.pk, Role(role.upper()))
+        print(f"created {user.handle} ({role.upper()})")
 
     try:
         await _with_orm(settings, work)

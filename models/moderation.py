@@ -7,13 +7,13 @@ from enum import Enum
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import F, Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import Capability, Role, User
 from models.base import utcnow
-from models.errors import violation
+from models.errors import Problems, RuleViolation, violation
 from models.posts import Post, PostStatus, Reply
 
 
@@ -119,6 +119,13 @@ class PostAction(str, Enum):
     PIN = "PIN"
     UNPIN = "UNPIN"
     MARK_SPAM = "MARK_SPAM"
+    DISMISS_REPORTS = "DISMISS_REPORTS"
+
+
+class ReplyAction(str, Enum):
+    HIDE = "HIDE"
+    RESTORE = "RESTORE"
+    DISMISS_REPORTS = "DISMISS_REPORTS"
 
 
 class QueueKind(str, Enum):
@@ -127,11 +134,12 @@ class QueueKind(str, Enum):
     SPAM = "SPAM"  # posts marked as spam, waiting for a moderator's review
 
 
-# Status-changing actions: the statuses they apply to, and the status they lead to.
+# Status-changing actions: the statuses they apply to, and the status they lead to. A SPAM post
+# waits for a moderator's verdict: not spam after all (APPROVE, RESTORE), REJECT or HIDE.
 _STATUS_MOVES: dict[PostAction, tuple[tuple[PostStatus, ...], PostStatus]] = {
-    PostAction.APPROVE: ((PostStatus.PENDING,), PostStatus.PUBLISHED),
-    PostAction.REJECT: ((PostStatus.PENDING,), PostStatus.REJECTED),
-    PostAction.HIDE: ((PostStatus.PUBLISHED, PostStatus.PENDING), PostStatus.HIDDEN),
+    PostAction.APPROVE: ((PostStatus.PENDING, PostStatus.SPAM), PostStatus.PUBLISHED),
+    PostAction.REJECT: ((PostStatus.PENDING, PostStatus.SPAM), PostStatus.REJECTED),
+    PostAction.HIDE: ((PostStatus.PUBLISHED, PostStatus.PENDING, PostStatus.SPAM), PostStatus.HIDDEN),
     PostAction.RESTORE: ((PostStatus.HIDDEN, PostStatus.SPAM, PostStatus.REJECTED), PostStatus.PUBLISHED),
     PostAction.MARK_SPAM: ((PostStatus.PUBLISHED, PostStatus.PENDING, PostStatus.HIDDEN), PostStatus.SPAM),
 }
@@ -141,7 +149,28 @@ _FLAG_MOVES: dict[PostAction, tuple[str, bool]] = {
     PostAction.PIN: ("pinned", True),
     PostAction.UNPIN: ("pinned", False),
 }
+# A reply is only ever shown or hidden; `reply_count` counts the shown ones.
+_REPLY_MOVES: dict[ReplyAction, tuple[PostStatus, PostStatus, int]] = {
+    ReplyAction.HIDE: (PostStatus.PUBLISHED, PostStatus.HIDDEN, -1),
+    ReplyAction.RESTORE: (PostStatus.HIDDEN, PostStatus.PUBLISHED, +1),
+}
+# How a decision settles the open reports on what it judged (keyed by the action's name, the same
+# for posts and replies): taking content down acts on them, keeping it up dismisses them. LOCK,
+# PIN and their inverses answer no report: the reports stay open for a decision.
+_TAKE_DOWNS = {"HIDE", "REJECT", "MARK_SPAM"}
+_REPORT_OUTCOMES = {
+    **dict.fromkeys(_TAKE_DOWNS, ReportStatus.RESOLVED),
+    **dict.fromkeys(("APPROVE", "RESTORE"), ReportStatus.DISMISSED),
+}
 REASON_MAX = 1000
+
+
+def checked_reason(reason: str) -> str:
+    """The stripped reason for the audit log, or TOO_LONG: one limit for every moderation reason."""
+    problems = Problems()
+    reason = problems.check_text(reason, "reason", minimum=0, maximum=REASON_MAX, label="The reason")
+    problems.raise_if_any()
+    return reason
 
 
 def capability_for(action: PostAction) -> Capability:
@@ -150,23 +179,15 @@ def capability_for(action: PostAction) -> Capability:
 
 
 async def moderate_post(actor: User, post_id: int, action: PostAction, reason: str) -> Post:
-    reason = reason.strip()
-    if len(reason) > REASON_MAX:
-        raise violation(f"The reason takes at most {REASON_MAX} characters", "TOO_LONG", "reason")
+    reason = checked_reason(reason)
+    # Stars (MARK_SPAM only) judge what a member sees; a post hidden from them is not found.
+    posts = Post.visible_to(actor)
     now = utcnow()
-    if action in _STATUS_MOVES:
-        allowed, target = _STATUS_MOVES[action]
-        changed = await Post.filter(id=post_id, status__in=allowed).update(status=target)
-        if changed and target is PostStatus.PUBLISHED:
-            await Post.filter(id=post_id, published_at__isnull=True).update(published_at=now)
-    else:
-        flag, value = _FLAG_MOVES[action]
-        changed = await Post.filter(id=post_id, **{flag: not value}).update(**{flag: value})
-    if not changed:
-        post = await Post.get_or_none(id=post_id)
+    if not await _change_post(posts, post_id, action, now):
+        post = await posts.get_or_none(id=post_id)
         if post is None:
             raise violation("No post has that ID", "NOT_FOUND", "postId")
-        raise violation(f"{action.value} does not apply to this post now (it is {_describe(post)})", "INVALID_STATE", "postId")
+        raise _does_not_apply(action, "post", _describe(post))
 
     if action is PostAction.MARK_SPAM and not actor.role.at_least(Role.MODERATOR):
         # A Star's spam mark hides the post until a moderator reviews it: it enters the queue.
@@ -174,10 +195,58 @@ async def moderate_post(actor: User, post_id: int, action: PostAction, reason: s
             reporter_id=actor.pk, target_kind=TargetKind.POST, target_id=post_id,
             defaults={"reason": ReportReason.SPAM, "note": reason, "created_at": now},
         )
-    else:
-        await _resolve_reports(post_id, now)
+    elif action.value in _REPORT_OUTCOMES:
+        # Taking a post down takes its thread with it: its replies' reports are settled too.
+        about = _reports_on_post(post_id, with_replies=action.value in _TAKE_DOWNS)
+        await _settle_reports(about, _REPORT_OUTCOMES[action.value], now)
     await record_action(actor, TargetKind.POST, post_id, action.value, reason)
     return await Post.get(id=post_id)
+
+
+async def _change_post(posts: QuerySet[Post], post_id: int, action: PostAction, now: datetime) -> int:
+    """Apply `action` only where the post's state allows it (a conditional UPDATE); rows changed."""
+    post = posts.filter(id=post_id)
+    if action in _STATUS_MOVES:
+        allowed, target = _STATUS_MOVES[action]
+        changed = await post.filter(status__in=allowed).update(status=target)
+        if changed and target is PostStatus.PUBLISHED:
+            await post.filter(published_at__isnull=True).update(published_at=now)
+        return changed
+    if action in _FLAG_MOVES:
+        flag, value = _FLAG_MOVES[action]
+        return await post.filter(**{flag: not value}).update(**{flag: value})
+    # DISMISS_REPORTS leaves the post as it is: what changes are its own open reports.
+    return await _settle_reports(_reports_on_post(post_id, with_replies=False), ReportStatus.DISMISSED, now)
+
+
+async def moderate_reply(actor: User, reply_id: int, action: ReplyAction, reason: str) -> Reply:
+    """Hide or restore a reply (its post's `reply_count` moves with it), or dismiss its reports."""
+    reason = checked_reason(reason)
+    now = utcnow()
+    about = Q(target_kind=TargetKind.REPLY, target_id=reply_id)
+    if action is ReplyAction.DISMISS_REPORTS:
+        changed = await _settle_reports(about, ReportStatus.DISMISSED, now)
+    else:
+        start, end, _ = _REPLY_MOVES[action]
+        changed = await Reply.filter(id=reply_id, status=start).update(status=end)
+    reply = await Reply.get_or_none(id=reply_id)
+    if reply is None:
+        raise violation("No reply has that ID", "NOT_FOUND", "replyId")
+    if not changed:
+        raise _does_not_apply(action, "reply", reply.status.value)
+
+    if action in _REPLY_MOVES:
+        step = _REPLY_MOVES[action][2]
+        await Post.filter(id=reply.post_id).update(reply_count=F("reply_count") + step)
+        await _settle_reports(about, _REPORT_OUTCOMES[action.value], now)
+    await record_action(actor, TargetKind.REPLY, reply_id, action.value, reason)
+    return reply
+
+
+def _does_not_apply(action: PostAction | ReplyAction, noun: str, state: str) -> RuleViolation:
+    if action.value == "DISMISS_REPORTS":
+        return violation(f"This {noun} has no open reports to dismiss", "INVALID_STATE", f"{noun}Id")
+    return violation(f"{action.value} does not apply to this {noun} now (it is {state})", "INVALID_STATE", f"{noun}Id")
 
 
 def _describe(post: Post) -> str:
@@ -185,12 +254,17 @@ def _describe(post: Post) -> str:
     return post.status.value + "".join(f", {flag}" for flag in flags)
 
 
-async def _resolve_reports(post_id: int, now: datetime) -> None:
+def _reports_on_post(post_id: int, *, with_replies: bool) -> Q:
+    about = Q(target_kind=TargetKind.POST, target_id=post_id)
+    if not with_replies:
+        return about
     reply_ids = Reply.filter(post_id=post_id).values_list("id", flat=True)
-    await Report.filter(
-        Q(target_kind=TargetKind.POST, target_id=post_id) | Q(target_kind=TargetKind.REPLY, target_id__in=Subquery(reply_ids)),
-        status=ReportStatus.OPEN,
-    ).update(status=ReportStatus.RESOLVED, resolved_at=now)
+    return about | Q(target_kind=TargetKind.REPLY, target_id__in=Subquery(reply_ids))
+
+
+async def _settle_reports(about: Q, outcome: ReportStatus, now: datetime) -> int:
+    """Close the open reports `about` something with a moderator's outcome; how many were open."""
+    return await Report.filter(about, status=ReportStatus.OPEN).update(status=outcome, resolved_at=now)
 
 
 NOTE_MAX = 1000
@@ -220,8 +294,9 @@ async def reported_post_id(report: Report) -> int | None:
     return reply.post_id if reply else None
 
 
-def queue_posts(kinds: list[QueueKind] | None = None) -> QuerySet[Post]:
-    """Posts that need a moderator, oldest first: pending, spam-marked, or reported (or a reply is)."""
+def queue_posts(kinds: list[QueueKind] | None = None, statuses: list[PostStatus] | None = None) -> QuerySet[Post]:
+    """Posts that need a moderator, oldest first: pending, spam-marked, or reported (or a reply is);
+    `statuses` narrows them to posts in those moderation statuses."""
     kinds = kinds or list(QueueKind)
     open_reports = Report.filter(status=ReportStatus.OPEN)
     conditions = []
@@ -234,32 +309,32 @@ def queue_posts(kinds: list[QueueKind] | None = None) -> QuerySet[Post]:
         reported_replies = open_reports.filter(target_kind=TargetKind.REPLY).values_list("target_id", flat=True)
         conditions.append(Q(id__in=Subquery(reported_posts)))
         conditions.append(Q(replies__id__in=Subquery(reported_replies)))
-    return Post.filter(Q(*conditions, join_type="OR")).distinct().order_by("created_at", "id")
+    queue = Post.filter(Q(*conditions, join_type="OR"))
+    if statuses:
+        queue = queue.filter(status__in=statuses)
+    return queue.distinct().order_by("created_at", "id")
 
 
 # --- Rules for accounts that only admins touch --------------------------------------------------
 
 
 async def set_user_role(actor: User, user_id: int, role: Role, reason: str) -> User:
+    reason = checked_reason(reason)
     if user_id == actor.pk:
         raise violation("You cannot change your own role", "SELF", "userId")
-    changed = await User.filter(id=user_id).exclude(role=role).update(role=role)
-    if not changed:
+    from models.stars import change_role  # here: models.stars imports this module
+
+    if not await change_role(user_id, role):
         target = await User.get_or_none(id=user_id)
         if target is None:
             raise violation("No user has that ID", "NOT_FOUND", "userId")
         raise violation(f"The user already has the {role.value} role", "UNCHANGED", "role")
-    if role is Role.STAR:
-        # Every Star has a profile: `stars` lists members by the day they joined the program.
-        from models.stars import StarProfile  # here: models.stars imports this module
-
-        await StarProfile.get_or_create(user_id=user_id, defaults={"star_since": utcnow()})
     await record_action(actor, TargetKind.USER, user_id, f"SET_ROLE_{role.value}", reason.strip())
     return await User.get(id=user_id)
 
 
 async def suspend_user(actor: User, user_id: int, suspended: bool, reason: str) -> User:
-    reason = reason.strip()
+    reason = checked_reason(reason)
     if suspended and not reason:
         raise violation("Say why: the reason is kept in the audit log", "BLANK", "reason")
     if user_id == actor.pk:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import Enum
+from typing import Sequence
 
 from tortoise import fields
 from tortoise.models import Model
@@ -12,7 +13,7 @@ from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User
 from models.base import utcnow
-from models.errors import Problem, RuleViolation, violation
+from models.errors import Problems, violation
 from models.moderation import TargetKind, record_action
 from models.posts import Post, PostStatus
 
@@ -159,8 +160,17 @@ class RequirementCheck:
     field: str | None = None
 
     @property
-    def met(self) -> bool:
-        return self.status is RequirementStatus.MET
+    def unmet(self) -> bool:
+        return self.status is RequirementStatus.UNMET
+
+
+@dataclass(frozen=True)
+class FormAnswers:
+    """The form answers some requirements depend on; None where not given (yet)."""
+
+    date_of_birth: date | None = None
+    weekly_minutes: int | None = None
+    motivation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,15 @@ class ApplicationForm:
     motivation: str
     weekly_minutes: int
     languages: tuple[str, ...] = ()
+
+    @property
+    def answers(self) -> FormAnswers:
+        return FormAnswers(self.date_of_birth, self.weekly_minutes, self.motivation)
+
+
+MINUTES_IN_A_WEEK = 7 * 24 * 60
+LANGUAGES_MAX = 20
+LANGUAGE_MAX_CHARS = 50
 
 
 def _check(code: str, met: bool, ok: str, not_ok: str, field: str | None = None) -> RequirementCheck:
@@ -183,20 +202,46 @@ def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def _age(policy: EligibilityPolicy, born: date | None, today: date) -> RequirementCheck:
+    code, field = "AGE_18_PLUS", "dateOfBirth"
+    if born is None:
+        return _pending(code, f"You must be {policy.min_age} or older; give your date of birth when you apply", field)
+    if born > today:
+        return _check(code, False, "", "The date of birth is in the future", field)
+    return _check(code, age_on(born, today) >= policy.min_age, f"You are {policy.min_age} or older",
+                  f"You must be {policy.min_age} or older to join", field)
+
+
+def _weekly_minutes(policy: EligibilityPolicy, minutes: int | None) -> RequirementCheck:
+    code, field = "WEEKLY_MINUTES", "weeklyMinutes"
+    if minutes is None:
+        return _pending(code, f"You can spend at least {policy.min_weekly_minutes} minutes a week", field)
+    if minutes > MINUTES_IN_A_WEEK:
+        return _check(code, False, "", f"A week has {MINUTES_IN_A_WEEK} minutes; give at most that", field)
+    return _check(code, minutes >= policy.min_weekly_minutes, f"{minutes} minutes a week",
+                  f"At least {policy.min_weekly_minutes} minutes a week are needed", field)
+
+
+def _motivation(policy: EligibilityPolicy, motivation: str | None) -> RequirementCheck:
+    code, field = "MOTIVATION", "motivation"
+    lower, upper = policy.motivation_min_chars, policy.motivation_max_chars
+    if motivation is None:
+        return _pending(code, f"Tell us why in {lower}–{upper} characters", field)
+    length = len(motivation.strip())
+    return _check(code, lower <= length <= upper, "Your motivation has the right length",
+                  f"The motivation must be {lower}–{upper} characters, it has {length}", field)
+
+
 async def check_eligibility(
-    user: User, policy: EligibilityPolicy, form: ApplicationForm | None = None
+    user: User, policy: EligibilityPolicy, answers: FormAnswers = FormAnswers()
 ) -> list[RequirementCheck]:
-    """Every requirement, met or not and why; form-dependent ones wait for a form."""
+    """Every requirement, met or not and why; those on form answers not given are CHECKED_ON_APPLY."""
     now = utcnow()
     checks: list[RequirementCheck] = []
-    if form is None:
-        checks.append(_pending("AGE_18_PLUS", f"You must be {policy.min_age} or older; give your date of birth when you apply", "dateOfBirth"))
-    elif form.date_of_birth > now.date():
-        checks.append(_check("AGE_18_PLUS", False, "", "The date of birth is in the future", "dateOfBirth"))
-    else:
-        age = age_on(form.date_of_birth, now.date())
-        checks.append(_check("AGE_18_PLUS", age >= policy.min_age, f"You are {policy.min_age} or older",
-                             f"You must be {policy.min_age} or older to join", "dateOfBirth"))
+    # Listed only while closed: an open program is the normal case, not a requirement on the page.
+    if await StarsProgram.filter(applications_open=False).exists():
+        checks.append(_check("APPLICATIONS_OPEN", False, "", "The Stars program is not taking applications right now"))
+    checks.append(_age(policy, answers.date_of_birth, now.date()))
 
     posts = await Post.filter(author_id=user.pk, status=PostStatus.PUBLISHED).count()
     checks.append(_check("APPROVED_POSTS", posts >= policy.min_approved_posts,
@@ -208,18 +253,8 @@ async def check_eligibility(
                          f"Your account is {age_days} days old",
                          f"Your account is {age_days} days old; it must be at least {policy.min_account_age_days}"))
 
-    if form is None:
-        checks.append(_pending("WEEKLY_MINUTES", f"You can spend at least {policy.min_weekly_minutes} minutes a week", "weeklyMinutes"))
-        checks.append(_pending("MOTIVATION", f"Tell us why in {policy.motivation_min_chars}–{policy.motivation_max_chars} characters", "motivation"))
-    else:
-        checks.append(_check("WEEKLY_MINUTES", form.weekly_minutes >= policy.min_weekly_minutes,
-                             f"{form.weekly_minutes} minutes a week",
-                             f"At least {policy.min_weekly_minutes} minutes a week are needed", "weeklyMinutes"))
-        length = len(form.motivation.strip())
-        checks.append(_check("MOTIVATION", policy.motivation_min_chars <= length <= policy.motivation_max_chars,
-                             "Your motivation has the right length",
-                             f"The motivation must be {policy.motivation_min_chars}–{policy.motivation_max_chars} characters, it has {length}",
-                             "motivation"))
+    checks.append(_weekly_minutes(policy, answers.weekly_minutes))
+    checks.append(_motivation(policy, answers.motivation))
 
     open_application = await StarApplication.filter(
         user_id=user.pk, status__in=(ApplicationStatus.SUBMITTED, ApplicationStatus.IN_REVIEW)
@@ -240,19 +275,33 @@ async def check_eligibility(
     return checks
 
 
+def _languages(given: Sequence[str], problems: Problems) -> list[str]:
+    """Distinct and stripped, blanks dropped; too long or too many are refused, never cut."""
+    stripped = (problems.check_text(language, "languages", minimum=0, maximum=LANGUAGE_MAX_CHARS, label="A language")
+                for language in given)
+    languages = [language for language in dict.fromkeys(stripped) if language]
+    if len(languages) > LANGUAGES_MAX:
+        problems.add(f"Give at most {LANGUAGES_MAX} languages", "TOO_MANY", "languages")
+    return languages
+
+
 async def apply(user: User, policy: EligibilityPolicy, form: ApplicationForm) -> StarApplication:
     """Submit an application, or resubmit the one that needs more information."""
-    unmet = [check for check in await check_eligibility(user, policy, form) if not check.met]
-    if unmet:
-        raise RuleViolation(*(
-            Problem(check.detail, check.code, ("input", check.field) if check.field else ()) for check in unmet
-        ))
+    # Lock the applicant's row first: concurrent applies then take turns, so each one's
+    # NO_OPEN_APPLICATION check sees the application the one before it made.
+    applicant = await User.select_for_update().get(id=user.pk)
+    problems = Problems()
+    languages = _languages(form.languages, problems)
+    for check in await check_eligibility(applicant, policy, form.answers):
+        if check.unmet:
+            problems.add(check.detail, check.code, *((check.field,) if check.field else ()))
+    problems.raise_if_any()
     now = utcnow()
     values = {
         "date_of_birth": form.date_of_birth,
         "motivation": form.motivation.strip(),
         "weekly_minutes": form.weekly_minutes,
-        "languages": list(form.languages),
+        "languages": languages,
         "status": ApplicationStatus.SUBMITTED,
         "submitted_at": now,
         "updated_at": now,
@@ -266,16 +315,33 @@ async def apply(user: User, policy: EligibilityPolicy, form: ApplicationForm) ->
     return await StarApplication.create(user_id=user.pk, **values)
 
 
-async def withdraw(user: User, application_id: int) -> StarApplication:
-    changed = await StarApplication.filter(
-        id=application_id, user_id=user.pk, status__in=OPEN_APPLICATION_STATUSES
-    ).update(status=ApplicationStatus.WITHDRAWN, updated_at=utcnow())
-    if not changed:
-        current = await StarApplication.get_or_none(id=application_id, user_id=user.pk)
+async def _transition(application_id: int, allowed: tuple[ApplicationStatus, ...], verb: str,
+                      owner_id: int | None = None, **values: object) -> StarApplication:
+    """Move an application out of one of `allowed` with a conditional UPDATE, so that of two
+    requests racing on it exactly one changes the row; the other learns why not."""
+    scope = StarApplication.filter(id=application_id)
+    if owner_id is not None:
+        scope = scope.filter(user_id=owner_id)
+    if not await scope.filter(status__in=allowed).update(**{"updated_at": utcnow(), **values}):
+        current = await scope.first()
         if current is None:
-            raise violation("No application of yours has that ID", "NOT_FOUND", "applicationId")
-        raise violation(f"The application is {current.status.value} and can no longer be withdrawn", "INVALID_STATE", "applicationId")
+            whose = "of yours " if owner_id is not None else ""
+            raise violation(f"No application {whose}has that ID", "NOT_FOUND", "applicationId")
+        raise violation(f"The application is {current.status.value} and cannot be {verb} now", "INVALID_STATE", "applicationId")
     return await StarApplication.get(id=application_id)
+
+
+async def withdraw(user: User, application_id: int) -> StarApplication:
+    return await _transition(application_id, OPEN_APPLICATION_STATUSES, "withdrawn", owner_id=user.pk,
+                             status=ApplicationStatus.WITHDRAWN)
+
+
+async def claim(reviewer: User, application_id: int) -> StarApplication:
+    """Take a submitted application into review, as its reviewer."""
+    application = await _transition(application_id, (ApplicationStatus.SUBMITTED,), "claimed",
+                                    status=ApplicationStatus.IN_REVIEW, reviewer_id=reviewer.pk)
+    await record_action(reviewer, TargetKind.STAR_APPLICATION, application_id, "CLAIM")
+    return application
 
 
 _DECIDABLE = (ApplicationStatus.SUBMITTED, ApplicationStatus.IN_REVIEW)
@@ -284,35 +350,49 @@ _OUTCOME = {
     Decision.REJECT: ApplicationStatus.REJECTED,
     Decision.REQUEST_INFO: ApplicationStatus.NEEDS_INFO,
 }
+NOTE_MAX_CHARS = 2000
 
 
 async def review(reviewer: User, application_id: int, decision: Decision, note: str) -> StarApplication:
-    """Decide an application. The conditional UPDATE lets exactly one of two racing reviewers win."""
+    """Decide an application, submitted or in review; exactly one of two racing reviewers wins."""
     note = note.strip()
     if decision is not Decision.APPROVE and not note:
         raise violation("Say why in a note: the applicant reads it", "BLANK", "note")
-    if len(note) > 2000:
-        raise violation("The note takes at most 2000 characters", "TOO_LONG", "note")
+    if len(note) > NOTE_MAX_CHARS:
+        raise violation(f"The note takes at most {NOTE_MAX_CHARS} characters", "TOO_LONG", "note")
     now = utcnow()
-    changed = await StarApplication.filter(id=application_id, status__in=_DECIDABLE).update(
-        status=_OUTCOME[decision], reviewer_id=reviewer.pk, review_note=note or None, decided_at=now, updated_at=now
-    )
-    if not changed:
-        current = await StarApplication.get_or_none(id=application_id)
-        if current is None:
-            raise violation("No application has that ID", "NOT_FOUND", "applicationId")
-        raise violation(f"The application is already {current.status.value}", "INVALID_STATE", "applicationId")
-    application = await StarApplication.get(id=application_id).select_related("user")
+    application = await _transition(application_id, _DECIDABLE, "decided", status=_OUTCOME[decision],
+                                    reviewer_id=reviewer.pk, review_note=note or None, decided_at=now, updated_at=now)
     if decision is Decision.APPROVE:
-        await _make_star(application.user, now, application.languages)
+        await _admit(application)
     await record_action(reviewer, TargetKind.STAR_APPLICATION, application_id, decision.value, note)
     return application
 
 
-async def _make_star(user: User, since: datetime, languages: list[str]) -> None:
-    # Staff keep their higher role; a member becomes a Star.
-    await User.filter(id=user.pk, role=Role.MEMBER).update(role=Role.STAR)
-    await StarProfile.get_or_create(user_id=user.pk, defaults={"star_since": since, "languages": languages})
+async def _admit(application: StarApplication) -> None:
+    # Locked: a suspension or role change arriving meanwhile waits for this decision instead of racing it.
+    applicant = await User.select_for_update().get(id=application.user_id)
+    if applicant.is_suspended:
+        raise violation("The applicant is suspended: lift the suspension before approving",
+                        "APPLICANT_SUSPENDED", "applicationId")
+    if applicant.role is Role.MEMBER:  # staff keep their higher role
+        await change_role(applicant.pk, Role.STAR, application.languages)
+
+
+async def change_role(user_id: int, role: Role, languages: Sequence[str] = ()) -> bool:
+    """Give a user `role` with the Star profile that goes with it, in the caller's transaction.
+
+    A STAR has a profile (`stars` and `starSince` read it); a MEMBER has none, so a demoted Star
+    may apply again. Staff keep theirs, and with it their first `starSince` should they step back
+    down to STAR. False when the user already had the role (or does not exist): nothing changes.
+    """
+    if not await User.filter(id=user_id).exclude(role=role).update(role=role):
+        return False
+    if role is Role.STAR:
+        await StarProfile.get_or_create(user_id=user_id, defaults={"star_since": utcnow(), "languages": list(languages)})
+    elif role is Role.MEMBER:
+        await StarProfile.filter(user_id=user_id).delete()
+    return True
 
 
 def star_members() -> QuerySet[User]:

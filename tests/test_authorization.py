@@ -41,8 +41,11 @@ OPERATIONS: dict[str, tuple[str, set[str]]] = {
     "applyToStarsProgram": ('mutation { applyToStarsProgram(input: {dateOfBirth: "2090-01-01", motivation: "m", weeklyMinutes: 0}) { userErrors { code } } }', MEMBERS_AND_STARS),
     "withdrawStarApplication": ('mutation { withdrawStarApplication(input: {applicationId: "%s"}) { userErrors { code } } }' % APPLICATION, MEMBERS_AND_STARS),
     "reviewStarApplication": ('mutation { reviewStarApplication(input: {applicationId: "%s", decision: APPROVE}) { userErrors { code } } }' % APPLICATION, STAFF),
+    "claimStarApplication": ('mutation { claimStarApplication(input: {applicationId: "%s"}) { userErrors { code } } }' % APPLICATION, STAFF),
     "moderatePost(MARK_SPAM)": ('mutation { moderatePost(input: {postId: "%s", action: MARK_SPAM}) { userErrors { code } } }' % POST, STAFF | {"star"}),
     "moderatePost(HIDE)": ('mutation { moderatePost(input: {postId: "%s", action: HIDE}) { userErrors { code } } }' % POST, STAFF),
+    "moderatePost(DISMISS_REPORTS)": ('mutation { moderatePost(input: {postId: "%s", action: DISMISS_REPORTS}) { userErrors { code } } }' % POST, STAFF),
+    "moderateReply": ('mutation { moderateReply(input: {replyId: "%s", action: HIDE}) { userErrors { code } } }' % to_global_id("Reply", MISSING), STAFF),
     "postIssueUpdate": ('mutation { postIssueUpdate(input: {issueId: "%s", status: IDENTIFIED, body: "b"}) { userErrors { code } } }' % ISSUE, STAFF),
     "createIssue": ('mutation { createIssue(input: {title: "x", description: "", platforms: []}) { userErrors { code } } }', STAFF),
     "createFaq": ('mutation { createFaq(input: {slug: "!", title: "t", body: "", category: "none"}) { userErrors { code } } }', STAFF),
@@ -54,6 +57,8 @@ OPERATIONS: dict[str, tuple[str, set[str]]] = {
     "starApplications": ("{ starApplications { totalCount } }", STAFF),
     "moderationQueue": ("{ moderationQueue { totalCount } }", STAFF),
     "moderationLog": ("{ moderationLog { totalCount } }", STAFF),
+    "communityStats.postsByStatus": ("{ communityStats { postsByStatus { count } } }", STAFF),
+    "communityStats.starApplicationsByStatus": ("{ communityStats { starApplicationsByStatus { count } } }", STAFF),
 }
 
 

@@ -74,3 +74,10 @@ async def test_register_apply_get_approved_and_become_a_star(client: GraphQLClie
         await StarProfile.filter(user_id=demo.pk).delete()
         await User.filter(id=demo.pk).update(role=Role.MEMBER)
         await StarApplication.filter(user_id=demo.pk).delete()
+
+
+async def test_a_star_made_with_the_cli_is_listed_with_a_star_since(client: GraphQLClient, db_url: str) -> None:
+    assert cli(db_url, "user", "add", "cli_star", "--role", "star", "--password", "cli star password") == "created cli_star (STAR)"
+    stars = await client.query("{ stars(first: 100) { nodes { handle role starSince } } }")
+    listed = [node for node in stars["stars"]["nodes"] if node["handle"] == "cli_star"]
+    assert listed and listed[0]["role"] == "STAR" and listed[0]["starSince"], stars

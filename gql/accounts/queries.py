@@ -38,9 +38,10 @@ class Viewer:
         ).order_by("-created_at", "-id")
 
 
-    @strawberry.field(description="Whether you may apply to the Stars program, requirement by requirement; null when anonymous.")
-    async def star_eligibility(self, info: Info) -> StarEligibility | None:
-        return await star_eligibility(info)
+    star_eligibility: StarEligibility | None = strawberry.field(resolver=star_eligibility, description=(
+        "Whether you may apply to the Stars program, requirement by requirement; null when anonymous. "
+        "Pass the form answers you have to check the requirements that depend on them."
+    ))
 
     @strawberry.field(description="Your own Stars applications, newest first, with reviewers' notes.")
     async def star_applications(self) -> list[StarApplication]:

@@ -5,9 +5,9 @@ import strawberry
 from gql.accounts.types import Role, User
 from gql import events
 from gql.context import Info
-from gql.moderation.types import PostAction, Report, ReportReason
+from gql.moderation.types import PostAction, ReplyAction, Report, ReportReason
 from gql.mutations import MutationPayload, mutate, returning
-from gql.posts.types import Post
+from gql.posts.types import Post, Reply
 from gql.relay import pk_of, typed_pk
 from models import moderation as rules
 from models.accounts import Capability
@@ -17,6 +17,14 @@ from models.accounts import Capability
 class ModeratePostInput:
     post_id: strawberry.ID
     action: PostAction
+    reason: str = strawberry.field(default="", description="Kept in the audit log.")
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class ModerateReplyInput:
+    reply_id: strawberry.ID
+    action: ReplyAction
     reason: str = strawberry.field(default="", description="Kept in the audit log.")
     client_mutation_id: str | None = None
 
@@ -51,6 +59,11 @@ class ModeratePostPayload(MutationPayload):
 
 
 @strawberry.type
+class ModerateReplyPayload(MutationPayload):
+    reply: Reply | None = None
+
+
+@strawberry.type
 class ReportContentPayload(MutationPayload):
     report: Report | None = None
 
@@ -70,6 +83,14 @@ class ModerationMutations:
         payload = await mutate(info, ModeratePostPayload, input, rules.capability_for(input.action), lambda viewer: returning(  # type: ignore[arg-type]
             "post", rules.moderate_post(viewer, pk_of(input.post_id, "Post"), input.action, input.reason)))  # type: ignore[arg-type]
         await events.queue_changed(info.context, payload.post and payload.post.pk)  # type: ignore[attr-defined]
+        return payload
+
+    @strawberry.mutation(description="Hide or restore a reply (its post's replyCount follows), or dismiss its reports; "
+                                     "every action is written to the audit log.")
+    async def moderate_reply(self, info: Info, input: ModerateReplyInput) -> ModerateReplyPayload:
+        payload = await mutate(info, ModerateReplyPayload, input, Capability.MODERATE, lambda viewer: returning(
+            "reply", rules.moderate_reply(viewer, pk_of(input.reply_id, "Reply"), input.action, input.reason)))  # type: ignore[arg-type]
+        await events.queue_changed(info.context, payload.reply and payload.reply.post_id)  # type: ignore[attr-defined]
         return payload
 
     @strawberry.mutation(description="Report a post or reply to the moderators.")

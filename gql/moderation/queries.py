@@ -5,6 +5,7 @@ import strawberry
 from gql.context import Info
 from gql.moderation.types import ModerationAction, ModerationItem, QueueKind
 from gql.mutations import require_viewer
+from gql.posts.types import PostStatus
 from gql.relay import Connection, connection
 from models import moderation as models
 from models.accounts import Capability
@@ -12,10 +13,13 @@ from models.accounts import Capability
 
 @strawberry.type
 class ModerationQueries:
-    @connection("Posts waiting for a moderator (pending, marked as spam, or reported), oldest first.")
-    def moderation_queue(self, info: Info, kind: list[QueueKind] | None = None) -> Connection[ModerationItem]:
+    @connection("Posts waiting for a moderator (pending, marked as spam, or reported), oldest first; "
+                "`status` keeps those in the given moderation statuses.")
+    def moderation_queue(
+        self, info: Info, kind: list[QueueKind] | None = None, status: list[PostStatus] | None = None
+    ) -> Connection[ModerationItem]:
         require_viewer(info, Capability.MODERATE)
-        return models.queue_posts(kind)  # type: ignore[arg-type,return-value]
+        return models.queue_posts(kind, status)  # type: ignore[arg-type,return-value]
 
     @connection("The audit log of every moderation action, newest first.")
     def moderation_log(self, info: Info) -> Connection[ModerationAction]:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Awaitable
+from typing import Annotated, Any, Awaitable
 
 import strawberry
 
@@ -9,16 +9,20 @@ from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
 from gql.context import Info
 from gql.moderation.loaders import OpenReportsByPostIdLoader
-from gql.posts.types import Post
+from gql.posts.loaders import PostByIdLoader, ReplyByIdLoader
+from gql.posts.types import Post, Reply
 from gql.relay import Node, node_type, to_global_id
 from models import moderation as models
+from models.accounts import Capability
 from models.posts import PostStatus
 
 PostAction = strawberry.enum(models.PostAction, description="What a moderator (or a Star, for MARK_SPAM) does to a post.")
+ReplyAction = strawberry.enum(models.ReplyAction, description="What a moderator does to a reply.")
 ReportReason = strawberry.enum(models.ReportReason)
 ReportStatus = strawberry.enum(models.ReportStatus)
 TargetKind = strawberry.enum(models.TargetKind)
 QueueKind = strawberry.enum(models.QueueKind, description="Why a post is in the moderation queue.")
+ReportedContent = Annotated[Post | Reply, strawberry.union("ReportedContent", description="A reported post or reply.")]
 
 # The GraphQL type behind each kind of audit-log target, for its global ID.
 _TARGET_TYPENAMES = {
@@ -49,6 +53,15 @@ class Report(Node):
     @strawberry.field(description="Global ID of the reported post or reply.")
     def content_id(self) -> strawberry.ID:
         return _target_id(self.target_kind, self.target_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=ReportedContent | None,
+                      description="The reported post or reply as it is now; for moderators (null for others).")
+    def content(self, info: Info) -> Awaitable[Any] | None:
+        # A reporter may still read their report after the content was hidden from them.
+        if Capability.MODERATE not in info.context.capabilities:
+            return None
+        loader = PostByIdLoader if self.target_kind is models.TargetKind.POST else ReplyByIdLoader  # type: ignore[attr-defined]
+        return info.context.loaders[loader].get(self.target_id)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=User)
     def reporter(self, info: Info) -> Awaitable[Any]:

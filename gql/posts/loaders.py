@@ -13,6 +13,14 @@ class BoardByIdLoader(ModelByIdLoader):
     model = Board
 
 
+class PostByIdLoader(ModelByIdLoader):
+    model = Post
+
+
+class ReplyByIdLoader(ModelByIdLoader):
+    model = Reply
+
+
 class TagsByPostIdLoader(RowsByKeyLoader):
     key_field = "post_id"
 

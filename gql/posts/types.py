@@ -36,6 +36,7 @@ class Board(Node):
 @strawberry.type(description="A reply in a post's thread.")
 class Reply(Node):
     body: str
+    status: PostStatus = strawberry.field(description="PUBLISHED, or HIDDEN by a moderator.")
     created_at: datetime
 
     @strawberry.field(graphql_type=User)

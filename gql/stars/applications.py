@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Awaitable, Hashable
+from typing import Annotated, Any, Awaitable, Hashable
 
 import strawberry
 from strawberry import Private
@@ -18,7 +18,11 @@ from models import stars as models
 from models.accounts import Capability
 
 ApplicationStatus = strawberry.enum(models.ApplicationStatus, description="Where an application is in review.")
-RequirementStatus = strawberry.enum(models.RequirementStatus)
+RequirementStatus = strawberry.enum(models.RequirementStatus, description=(
+    "MET or UNMET; CHECKED_ON_APPLY when the requirement depends on a form answer "
+    "(dateOfBirth, weeklyMinutes, motivation) that was not given to `starEligibility`: "
+    "it is checked when you apply, or now if you pass the answer."
+))
 Decision = strawberry.enum(models.Decision, description="A reviewer's decision on an application.")
 
 
@@ -61,9 +65,13 @@ class EligibilityCheck:
     detail: str = strawberry.field(description="Why it is met or not, in words for the applicant.")
     _description: Private[str]
 
-    @strawberry.field
+    @strawberry.field(description=(
+        "False only when the requirement is known to be unmet (status UNMET); true when it is met "
+        "or CHECKED_ON_APPLY, so `eligible` is true exactly when every requirement is `met`. "
+        "Read `status` to tell a met requirement from one still to be checked."
+    ))
     def met(self) -> bool:
-        return self.status is models.RequirementStatus.MET
+        return self.status is not models.RequirementStatus.UNMET
 
     @strawberry.field(description="The requirement as the program page states it.")
     def description(self) -> str:
@@ -74,16 +82,26 @@ class EligibilityCheck:
 class StarEligibility:
     requirements: list[EligibilityCheck]
 
-    @strawberry.field(description="True when no requirement is unmet (form answers are checked on apply).")
+    @strawberry.field(description=(
+        "True when every requirement is `met` (none UNMET): the viewer may apply, provided the "
+        "form answers still CHECKED_ON_APPLY pass when they do."
+    ))
     def eligible(self) -> bool:
-        return all(check.status is not models.RequirementStatus.UNMET for check in self.requirements)
+        return all(check.met() for check in self.requirements)
 
 
-async def star_eligibility(info: Info) -> StarEligibility | None:
+async def star_eligibility(
+    info: Info,
+    date_of_birth: Annotated[date | None, strawberry.argument(description="Checks AGE_18_PLUS now.")] = None,
+    weekly_minutes: Annotated[int | None, strawberry.argument(description="Checks WEEKLY_MINUTES now.")] = None,
+    motivation: Annotated[str | None, strawberry.argument(description="Checks MOTIVATION now.")] = None,
+) -> StarEligibility | None:
+    """Resolver of `viewer.starEligibility`: the answers given are checked as `applyToStarsProgram` would."""
     viewer = info.context.viewer
     if viewer is None:
         return None
-    checks = await models.check_eligibility(viewer, info.context.settings.eligibility_policy)
+    answers = models.FormAnswers(date_of_birth, weekly_minutes, motivation)
+    checks = await models.check_eligibility(viewer, info.context.settings.eligibility_policy, answers)
     descriptions = await info.context.loaders[RequirementDescriptionByCodeLoader].load_many([c.code for c in checks])
     return StarEligibility(requirements=[
         EligibilityCheck(code=c.code, status=c.status, detail=c.detail, _description=text)  # type: ignore[arg-type]

@@ -16,13 +16,19 @@ from models.accounts import Capability
 class ApplyToStarsProgramInput:
     date_of_birth: date = strawberry.field(description="Stars must be 18 or older.")
     motivation: str = strawberry.field(description="Why you want to be a Star (50–2000 characters by default).")
-    weekly_minutes: int = strawberry.field(description="Minutes a week you can spend in the program.")
-    languages: list[str] = strawberry.field(default_factory=list, description="Languages you can help in.")
+    weekly_minutes: int = strawberry.field(description="Minutes a week you can spend in the program (at most 10080, a week).")
+    languages: list[str] = strawberry.field(default_factory=list, description="Languages you can help in: at most 20, of at most 50 characters each.")
     client_mutation_id: str | None = None
 
 
 @strawberry.input
 class WithdrawStarApplicationInput:
+    application_id: strawberry.ID
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class ClaimStarApplicationInput:
     application_id: strawberry.ID
     client_mutation_id: str | None = None
 
@@ -41,8 +47,7 @@ class StarApplicationPayload(MutationPayload):
 
 
 def _form(input: ApplyToStarsProgramInput) -> rules.ApplicationForm:
-    languages = tuple(dict.fromkeys(language.strip() for language in input.languages if language.strip()))
-    return rules.ApplicationForm(input.date_of_birth, input.motivation, input.weekly_minutes, languages[:20])
+    return rules.ApplicationForm(input.date_of_birth, input.motivation, input.weekly_minutes, tuple(input.languages))
 
 
 @strawberry.type
@@ -57,6 +62,11 @@ class StarMutations:
     async def withdraw_star_application(self, info: Info, input: WithdrawStarApplicationInput) -> StarApplicationPayload:
         return await mutate(info, StarApplicationPayload, input, Capability.APPLY_TO_STARS, lambda viewer: returning(
             "application", rules.withdraw(viewer, pk_of(input.application_id, "StarApplication"))))
+
+    @strawberry.mutation(description="Take a SUBMITTED application IN_REVIEW as its reviewer; of two reviewers claiming at once, one wins.")
+    async def claim_star_application(self, info: Info, input: ClaimStarApplicationInput) -> StarApplicationPayload:
+        return await mutate(info, StarApplicationPayload, input, Capability.REVIEW_STAR_APPLICATIONS, lambda viewer: returning(
+            "application", rules.claim(viewer, pk_of(input.application_id, "StarApplication"))))
 
     @strawberry.mutation(description="Approve (grants the STAR role), reject, or ask the applicant for more information.")
     async def review_star_application(self, info: Info, input: ReviewStarApplicationInput) -> StarApplicationPayload:
