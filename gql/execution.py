@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -9,14 +10,21 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from tortoise.models import Model
 
 
+# What plain fields hold: never awaitable, answered by one set look-up.
+_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, list, tuple, dict, datetime, date})
+
+
 def is_awaitable(value: Any) -> bool:
     """graphql-core's test, except for Tortoise model instances.
 
     A model defines `__await__` (awaiting it returns the model itself), so the stock test sends
     every row a resolver returns as an object, and every list item, through a coroutine and an
-    extra turn of the event loop: on a 100-post page that was a third of the request's time.
+    extra turn of the event loop (100 of each for a 100-post page).
     """
-    return not isinstance(value, Model) and optimized_is_awaitable(value)
+    # Called for every resolved value: answer the plain ones (most of them) without another call.
+    if type(value) in _PLAIN_TYPES or isinstance(value, Model):
+        return False
+    return optimized_is_awaitable(value)
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):

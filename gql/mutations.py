@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from gql.context import Info
 from gql.errors import Forbidden, Unauthenticated
-from models.accounts import Capability, User
+from models.accounts import ROLE_CAPABILITIES, Capability, User
 from models.errors import RuleViolation
 
 PayloadT = TypeVar("PayloadT")
@@ -36,16 +36,39 @@ def require_viewer(info: Info, capability: Capability | None = None) -> User:
     Without a capability only a sign-in is needed (reading one's own data, revoking a token).
     """
     context = info.context
-    viewer = context.viewer
-    if viewer is None:
-        raise Unauthenticated("Sign in to do this: send `Authorization: Bearer <token>`")
+    viewer = _signed_in(info)
     if capability is None or capability in context.capabilities:
         return viewer
     if viewer.is_suspended:
         raise Forbidden("Not allowed: your account is suspended")
     if not context.can_write:
         raise Forbidden("Not allowed: this token is read-only")
-    raise Forbidden(
+    raise _role_lacks(viewer, capability)
+
+
+def require_reader(info: Info, capability: Capability) -> User:
+    """The signed-in viewer whose role holds `capability`, to read what that role may see.
+
+    Reading is not writing: a read-only token reads with its role's rights (a partner dashboard
+    on a moderator's READ token); a suspended account keeps no privileged reads.
+    """
+    viewer = _signed_in(info)
+    if viewer.is_suspended:
+        raise Forbidden("Not allowed: your account is suspended")
+    if capability not in ROLE_CAPABILITIES[viewer.role]:
+        raise _role_lacks(viewer, capability)
+    return viewer
+
+
+def _signed_in(info: Info) -> User:
+    viewer = info.context.viewer
+    if viewer is None:
+        raise Unauthenticated("Sign in to do this: send `Authorization: Bearer <token>`")
+    return viewer
+
+
+def _role_lacks(viewer: User, capability: Capability) -> Forbidden:
+    return Forbidden(
         f"Not allowed: the {viewer.role.value} role does not have {capability.value}", capability=capability.value
     )
 

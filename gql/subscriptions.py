@@ -16,7 +16,7 @@ from gql.events import MODERATION_CHANNEL, issue_channel
 from gql.issues.types import Issue
 from gql.loaders import Loaders
 from gql.moderation.types import ModerationItem
-from gql.mutations import require_viewer
+from gql.mutations import require_reader
 from models.accounts import Capability
 from models.issues import Issue as IssueModel
 from models.posts import Post as PostModel
@@ -35,7 +35,7 @@ class Subscription:
 
     @strawberry.subscription(description="A post that entered, changed in or left the moderation queue (moderators).")
     async def moderation_queue_changed(self, info: Info) -> AsyncGenerator[ModerationItem, None]:
-        require_viewer(info, Capability.MODERATE)
+        require_reader(info, Capability.MODERATE)
         async for event in info.context.broker.subscribe(MODERATION_CHANNEL):
             info.context.loaders = Loaders()
             post: Any = await PostModel.get_or_none(id=event["postId"])

@@ -276,7 +276,8 @@ async def report_content(reporter: User, kind: TargetKind, target_id: int, reaso
     if len(note) > NOTE_MAX:
         raise violation(f"The note takes at most {NOTE_MAX} characters", "TOO_LONG", "note")
     target_model = {TargetKind.POST: Post, TargetKind.REPLY: Reply}.get(kind)
-    if target_model is None or not await target_model.filter(id=target_id).exists():
+    # Only what the reporter can see: a report must not confirm that a hidden post exists.
+    if target_model is None or not await target_model.visible_to(reporter).filter(id=target_id).exists():
         raise violation("Nothing to report has that ID", "NOT_FOUND", "contentId")
     try:
         return await Report.create(

@@ -26,16 +26,8 @@ from models.stars import ApplicationStatus, StarApplication
 
 EnumT = TypeVar("EnumT", bound=Enum)
 
-# Counts that show moderation at work (posts held, hidden, rejected or spam; applications in
-# review) are for staff: readers cannot see those rows one by one either (Post.visible_to).
-INTERNAL_STATS_ROLE = Role.MODERATOR
-
 # `daily(days:)` reaches back at most a year (a leap year's worth of days).
 MAX_DAYS = 366
-
-
-def sees_internal_stats(viewer: User | None) -> bool:
-    return viewer is not None and viewer.role.at_least(INTERNAL_STATS_ROLE)
 
 
 async def _count_by(queryset: QuerySet[Any], field: str, values: Iterable[EnumT]) -> dict[EnumT, int]:

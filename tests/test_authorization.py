@@ -19,15 +19,19 @@ MISSING = 999_999
 POST, FAQ, ISSUE = (to_global_id(t, MISSING) for t in ("Post", "Faq", "Issue"))
 APPLICATION, USER = to_global_id("StarApplication", MISSING), to_global_id("User", MISSING)
 
-VIEWERS = ["anonymous", "member", "star", "moderator", "admin", "suspended", "read_only"]
+VIEWERS = ["anonymous", "member", "star", "moderator", "admin", "suspended", "read_only",
+           "moderator_read_only", "suspended_moderator"]
 ALL_WRITERS = {"member", "star", "moderator", "admin"}
 MEMBERS_AND_STARS = {"member", "star"}
 STAFF = {"moderator", "admin"}
+# Reading is not writing: a moderator's read-only token (a dashboard's) reads the staff lists;
+# a suspended moderator keeps no privileged reads.
+STAFF_READERS = STAFF | {"moderator_read_only"}
 
 # operation -> (GraphQL text, viewers allowed)
 OPERATIONS: dict[str, tuple[str, set[str]]] = {
     "revokeToken": ('mutation { revokeToken(input: {tokenId: "%s"}) { userErrors { code } } }' % to_global_id("AccessToken", MISSING),
-                    ALL_WRITERS | {"suspended", "read_only"}),
+                    set(VIEWERS) - {"anonymous"}),
     "createPost": ('mutation { createPost(input: {board: "no-such-board", title: "Hello there", body: "b"}) { userErrors { code } } }', ALL_WRITERS),
     "replyToPost": ('mutation { replyToPost(input: {postId: "%s", body: "b"}) { userErrors { code } } }' % POST, ALL_WRITERS),
     "giveKudo": ('mutation { giveKudo(input: {postId: "%s"}) { userErrors { code } } }' % POST, ALL_WRITERS),
@@ -54,11 +58,11 @@ OPERATIONS: dict[str, tuple[str, set[str]]] = {
     "createAnnouncement": ('mutation { createAnnouncement(input: {title: "", body: ""}) { userErrors { code } } }', STAFF),
     "setUserRole": ('mutation { setUserRole(input: {userId: "%s", role: STAR}) { userErrors { code } } }' % USER, {"admin"}),
     "suspendUser": ('mutation { suspendUser(input: {userId: "%s", reason: "r"}) { userErrors { code } } }' % USER, {"admin"}),
-    "starApplications": ("{ starApplications { totalCount } }", STAFF),
-    "moderationQueue": ("{ moderationQueue { totalCount } }", STAFF),
-    "moderationLog": ("{ moderationLog { totalCount } }", STAFF),
-    "communityStats.postsByStatus": ("{ communityStats { postsByStatus { count } } }", STAFF),
-    "communityStats.starApplicationsByStatus": ("{ communityStats { starApplicationsByStatus { count } } }", STAFF),
+    "starApplications": ("{ starApplications { totalCount } }", STAFF_READERS),
+    "moderationQueue": ("{ moderationQueue { totalCount } }", STAFF_READERS),
+    "moderationLog": ("{ moderationLog { totalCount } }", STAFF_READERS),
+    "communityStats.postsByStatus": ("{ communityStats { postsByStatus { count } } }", STAFF_READERS),
+    "communityStats.starApplicationsByStatus": ("{ communityStats { starApplicationsByStatus { count } } }", STAFF_READERS),
 }
 
 
@@ -69,6 +73,8 @@ async def tokens(db: str) -> dict[str, str | None]:
         tokens[name] = await token_for(await make_user(f"authz_{name}", role))
     tokens["suspended"] = await token_for(await make_user("authz_suspended", suspended=True))
     tokens["read_only"] = await token_for(await make_user("authz_reader"), TokenScope.READ)
+    tokens["moderator_read_only"] = await token_for(await make_user("authz_mod_reader", Role.MODERATOR), TokenScope.READ)
+    tokens["suspended_moderator"] = await token_for(await make_user("authz_mod_suspended", Role.MODERATOR, suspended=True))
     return tokens
 
 

@@ -193,7 +193,7 @@ MODERATION_FIGURES = "{ communityStats { memberCount publishedPostCount postsByS
 
 
 @pytest.mark.parametrize(("viewer", "code"), [("anonymous", "UNAUTHENTICATED"), ("member", "FORBIDDEN"),
-                                               ("star", "FORBIDDEN"), ("suspended_moderator", None),
+                                               ("star", "FORBIDDEN"), ("suspended_moderator", "FORBIDDEN"),
                                                ("read_only_moderator", None), ("admin", None)])
 async def test_moderation_figures_are_for_moderators_and_admins(client: GraphQLClient, viewer: str, code: str | None) -> None:
     token = await viewer_token(viewer)
@@ -212,7 +212,7 @@ async def test_moderation_figures_are_for_moderators_and_admins(client: GraphQLC
 
 
 async def viewer_token(viewer: str) -> str | None:
-    """Reading is decided by role: a suspended moderator or a moderator's read-only token still reads."""
+    """Reading is decided by role: a moderator's read-only token reads; a suspended moderator does not."""
     if viewer == "anonymous":
         return None
     if viewer == "read_only_moderator":

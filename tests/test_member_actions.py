@@ -225,3 +225,14 @@ async def test_reporting_content_once(client: GraphQLClient) -> None:
     assert await Report.filter(target_id=post.pk).count() == 1
     errors = await client.errors(REPORT, {"input": {"contentId": to_global_id("Faq", 1), "reason": "SPAM"}}, token=token)
     assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("status", [PostStatus.PENDING, PostStatus.HIDDEN])
+async def test_content_one_cannot_see_cannot_be_reported(client: GraphQLClient, status: PostStatus) -> None:
+    author, _ = await writer()
+    _, token = await writer()
+    post = await make_post(author, await make_board("act"), status=status)
+    result = (await client.query(REPORT, {"input": {"contentId": gid(post), "reason": "SPAM"}}, token=token))["reportContent"]
+    # The same answer as for an ID that names nothing: a report must not confirm the post exists.
+    assert result == {"report": None, "userErrors": [{"code": "NOT_FOUND"}]}
+    assert not await Report.filter(target_id=post.pk).exists()

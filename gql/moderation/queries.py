@@ -4,7 +4,7 @@ import strawberry
 
 from gql.context import Info
 from gql.moderation.types import ModerationAction, ModerationItem, QueueKind
-from gql.mutations import require_viewer
+from gql.mutations import require_reader
 from gql.posts.types import PostStatus
 from gql.relay import Connection, connection
 from models import moderation as models
@@ -18,10 +18,10 @@ class ModerationQueries:
     def moderation_queue(
         self, info: Info, kind: list[QueueKind] | None = None, status: list[PostStatus] | None = None
     ) -> Connection[ModerationItem]:
-        require_viewer(info, Capability.MODERATE)
+        require_reader(info, Capability.MODERATE)
         return models.queue_posts(kind, status)  # type: ignore[arg-type,return-value]
 
     @connection("The audit log of every moderation action, newest first.")
     def moderation_log(self, info: Info) -> Connection[ModerationAction]:
-        require_viewer(info, Capability.MODERATE)
+        require_reader(info, Capability.MODERATE)
         return models.ModerationAction.all()  # type: ignore[return-value]

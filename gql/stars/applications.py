@@ -12,7 +12,7 @@ from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
 from gql.context import Info
 from gql.loaders import Loader
-from gql.mutations import require_viewer
+from gql.mutations import require_reader
 from gql.relay import Connection, Node, connection, node_type
 from models import stars as models
 from models.accounts import Capability
@@ -115,7 +115,7 @@ class StarApplicationQueries:
     def star_applications(
         self, info: Info, status: list[ApplicationStatus] | None = None
     ) -> Connection[StarApplication]:
-        require_viewer(info, Capability.REVIEW_STAR_APPLICATIONS)
+        require_reader(info, Capability.REVIEW_STAR_APPLICATIONS)
         queryset = models.StarApplication.all().order_by("submitted_at", "id")
         if status:
             queryset = queryset.filter(status__in=status)

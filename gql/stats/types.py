@@ -15,10 +15,11 @@ from strawberry.utils.str_converters import to_camel_case
 
 from gql.accounts.types import Role
 from gql.context import Info
-from gql.errors import BadUserInput, Forbidden
+from gql.errors import BadUserInput
 from gql.issues.types import IssueStatus
 from gql.limits.analysis import sized_by
-from gql.mutations import require_viewer
+from gql.mutations import require_reader
+from models.accounts import Capability
 from gql.posts.types import PostStatus
 from gql.selection import selects
 from gql.stars.applications import ApplicationStatus
@@ -53,16 +54,6 @@ class DailyActivity:
 
 def _counts(by_status: dict[Any, int]) -> list[Any]:
     return [Count(status=status, count=n) for status, n in by_status.items()]
-
-
-def _require_internal_stats(info: Info) -> None:
-    """Reading, not writing: the role decides, as for posts (`Post.visible_to`), so a moderator's
-    read-only token, the usual partner-dashboard credential, reads these figures too."""
-    viewer = require_viewer(info)
-    if not models.sees_internal_stats(viewer):
-        role = models.INTERNAL_STATS_ROLE.value
-        raise Forbidden(f"Not allowed: moderation figures are for {role} and above, not {viewer.role.value}",
-                        requiredRole=role)
 
 
 _DEFAULT_DAYS = 30
@@ -131,7 +122,7 @@ class CommunityStats:
                                   "many posts wait, are hidden, rejected or spam tells of moderators' workload "
                                   "and of abuse, and readers cannot see those posts either." + _MODERATORS_ONLY)
     async def posts_by_status(self, info: Info) -> list[Count[PostStatus]] | None:
-        _require_internal_stats(info)
+        require_reader(info, Capability.MODERATE)
         return _counts(await self._shared(models.posts_by_status))
 
     reply_count = _figure(models.reply_count, int, "Published replies.")
@@ -151,7 +142,7 @@ class CommunityStats:
     @strawberry.field(description="Stars program applications in every status (zero included): the review "
                                   "queue, which only reviewers see." + _MODERATORS_ONLY)
     async def star_applications_by_status(self, info: Info) -> list[Count[ApplicationStatus]] | None:
-        _require_internal_stats(info)
+        require_reader(info, Capability.MODERATE)
         return _counts(await self._shared(models.applications_by_status))
 
     @strawberry.field(graphql_type=list[DailyActivity], metadata=sized_by("days"),
