@@ -204,10 +204,11 @@ async def test_decisions_on_a_post_settle_its_reports(
 ) -> None:
     _, token = await staff()
     post = await a_post()
-    reply_id = await a_reply(client, post)  # replies are written while the post is published
-    await Post.filter(id=post.pk).update(status=start)
+    # Members reply to and report the post while it is published, as they can see it then.
+    reply_id = await a_reply(client, post)
     await report(client, gid(post))
     await report(client, reply_id)
+    await Post.filter(id=post.pk).update(status=start)
     payload = (await client.query(MODERATE, {"input": {"postId": gid(post), "action": action}}, token=token))["moderatePost"]
     assert payload["userErrors"] == []
     assert (await Report.get(target_kind="POST", target_id=post.pk)).status is on_post
@@ -278,9 +279,11 @@ async def test_pending_posts_and_reported_replies_are_queued(client: GraphQLClie
 
 async def test_queue_filters_by_post_status(client: GraphQLClient) -> None:
     _, token = await staff()
-    pending, published, spam = await a_post(PostStatus.PENDING), await a_post(), await a_post(PostStatus.SPAM)
+    pending, published, spam = await a_post(), await a_post(), await a_post(PostStatus.SPAM)
     for post in (pending, published):
         await report(client, gid(post))
+    # Reported while published (members report what they see), then held for review.
+    await Post.filter(id=pending.pk).update(status=PostStatus.PENDING)
     query = "query($kind: [QueueKind!], $status: [PostStatus!]) { moderationQueue(kind: $kind, status: $status, first: 100) { nodes { post { id } } } }"
 
     async def ids(**filters: list[str]) -> set[str]:
