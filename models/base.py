@@ -37,3 +37,19 @@ class Section(Model, PubliclyVisible):
 
     class Meta:
         abstract = True
+
+
+class UserMark(Model):
+    """A user's mark on one target: a kudo, an "I have this too", a subscription to an issue.
+
+    One row per user and target: each model adds the target's foreign key and `user` (their
+    reverse relations are named apart, so neither can live here) and makes the pair unique.
+    Inherited fields come first in a table, before its own (foreign keys go last): a FAQ rating
+    has this shape too, but inheriting would put `created_at` before its `helpful` column.
+    """
+
+    id = fields.IntField(primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True

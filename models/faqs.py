@@ -6,14 +6,15 @@ import re
 from enum import Enum
 
 from tortoise import fields
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User
 from models.base import Section, utcnow
+from models.counted import add_counted
 from models.errors import Problems, violation
+from models.guarded import guarded_change
 from models.moderation import TargetKind, record_action
 
 
@@ -102,11 +103,10 @@ async def rate(user: User, faq_id: int, helpful: bool) -> Faq:
     counter = {True: "helpful_count", False: "not_helpful_count"}
     previous = await FaqRating.get_or_none(faq_id=faq_id, user_id=user.pk)
     if previous is None:
-        try:
-            await FaqRating.create(faq_id=faq_id, user_id=user.pk, helpful=helpful)
-        except IntegrityError:
-            raise violation("Your rating is being saved already; try again", "CONFLICT", "faqId") from None
-        await Faq.filter(id=faq_id).update(**{counter[helpful]: F(counter[helpful]) + 1})
+        await add_counted(
+            FaqRating(faq_id=faq_id, user_id=user.pk, helpful=helpful), Faq.filter(id=faq_id), counter[helpful],
+            duplicate=violation("Your rating is being saved already; try again", "CONFLICT", "faqId"),
+        )
     elif previous.helpful != helpful:
         # Conditional on the old answer, so two racing changes cannot both move the counters.
         if await FaqRating.filter(id=previous.pk, helpful=previous.helpful).update(helpful=helpful):
@@ -173,9 +173,11 @@ async def save_faq(
 
 async def publish(author: User, faq_id: int) -> Faq:
     now = utcnow()
-    if not await Faq.filter(id=faq_id, status=FaqStatus.DRAFT).update(status=FaqStatus.PUBLISHED, published_at=now, updated_at=now):
-        if not await Faq.filter(id=faq_id).exists():
-            raise violation("No FAQ has that ID", "NOT_FOUND", "faqId")
-        raise violation("The FAQ is already published", "INVALID_STATE", "faqId")
+    faq = Faq.filter(id=faq_id)
+    await guarded_change(
+        faq.filter(status=FaqStatus.DRAFT).update(status=FaqStatus.PUBLISHED, published_at=now, updated_at=now), faq,
+        missing=violation("No FAQ has that ID", "NOT_FOUND", "faqId"),
+        refused=lambda _: violation("The FAQ is already published", "INVALID_STATE", "faqId"),
+    )
     await record_action(author, TargetKind.FAQ, faq_id, "PUBLISH")
     return await Faq.get(id=faq_id)

@@ -6,13 +6,13 @@ from enum import Enum
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
-from models.base import PubliclyVisible, utcnow
-from models.errors import Problems, violation
+from models.base import PubliclyVisible, UserMark, utcnow
+from models.counted import add_counted, remove_counted
+from models.errors import Problems, RuleViolation, violation
 from models.moderation import TargetKind, record_action
 
 
@@ -96,22 +96,18 @@ class IssueUpdate(Model, PubliclyVisible):
         indexes = [("issue_id", "posted_at")]
 
 
-class IssueAffected(Model):
-    id = fields.IntField(primary_key=True)
+class IssueAffected(UserMark):
     issue = fields.ForeignKeyField("models.Issue", related_name="affected_marks", on_delete=fields.CASCADE)
     user = fields.ForeignKeyField("models.User", related_name="affected_marks", on_delete=fields.CASCADE)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "issue_affected"
         unique_together = [("issue", "user")]
 
 
-class IssueSubscription(Model):
-    id = fields.IntField(primary_key=True)
+class IssueSubscription(UserMark):
     issue = fields.ForeignKeyField("models.Issue", related_name="subscriptions", on_delete=fields.CASCADE)
     user = fields.ForeignKeyField("models.User", related_name="issue_subscriptions", on_delete=fields.CASCADE)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "issue_subscriptions"
@@ -128,19 +124,19 @@ UPDATE_BODY_MAX = 5000
 async def mark_affected(user: User, issue_id: int) -> Issue:
     """"I have this too": one mark per user, the counter moves in the same transaction."""
     issue = await _open_issue(issue_id)
-    try:
-        await IssueAffected.create(issue_id=issue.pk, user_id=user.pk)
-    except IntegrityError:
-        raise violation("You already marked this issue", "ALREADY_MARKED", "issueId") from None
-    await Issue.filter(id=issue.pk).update(affected_count=F("affected_count") + 1)
+    await add_counted(
+        IssueAffected(issue_id=issue.pk, user_id=user.pk), Issue.filter(id=issue.pk), "affected_count",
+        duplicate=violation("You already marked this issue", "ALREADY_MARKED", "issueId"),
+    )
     return await Issue.get(id=issue.pk)
 
 
 async def unmark_affected(user: User, issue_id: int) -> Issue:
-    if not await IssueAffected.filter(issue_id=issue_id, user_id=user.pk).delete():
-        await _existing_issue(issue_id)
-        raise violation("You had not marked this issue", "NOT_MARKED", "issueId")
-    await Issue.filter(id=issue_id).update(affected_count=F("affected_count") - 1)
+    await remove_counted(
+        IssueAffected.filter(issue_id=issue_id, user_id=user.pk), Issue.filter(id=issue_id), "affected_count",
+        missing=_no_such_issue(),
+        absent=violation("You had not marked this issue", "NOT_MARKED", "issueId"),
+    )
     return await Issue.get(id=issue_id)
 
 
@@ -204,8 +200,12 @@ async def create_issue(author: User, title: str, description: str, platforms: li
 async def _existing_issue(issue_id: int) -> Issue:
     issue = await Issue.get_or_none(id=issue_id)
     if issue is None:
-        raise violation("No issue has that ID", "NOT_FOUND", "issueId")
+        raise _no_such_issue()
     return issue
+
+
+def _no_such_issue() -> RuleViolation:
+    return violation("No issue has that ID", "NOT_FOUND", "issueId")
 
 
 async def _open_issue(issue_id: int) -> Issue:

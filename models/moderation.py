@@ -14,6 +14,7 @@ from tortoise.queryset import QuerySet
 from models.accounts import Capability, Role, User
 from models.base import utcnow
 from models.errors import Problems, RuleViolation, violation
+from models.guarded import guarded_change
 from models.posts import Post, PostStatus, Reply
 
 
@@ -183,11 +184,11 @@ async def moderate_post(actor: User, post_id: int, action: PostAction, reason: s
     # Stars (MARK_SPAM only) judge what a member sees; a post hidden from them is not found.
     posts = Post.visible_to(actor)
     now = utcnow()
-    if not await _change_post(posts, post_id, action, now):
-        post = await posts.get_or_none(id=post_id)
-        if post is None:
-            raise violation("No post has that ID", "NOT_FOUND", "postId")
-        raise _does_not_apply(action, "post", _describe(post))
+    await guarded_change(
+        _change_post(posts, post_id, action, now), posts.filter(id=post_id),
+        missing=violation("No post has that ID", "NOT_FOUND", "postId"),
+        refused=lambda post: _does_not_apply(action, "post", _describe(post)),
+    )
 
     if action is PostAction.MARK_SPAM and not actor.role.at_least(Role.MODERATOR):
         # A Star's spam mark hides the post until a moderator reviews it: it enters the queue.
@@ -225,15 +226,16 @@ async def moderate_reply(actor: User, reply_id: int, action: ReplyAction, reason
     now = utcnow()
     about = Q(target_kind=TargetKind.REPLY, target_id=reply_id)
     if action is ReplyAction.DISMISS_REPORTS:
-        changed = await _settle_reports(about, ReportStatus.DISMISSED, now)
+        change = _settle_reports(about, ReportStatus.DISMISSED, now)
     else:
         start, end, _ = _REPLY_MOVES[action]
-        changed = await Reply.filter(id=reply_id, status=start).update(status=end)
-    reply = await Reply.get_or_none(id=reply_id)
-    if reply is None:
-        raise violation("No reply has that ID", "NOT_FOUND", "replyId")
-    if not changed:
-        raise _does_not_apply(action, "reply", reply.status.value)
+        change = Reply.filter(id=reply_id, status=start).update(status=end)
+    await guarded_change(
+        change, Reply.filter(id=reply_id),
+        missing=violation("No reply has that ID", "NOT_FOUND", "replyId"),
+        refused=lambda reply: _does_not_apply(action, "reply", reply.status.value),
+    )
+    reply = await Reply.get(id=reply_id)
 
     if action in _REPLY_MOVES:
         step = _REPLY_MOVES[action][2]
@@ -325,11 +327,11 @@ async def set_user_role(actor: User, user_id: int, role: Role, reason: str) -> U
         raise violation("You cannot change your own role", "SELF", "userId")
     from models.stars import change_role  # here: models.stars imports this module
 
-    if not await change_role(user_id, role):
-        target = await User.get_or_none(id=user_id)
-        if target is None:
-            raise violation("No user has that ID", "NOT_FOUND", "userId")
-        raise violation(f"The user already has the {role.value} role", "UNCHANGED", "role")
+    await guarded_change(
+        change_role(user_id, role), User.filter(id=user_id),
+        missing=_no_such_user(),
+        refused=lambda _: violation(f"The user already has the {role.value} role", "UNCHANGED", "role"),
+    )
     await record_action(actor, TargetKind.USER, user_id, f"SET_ROLE_{role.value}", reason.strip())
     return await User.get(id=user_id)
 
@@ -340,12 +342,16 @@ async def suspend_user(actor: User, user_id: int, suspended: bool, reason: str) 
         raise violation("Say why: the reason is kept in the audit log", "BLANK", "reason")
     if user_id == actor.pk:
         raise violation("You cannot suspend yourself", "SELF", "userId")
-    query = User.filter(id=user_id, suspended_at__isnull=suspended)
+    user = User.filter(id=user_id)
     values = {"suspended_at": utcnow(), "suspension_reason": reason} if suspended else {"suspended_at": None, "suspension_reason": None}
-    if not await query.update(**values):
-        target = await User.get_or_none(id=user_id)
-        if target is None:
-            raise violation("No user has that ID", "NOT_FOUND", "userId")
-        raise violation("The user is already " + ("suspended" if suspended else "active"), "UNCHANGED", "userId")
+    await guarded_change(
+        user.filter(suspended_at__isnull=suspended).update(**values), user,
+        missing=_no_such_user(),
+        refused=lambda _: violation("The user is already " + ("suspended" if suspended else "active"), "UNCHANGED", "userId"),
+    )
     await record_action(actor, TargetKind.USER, user_id, "SUSPEND" if suspended else "UNSUSPEND", reason)
     return await User.get(id=user_id)
+
+
+def _no_such_user() -> RuleViolation:
+    return violation("No user has that ID", "NOT_FOUND", "userId")

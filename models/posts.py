@@ -6,13 +6,13 @@ import re
 import secrets
 from enum import Enum
 from tortoise import fields
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q, Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User
-from models.base import Section, utcnow
+from models.base import Section, UserMark, utcnow
+from models.counted import add_counted, remove_counted
 from models.errors import Problems, violation
 
 
@@ -109,11 +109,9 @@ class PostTag(Model):
         indexes = [("tag_id", "post_id")]
 
 
-class Kudo(Model):
-    id = fields.IntField(primary_key=True)
+class Kudo(UserMark):
     post = fields.ForeignKeyField("models.Post", related_name="kudos", on_delete=fields.CASCADE)
     user = fields.ForeignKeyField("models.User", related_name="kudos_given", on_delete=fields.CASCADE)
-    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "kudos"
@@ -171,8 +169,8 @@ async def reply_to(author: User, post_id: int, body: str) -> Reply:
     post = await _published(post_id)
     if post.locked:
         raise violation("This thread is locked", "LOCKED", "postId")
-    reply = await Reply.create(post_id=post.pk, author_id=author.pk, body=body, status=PostStatus.PUBLISHED, created_at=utcnow())
-    await Post.filter(id=post.pk).update(reply_count=F("reply_count") + 1)
+    reply = Reply(post_id=post.pk, author_id=author.pk, body=body, status=PostStatus.PUBLISHED, created_at=utcnow())
+    await add_counted(reply, Post.filter(id=post.pk), "reply_count")
     return reply
 
 
@@ -181,20 +179,19 @@ async def give_kudo(user: User, post_id: int) -> Post:
     post = await _published(post_id)
     if post.author_id == user.pk:
         raise violation("You cannot give kudos to your own post", "OWN_POST", "postId")
-    try:
-        await Kudo.create(post_id=post.pk, user_id=user.pk)
-    except IntegrityError:
-        raise violation("You already gave this post kudos", "ALREADY_GIVEN", "postId") from None
-    await Post.filter(id=post.pk).update(kudos_count=F("kudos_count") + 1)
+    await add_counted(
+        Kudo(post_id=post.pk, user_id=user.pk), Post.filter(id=post.pk), "kudos_count",
+        duplicate=violation("You already gave this post kudos", "ALREADY_GIVEN", "postId"),
+    )
     return await Post.get(id=post.pk)
 
 
 async def remove_kudo(user: User, post_id: int) -> Post:
-    if not await Kudo.filter(post_id=post_id, user_id=user.pk).delete():
-        if not await Post.filter(id=post_id).exists():
-            raise violation("No post has that ID", "NOT_FOUND", "postId")
-        raise violation("You had not given this post kudos", "NOT_GIVEN", "postId")
-    await Post.filter(id=post_id).update(kudos_count=F("kudos_count") - 1)
+    await remove_counted(
+        Kudo.filter(post_id=post_id, user_id=user.pk), Post.filter(id=post_id), "kudos_count",
+        missing=violation("No post has that ID", "NOT_FOUND", "postId"),
+        absent=violation("You had not given this post kudos", "NOT_GIVEN", "postId"),
+    )
     return await Post.get(id=post_id)
 
 

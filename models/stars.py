@@ -14,6 +14,7 @@ from tortoise.queryset import QuerySet
 from models.accounts import Role, User
 from models.base import utcnow
 from models.errors import Problems, violation
+from models.guarded import guarded_change
 from models.moderation import TargetKind, record_action
 from models.posts import Post, PostStatus
 
@@ -317,17 +318,18 @@ async def apply(user: User, policy: EligibilityPolicy, form: ApplicationForm) ->
 
 async def _transition(application_id: int, allowed: tuple[ApplicationStatus, ...], verb: str,
                       owner_id: int | None = None, **values: object) -> StarApplication:
-    """Move an application out of one of `allowed` with a conditional UPDATE, so that of two
-    requests racing on it exactly one changes the row; the other learns why not."""
+    """Move an application out of one of `allowed`; of two requests racing on it exactly one wins."""
     scope = StarApplication.filter(id=application_id)
     if owner_id is not None:
         scope = scope.filter(user_id=owner_id)
-    if not await scope.filter(status__in=allowed).update(**{"updated_at": utcnow(), **values}):
-        current = await scope.first()
-        if current is None:
-            whose = "of yours " if owner_id is not None else ""
-            raise violation(f"No application {whose}has that ID", "NOT_FOUND", "applicationId")
-        raise violation(f"The application is {current.status.value} and cannot be {verb} now", "INVALID_STATE", "applicationId")
+    whose = "of yours " if owner_id is not None else ""
+    await guarded_change(
+        scope.filter(status__in=allowed).update(**{"updated_at": utcnow(), **values}), scope,
+        missing=violation(f"No application {whose}has that ID", "NOT_FOUND", "applicationId"),
+        refused=lambda current: violation(
+            f"The application is {current.status.value} and cannot be {verb} now", "INVALID_STATE", "applicationId"
+        ),
+    )
     return await StarApplication.get(id=application_id)
 
 

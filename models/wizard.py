@@ -42,25 +42,33 @@ class WizardOption(Model):
         indexes = [("step_id", "position")]
 
 
-class WizardOptionFaq(Model):
+class Suggestion(Model):
+    """What a resolving option suggests, in rank order: each model adds `option` and the
+    suggested row's foreign key (their reverse relations are named apart, so neither can live
+    here) and makes the pair unique.
+    """
+
     id = fields.IntField(primary_key=True)
+    position = fields.IntField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+
+class WizardOptionFaq(Suggestion):
     option = fields.ForeignKeyField("models.WizardOption", related_name="faq_rows", on_delete=fields.CASCADE)
     faq = fields.ForeignKeyField("models.Faq", related_name="wizard_rows", on_delete=fields.CASCADE)
-    position = fields.IntField(default=0)
 
     class Meta:
         table = "wizard_option_faqs"
         unique_together = [("option", "faq")]
-        ordering = ["position", "id"]
 
 
-class WizardOptionIssue(Model):
-    id = fields.IntField(primary_key=True)
+class WizardOptionIssue(Suggestion):
     option = fields.ForeignKeyField("models.WizardOption", related_name="issue_rows", on_delete=fields.CASCADE)
     issue = fields.ForeignKeyField("models.Issue", related_name="wizard_rows", on_delete=fields.CASCADE)
-    position = fields.IntField(default=0)
 
     class Meta:
         table = "wizard_option_issues"
         unique_together = [("option", "issue")]
-        ordering = ["position", "id"]

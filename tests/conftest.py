@@ -133,3 +133,29 @@ def settings_with(**overrides: object) -> Settings:
 async def client(settings: Settings) -> AsyncIterator[GraphQLClient]:
     async with client_for(settings) as client:
         yield client
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def leave_queues_as_found(db: str) -> AsyncIterator[None]:
+    """Delete, when the module ends, the star applications, reports and posts it made.
+
+    For modules that make many: the review and moderation queues list the oldest first, and later
+    modules look for their own rows on the first page.
+    """
+    from models.moderation import Report
+    from models.posts import Post
+    from models.stars import StarApplication
+
+    queued = (StarApplication, Report, Post)
+    last_ids = [await model.all().order_by("-id").limit(1).values_list("id", flat=True) for model in queued]
+    yield
+    for model, ids in zip(queued, last_ids):
+        await model.filter(id__gt=ids[0] if ids else 0).delete()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def module_client(db: str) -> AsyncIterator[GraphQLClient]:
+    """One `client` for all of a module's tests, where they are many small calls: building the
+    app (its schema) for each test would cost most of their time."""
+    async with client_for(settings_with(rate_limit_enabled=False)) as client:
+        yield client

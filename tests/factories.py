@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import date, timedelta
 
 from models.accounts import Role, TokenScope, User, issue_token
 from models.base import utcnow
+from models.faqs import Faq, FaqCategory, FaqStatus
+from models.issues import Issue, IssueStatus
 from models.posts import Board, Post, PostStatus
-from models.stars import StarProfile
+from models.stars import ApplicationStatus, StarApplication, StarProfile
 
 _serial = itertools.count(1)
 
@@ -50,3 +52,27 @@ async def make_post(author: User, board: Board, *, status: PostStatus = PostStat
     }
     values.update(fields)
     return await Post.create(author=author, board=board, status=status, **values)
+
+
+async def make_faq(status: FaqStatus = FaqStatus.PUBLISHED) -> Faq:
+    n = next(_serial)
+    category, _ = await FaqCategory.get_or_create(slug="test-faqs", defaults={"name": "Test FAQs"})
+    now = utcnow()
+    return await Faq.create(slug=f"test-faq-{n}", title=f"Test FAQ {n}", body=f"Answer {n}", category=category,
+                            status=status, created_at=now, updated_at=now,
+                            published_at=now if status is FaqStatus.PUBLISHED else None)
+
+
+async def make_issue(status: IssueStatus = IssueStatus.INVESTIGATING) -> Issue:
+    # Numbered after the highest, as createIssue numbers them, so that neither takes the other's number.
+    latest = await Issue.all().order_by("-number").first()
+    number = (latest.number if latest else 1000) + 1
+    now = utcnow()
+    return await Issue.create(number=number, title=f"Test issue {number}", description="It happens.", status=status,
+                              created_at=now, updated_at=now)
+
+
+async def make_application(applicant: User, status: ApplicationStatus = ApplicationStatus.SUBMITTED) -> StarApplication:
+    now = utcnow()
+    return await StarApplication.create(user=applicant, status=status, date_of_birth=date(1990, 1, 1), motivation="m" * 60,
+                                        weekly_minutes=60, submitted_at=now, updated_at=now)

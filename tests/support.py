@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import httpx
+from tortoise import Tortoise
+from tortoise.models import Model
 
 
 @dataclass
@@ -45,6 +47,19 @@ def count_sql() -> Iterator[SqlCounter]:
     finally:
         logger.removeHandler(counter)
         logger.setLevel(previous_level)
+
+
+async def database_state(*rows: Model) -> tuple[dict[str, int], list[list[dict[str, Any]]]]:
+    """How many rows every table holds, and every column of `rows` as stored now.
+
+    Equal before and after a call means it changed nothing: the counts catch an INSERT or DELETE
+    anywhere, the columns an UPDATE of the rows the call was about.
+    """
+    tables = sorted({model._meta.db_table for model in Tortoise.apps.get_models_iterable()})
+    # One statement for all the counts: tests take a state before and after hundreds of calls.
+    counts = await Tortoise.get_connection("default").execute_query_dict(
+        "SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{table}") AS "{table}"' for table in tables))
+    return counts[0], [await type(row).filter(pk=row.pk).values() for row in rows]
 
 
 class GraphQLClient:
