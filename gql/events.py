@@ -5,6 +5,8 @@ from __future__ import annotations
 from gql.context import Context
 
 MODERATION_CHANNEL = "moderation-queue"
+# Every issue update, for followers' `subscribedIssueUpdated` (each picks the issues it follows).
+ISSUES_CHANNEL = "issues"
 
 
 def issue_channel(number: int) -> str:
@@ -13,7 +15,9 @@ def issue_channel(number: int) -> str:
 
 async def issue_changed(context: Context, issue: object | None) -> None:
     if issue is not None:
-        await context.broker.publish(issue_channel(issue.number), {"issueId": issue.pk})  # type: ignore[attr-defined]
+        event = {"issueId": issue.pk}  # type: ignore[attr-defined]
+        await context.broker.publish(issue_channel(issue.number), event)  # type: ignore[attr-defined]
+        await context.broker.publish(ISSUES_CHANNEL, event)
 
 
 async def queue_changed(context: Context, post_id: int | None) -> None:

@@ -100,6 +100,36 @@ class CountByKeyLoader(Loader):
         return 0
 
 
+class ViewerRowByTargetLoader(Loader):
+    """The viewer's own row on each target (their kudo, "I have this too", subscription, rating).
+
+    Keys are (viewer id, target id): one statement answers a whole page. With `value_field` the
+    answer is that column (a rating's `helpful`, None when there is no row); without, whether
+    there is a row.
+    """
+
+    model: ClassVar[type[Model]]
+    target_field: ClassVar[str]
+    value_field: ClassVar[str | None] = None
+
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        columns = ["user_id", self.target_field, *([self.value_field] if self.value_field else [])]
+        rows = await self.model.filter(
+            user_id__in={viewer for viewer, _ in keys}, **{f"{self.target_field}__in": [target for _, target in keys]}
+        ).values_list(*columns)
+        return {(row[0], row[1]): row[2] if self.value_field else True for row in rows}
+
+    def missing(self) -> Any:
+        return None if self.value_field else False
+
+
+def viewer_row(info: Any, loader_class: type[ViewerRowByTargetLoader], target_id: int) -> Any:
+    """The viewer's own answer on a target (see ViewerRowByTargetLoader); none when anonymous."""
+    loader = info.context.loaders[loader_class]
+    viewer = info.context.viewer
+    return loader.missing() if viewer is None else loader.get((viewer.pk, target_id))
+
+
 class Loaders:
     """The request's loaders, created on first use: `context.loaders[UserByIdLoader].get(pk)`."""
 

@@ -12,13 +12,14 @@ import strawberry
 
 from gql.context import Info
 from gql.errors import NotFound
-from gql.events import MODERATION_CHANNEL, issue_channel
+from gql.events import ISSUES_CHANNEL, MODERATION_CHANNEL, issue_channel
 from gql.issues.types import Issue
 from gql.loaders import Loaders
 from gql.moderation.types import ModerationItem
-from gql.mutations import require_reader
+from gql.mutations import require_reader, require_viewer
 from models.accounts import Capability
 from models.issues import Issue as IssueModel
+from models.issues import IssueSubscription
 from models.posts import Post as PostModel
 
 @strawberry.type
@@ -28,16 +29,31 @@ class Subscription:
         if not await IssueModel.filter(number=number).exists():
             raise NotFound(f"No issue number {number}", argument="number")
         async for event in info.context.broker.subscribe(issue_channel(number)):
-            info.context.loaders = Loaders()
-            issue: Any = await IssueModel.get_or_none(id=event["issueId"])
+            issue = await _fresh(info, IssueModel, event["issueId"])
             if issue is not None:
                 yield issue
+
+    @strawberry.subscription(description="Any issue you follow (`subscribeToIssue`), each time staff post an "
+                                         "update to it. Needs a sign-in.")
+    async def subscribed_issue_updated(self, info: Info) -> AsyncGenerator[Issue, None]:
+        viewer = require_viewer(info)
+        async for event in info.context.broker.subscribe(ISSUES_CHANNEL):
+            # Followed at the time of the update, so that unfollowing takes effect at once.
+            if await IssueSubscription.filter(user_id=viewer.pk, issue_id=event["issueId"]).exists():
+                issue = await _fresh(info, IssueModel, event["issueId"])
+                if issue is not None:
+                    yield issue
 
     @strawberry.subscription(description="A post that entered, changed in or left the moderation queue (moderators).")
     async def moderation_queue_changed(self, info: Info) -> AsyncGenerator[ModerationItem, None]:
         require_reader(info, Capability.MODERATE)
         async for event in info.context.broker.subscribe(MODERATION_CHANNEL):
-            info.context.loaders = Loaders()
-            post: Any = await PostModel.get_or_none(id=event["postId"])
+            post = await _fresh(info, PostModel, event["postId"])
             if post is not None:
                 yield post
+
+
+async def _fresh(info: Info, model: Any, pk: int) -> Any:
+    """The event's row as it is now, with loaders of its own (see the module's docstring)."""
+    info.context.loaders = Loaders()
+    return await model.get_or_none(id=pk)

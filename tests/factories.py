@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+from gql.relay import global_id_of
 from models.accounts import Role, TokenScope, User, issue_token
 from models.base import utcnow
 from models.faqs import Faq, FaqCategory, FaqStatus
@@ -13,6 +14,11 @@ from models.posts import Board, Post, PostStatus
 from models.stars import ApplicationStatus, StarApplication, StarProfile
 
 _serial = itertools.count(1)
+
+
+def gid(row: object) -> str:
+    """A row's global ID, as clients see it."""
+    return global_id_of(row)  # type: ignore[arg-type]
 
 
 async def make_user(

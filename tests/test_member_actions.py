@@ -14,7 +14,7 @@ from models.faqs import Faq, FaqCategory, FaqRating, FaqStatus
 from models.issues import Issue, IssueAffected, IssueStatus, IssueSubscription
 from models.moderation import Report
 from models.posts import Kudo, Post, PostStatus, PostTag, Reply
-from tests.factories import make_board, make_post, make_user, token_for
+from tests.factories import gid, make_board, make_post, make_user, token_for
 from tests.support import GraphQLClient
 
 CREATE = """mutation($input: CreatePostInput!) {
@@ -30,10 +30,6 @@ MARK = "mutation($input: IssueInput!) { markIssueAffected(input: $input) { issue
 UNMARK = "mutation($input: IssueInput!) { unmarkIssueAffected(input: $input) { issue { affectedCount } userErrors { code } } }"
 SUBSCRIBE = "mutation($input: IssueInput!) { subscribeToIssue(input: $input) { issue { number } userErrors { code } } }"
 REPORT = "mutation($input: ReportContentInput!) { reportContent(input: $input) { report { id status reason } userErrors { code } } }"
-
-
-def gid(row: object) -> str:
-    return to_global_id(type(row).__name__, row.pk)  # type: ignore[attr-defined]
 
 
 async def writer(prefix: str = "act") -> tuple[object, str]:

@@ -12,7 +12,7 @@ from models.faqs import FaqCategory
 from models.issues import Issue, IssueUpdate
 from models.moderation import ModerationAction, Report, ReportStatus
 from models.posts import Post, PostStatus, Reply
-from tests.factories import make_board, make_post, make_user, token_for
+from tests.factories import gid, make_board, make_post, make_user, token_for
 from tests.support import GraphQLClient
 
 MODERATE = """mutation($input: ModeratePostInput!) {
@@ -26,10 +26,6 @@ MODERATE_REPLY = """mutation($input: ModerateReplyInput!) {
 REPORT = "mutation($id: ID!) { reportContent(input: {contentId: $id, reason: ABUSE}) { report { content { __typename } } userErrors { code } } }"
 REPLY = 'mutation($id: ID!) { replyToPost(input: {postId: $id, body: "Buy followers here"}) { reply { id } } }'
 THREAD = "query($slug: String!) { post(slug: $slug) { replyCount replies { nodes { id } } } }"
-
-
-def gid(row: object) -> str:
-    return to_global_id(type(row).__name__, row.pk)  # type: ignore[attr-defined]
 
 
 async def staff(role: Role = Role.MODERATOR) -> tuple[User, str]:

@@ -9,7 +9,7 @@ import httpx
 import websockets
 
 from models.accounts import Role
-from tests.factories import make_user, token_for
+from tests.factories import gid, make_issue, make_user, token_for
 from tests.live_server import live_server
 
 PROTOCOL = "graphql-transport-ws"
@@ -77,3 +77,48 @@ async def test_a_bad_token_is_refused_at_connection(db: str, db_url: str) -> Non
             raise AssertionError("the connection should have been closed")
         except websockets.ConnectionClosed as closed:
             assert closed.rcvd is not None and closed.rcvd.code == 4403
+
+
+async def test_followers_hear_about_the_issues_they_follow_only(db: str, db_url: str) -> None:
+    moderator = await token_for(await make_user("sub_staff", Role.MODERATOR))
+    follower = await token_for(await make_user("sub_follower"))
+    unfollowed, followed = await make_issue(), await make_issue()
+    update = ("mutation($id: ID!, $body: String!) { postIssueUpdate(input: {issueId: $id, status: IDENTIFIED, body: $body}) "
+              "{ userErrors { code } } }")
+    with live_server(db_url) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            async def gql(query: str, token: str | None = None, **variables: object) -> dict:
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                return (await http.post("/graphql", headers=headers, json={"query": query, "variables": variables})).json()
+
+            follow = "mutation($id: ID!) { subscribeToIssue(input: {issueId: $id}) { userErrors { code } } }"
+            assert (await gql(follow, follower, id=gid(followed)))["data"]["subscribeToIssue"]["userErrors"] == []
+            socket = await _connect(base, follower)
+            try:
+                assert (await _next_message(socket))["type"] == "connection_ack"
+                await socket.send(json.dumps({"id": "f", "type": "subscribe", "payload": {
+                    "query": "subscription { subscribedIssueUpdated { number updates(first: 1) { nodes { body } } } }"}}))
+                await asyncio.sleep(0.3)  # the subscription registers before the updates are posted
+                # An update to an issue the member does not follow comes first, and must not arrive.
+                for issue, body in ((unfollowed, "Not followed."), (followed, "Followed.")):
+                    posted = await gql(update, moderator, id=gid(issue), body=body)
+                    assert posted["data"]["postIssueUpdate"]["userErrors"] == []
+                event = await _next_message(socket, "next")
+                assert event["payload"]["data"]["subscribedIssueUpdated"] == {
+                    "number": followed.number, "updates": {"nodes": [{"body": "Followed."}]}}
+            finally:
+                await socket.close()
+
+
+async def test_following_needs_a_sign_in(db: str, db_url: str) -> None:
+    with live_server(db_url) as base:
+        socket = await _connect(base, None)
+        try:
+            assert (await _next_message(socket))["type"] == "connection_ack"
+            await socket.send(json.dumps({"id": "a", "type": "subscribe", "payload": {
+                "query": "subscription { subscribedIssueUpdated { number } }"}}))
+            message = await _next_message(socket)
+            errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+            assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+        finally:
+            await socket.close()

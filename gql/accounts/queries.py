@@ -4,8 +4,12 @@ import strawberry
 
 from gql.accounts.types import AccessToken, Capability, Role, User
 from gql.context import Context, Info
+from gql.issues.loaders import prepare_issue_page
+from gql.issues.types import Issue
+from gql.relay import Connection, connection
 from gql.stars.applications import StarApplication, StarEligibility, star_eligibility
 from models.accounts import AccessToken as AccessTokenModel
+from models.issues import Issue as IssueModel
 from models.stars import StarApplication as StarApplicationModel
 
 
@@ -42,6 +46,13 @@ class Viewer:
         "Whether you may apply to the Stars program, requirement by requirement; null when anonymous. "
         "Pass the form answers you have to check the requirements that depend on them."
     ))
+
+    @connection("Issues you follow (`subscribeToIssue`), most recently updated first; empty when anonymous.",
+                on_page=prepare_issue_page)
+    def subscribed_issues(self) -> Connection[Issue]:
+        viewer = self._context.viewer
+        followed = IssueModel.filter(subscriptions__user_id=viewer.pk) if viewer else IssueModel.filter(id__in=[])
+        return followed.order_by("-updated_at", "-id")  # type: ignore[return-value]
 
     @strawberry.field(description="Your own Stars applications, newest first, with reviewers' notes.")
     async def star_applications(self) -> list[StarApplication]:

@@ -4,8 +4,8 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader, page_filler
-from models.faqs import Faq, FaqCategory, FaqLabel, FaqStatus
+from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from models.faqs import Faq, FaqCategory, FaqLabel, FaqRating, FaqStatus
 
 
 class FaqCategoryByIdLoader(ModelByIdLoader):
@@ -27,6 +27,12 @@ class PublishedFaqCountByCategoryIdLoader(CountByKeyLoader):
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         return Faq.filter(category_id__in=keys, status=FaqStatus.PUBLISHED)
+
+
+class ViewerRatingByFaqIdLoader(ViewerRowByTargetLoader):
+    model = FaqRating
+    target_field = "faq_id"
+    value_field = "helpful"
 
 
 prepare_faq_page = page_filler(category=(FaqCategoryByIdLoader, "category_id"), labels=(LabelsByFaqIdLoader, "pk"))

@@ -7,7 +7,13 @@ from typing import Any, Awaitable
 import strawberry
 
 from gql.context import Info
-from gql.faqs.loaders import FaqCategoryByIdLoader, LabelsByFaqIdLoader, PublishedFaqCountByCategoryIdLoader
+from gql.faqs.loaders import (
+    FaqCategoryByIdLoader,
+    LabelsByFaqIdLoader,
+    PublishedFaqCountByCategoryIdLoader,
+    ViewerRatingByFaqIdLoader,
+)
+from gql.loaders import viewer_row
 from gql.relay import Node, node_type
 from models import faqs as models
 
@@ -55,3 +61,8 @@ class Faq(Node):
     @strawberry.field(graphql_type=list[str])
     def labels(self, info: Info) -> Awaitable[list[str]]:
         return info.context.loaders[LabelsByFaqIdLoader].get(self.pk)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=bool | None,
+                      description="Your answer to \"was this helpful?\"; null when you have not rated it (or are anonymous).")
+    def viewer_rating(self, info: Info) -> Awaitable[bool | None]:
+        return viewer_row(info, ViewerRatingByFaqIdLoader, self.pk)  # type: ignore[attr-defined]

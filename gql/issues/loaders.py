@@ -4,8 +4,8 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.loaders import RowsByKeyLoader, page_filler
-from models.issues import IssuePlatform, IssueUpdate
+from gql.loaders import RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from models.issues import IssueAffected, IssuePlatform, IssueSubscription, IssueUpdate
 
 
 class PlatformsByIssueIdLoader(RowsByKeyLoader):
@@ -25,6 +25,16 @@ class UpdatesByIssueIdLoader(RowsByKeyLoader):
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         return IssueUpdate.filter(issue_id__in=keys).order_by("-posted_at", "-id")
+
+
+class ViewerAffectedMarkByIssueIdLoader(ViewerRowByTargetLoader):
+    model = IssueAffected
+    target_field = "issue_id"
+
+
+class ViewerSubscriptionByIssueIdLoader(ViewerRowByTargetLoader):
+    model = IssueSubscription
+    target_field = "issue_id"
 
 
 prepare_issue_page = page_filler(platforms=(PlatformsByIssueIdLoader, "pk"), updates=(UpdatesByIssueIdLoader, "pk"))

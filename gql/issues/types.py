@@ -7,7 +7,13 @@ from typing import Awaitable
 import strawberry
 
 from gql.context import Info
-from gql.issues.loaders import PlatformsByIssueIdLoader, UpdatesByIssueIdLoader
+from gql.issues.loaders import (
+    PlatformsByIssueIdLoader,
+    UpdatesByIssueIdLoader,
+    ViewerAffectedMarkByIssueIdLoader,
+    ViewerSubscriptionByIssueIdLoader,
+)
+from gql.loaders import viewer_row
 from gql.relay import Connection, Node, connection, node_type
 from models import issues as models
 
@@ -48,3 +54,11 @@ class Issue(Node):
     @connection("The timeline, newest first.")
     async def updates(self, info: Info) -> Connection[IssueUpdate]:
         return await info.context.loaders[UpdatesByIssueIdLoader].load(self.pk)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=bool, description='Whether you said "I have this too" (false when anonymous).')
+    def viewer_is_affected(self, info: Info) -> Awaitable[bool]:
+        return viewer_row(info, ViewerAffectedMarkByIssueIdLoader, self.pk)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=bool, description="Whether you follow this issue's updates (false when anonymous).")
+    def viewer_is_subscribed(self, info: Info) -> Awaitable[bool]:
+        return viewer_row(info, ViewerSubscriptionByIssueIdLoader, self.pk)  # type: ignore[attr-defined]

@@ -5,8 +5,8 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from gql.accounts.loaders import UserByIdLoader
-from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader, page_filler
-from models.posts import Board, PostStatus, PostTag, Reply, Post
+from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from models.posts import Board, Kudo, PostStatus, PostTag, Reply, Post
 
 
 class BoardByIdLoader(ModelByIdLoader):
@@ -36,6 +36,11 @@ class PublishedRepliesByPostIdLoader(RowsByKeyLoader):
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         return Reply.filter(post_id__in=keys, status=PostStatus.PUBLISHED)
+
+
+class ViewerKudoByPostIdLoader(ViewerRowByTargetLoader):
+    model = Kudo
+    target_field = "post_id"
 
 
 class PublishedPostCountByBoardIdLoader(CountByKeyLoader):

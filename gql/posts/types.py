@@ -13,7 +13,9 @@ from gql.posts.loaders import (
     PublishedPostCountByBoardIdLoader,
     PublishedRepliesByPostIdLoader,
     TagsByPostIdLoader,
+    ViewerKudoByPostIdLoader,
 )
+from gql.loaders import viewer_row
 from gql.relay import Connection, Node, connection, node_type
 from models import posts as models
 
@@ -70,6 +72,10 @@ class Post(Node):
     @strawberry.field(graphql_type=list[str])
     def tags(self, info: Info) -> Awaitable[list[str]]:
         return info.context.loaders[TagsByPostIdLoader].get(self.pk)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=bool, description="Whether you gave this post kudos (false when anonymous).")
+    def viewer_has_given_kudo(self, info: Info) -> Awaitable[bool]:
+        return viewer_row(info, ViewerKudoByPostIdLoader, self.pk)  # type: ignore[attr-defined]
 
     @connection("Published replies, oldest first.")
     async def replies(self, info: Info) -> Connection[Reply]:
