@@ -52,21 +52,29 @@ async def test_issue_updates_reach_subscribers(db: str, db_url: str) -> None:
             await socket.close()
 
 
-async def test_moderation_queue_needs_a_moderator(db: str, db_url: str) -> None:
-    member = await token_for(await make_user("sub_member"))
+async def _refusal(db_url: str, token: str | None, query: str) -> str:
+    """The error code a subscription is refused with, and that it sent no data."""
     with live_server(db_url) as base:
-        socket = await _connect(base, member)
+        socket = await _connect(base, token)
         try:
             assert (await _next_message(socket))["type"] == "connection_ack"
-            await socket.send(json.dumps({"id": "q", "type": "subscribe", "payload": {
-                "query": "subscription { moderationQueueChanged { post { id } } }"}}))
+            await socket.send(json.dumps({"id": "r", "type": "subscribe", "payload": {"query": query}}))
             message = await _next_message(socket)
             # Strawberry reports an error raised by the subscription's resolver as a `next` with errors.
             errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
-            assert errors[0]["extensions"]["code"] == "FORBIDDEN"
             assert message["type"] == "error" or message["payload"].get("data") is None
+            return errors[0]["extensions"]["code"]
         finally:
             await socket.close()
+
+
+async def test_moderation_queue_needs_a_moderator(db: str, db_url: str) -> None:
+    member = await token_for(await make_user("sub_member"))
+    assert await _refusal(db_url, member, "subscription { moderationQueueChanged { post { id } } }") == "FORBIDDEN"
+
+
+async def test_following_needs_a_sign_in(db: str, db_url: str) -> None:
+    assert await _refusal(db_url, None, "subscription { subscribedIssueUpdated { number } }") == "UNAUTHENTICATED"
 
 
 async def test_a_bad_token_is_refused_at_connection(db: str, db_url: str) -> None:
@@ -108,17 +116,3 @@ async def test_followers_hear_about_the_issues_they_follow_only(db: str, db_url:
                     "number": followed.number, "updates": {"nodes": [{"body": "Followed."}]}}
             finally:
                 await socket.close()
-
-
-async def test_following_needs_a_sign_in(db: str, db_url: str) -> None:
-    with live_server(db_url) as base:
-        socket = await _connect(base, None)
-        try:
-            assert (await _next_message(socket))["type"] == "connection_ack"
-            await socket.send(json.dumps({"id": "a", "type": "subscribe", "payload": {
-                "query": "subscription { subscribedIssueUpdated { number } }"}}))
-            message = await _next_message(socket)
-            errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
-            assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
-        finally:
-            await socket.close()
