@@ -112,6 +112,8 @@ class IssueSubscription(UserMark):
     class Meta:
         table = "issue_subscriptions"
         unique_together = [("issue", "user")]
+        # `viewer { subscribedIssues }` and `subscribedIssueUpdated` look up by follower.
+        indexes = [("user_id", "issue_id")]
 
 
 # --- Rules for members' marks and staff updates -------------------------------------------------
