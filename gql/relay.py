@@ -7,6 +7,7 @@ same for every ordering, including the computed ones (POPULAR, MOST_AFFECTED).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import inspect
@@ -187,11 +188,16 @@ class PageArgs:
 
     async def window(self, count: Callable[[], Awaitable[int]]) -> tuple[int, int]:
         """The [start, end) offsets of the page; counts rows only for `last` without `before`."""
+        return self.bounds(await count() if self.last is not None and self.before is None else 0)
+
+    def bounds(self, total: int) -> tuple[int, int]:
+        """The [start, end) offsets of the page in a list of `total` items (read only for `last`
+        without `before`)."""
         start = _decode_cursor(self.after, "after") + 1 if self.after else 0
         end = _decode_cursor(self.before, "before") if self.before else None
         if self.last is not None:
             if end is None:
-                end = await count()
+                end = total
             return max(start, end - self.last), end
         stop = start + (self.first or 0)
         return start, stop if end is None else min(end, stop)
@@ -254,13 +260,13 @@ async def paginate_source(source: Source, page: PageArgs) -> Connection[Any]:
     return _build(rows[:size], start, has_next, count)
 
 
-async def paginate_list(items: Sequence[Any], page: PageArgs) -> Connection[Any]:
-    """The same paging over a list already in memory (a dataloader's result)."""
+def paginate_list(items: Sequence[Any], page: PageArgs) -> Connection[Any]:
+    """The same paging over a list already in memory (a dataloader's result), without a wait."""
 
     async def count() -> int:
         return len(items)
 
-    start, end = await page.window(count)
+    start, end = page.bounds(len(items))
     stop = min(end, len(items))
     return _build(items[start:stop], start, stop < len(items), count)
 
@@ -300,13 +306,19 @@ class ConnectionExtension(FieldExtension):
         ]
 
     def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
-        # Sync resolvers land here; the page still has to be fetched, so hand back a coroutine.
-        return self.resolve_async(next_, source, info, **kwargs)
+        page = PageArgs.parse(info, *(_given(kwargs.pop(name, None)) for name, _, _ in _PAGE_ARGUMENTS))
+        result = next_(source, info, **kwargs)
+        if isinstance(result, list) and self.on_page is None:
+            # Already in memory (a filled loader): the page is ready now, no wait for the executor.
+            return paginate_list(result, page)
+        return self._page(result, page, info)
 
     async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
         page = PageArgs.parse(info, *(_given(kwargs.pop(name, None)) for name, _, _ in _PAGE_ARGUMENTS))
-        result = next_(source, info, **kwargs)
-        if inspect.iscoroutine(result):
+        return await self._page(next_(source, info, **kwargs), page, info)
+
+    async def _page(self, result: Any, page: PageArgs, info: Any) -> Connection[Any]:
+        if inspect.iscoroutine(result) or isinstance(result, asyncio.Future):
             result = await result
         # A QuerySet is awaitable too: never await it here, page it in SQL.
         if isinstance(result, QuerySet):
@@ -314,7 +326,7 @@ class ConnectionExtension(FieldExtension):
         elif hasattr(result, "slice"):
             connection = await paginate_source(result, page)
         else:
-            connection = await paginate_list(result, page)
+            connection = paginate_list(result, page)
         if self.on_page is not None:
             await self.on_page(info, connection.nodes())
         return connection

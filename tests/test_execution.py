@@ -38,6 +38,14 @@ async def test_a_page_of_posts_awaits_only_the_page(client: GraphQLClient, await
     assert awaited_fields == Counter({"Query.posts": 1})
 
 
+async def test_connections_inside_a_page_are_ready_without_a_wait(client: GraphQLClient, awaited_fields: Counter[str]) -> None:
+    # Each issue's timeline is a connection over a loader the page filled: paged in memory, now.
+    query = "{ ongoingIssues(first: 5) { nodes { number platforms updates(first: 1) { nodes { body } } } } }"
+    data = await client.query(query)
+    assert len(data["ongoingIssues"]["nodes"]) > 1
+    assert awaited_fields == Counter({"Query.ongoingIssues": 1})
+
+
 async def test_models_are_values_and_coroutines_are_awaitable() -> None:
     async def later() -> None:
         return None

@@ -78,5 +78,5 @@ class Post(Node):
         return viewer_row(info, ViewerKudoByPostIdLoader, self.pk)  # type: ignore[attr-defined]
 
     @connection("Published replies, oldest first.")
-    async def replies(self, info: Info) -> Connection[Reply]:
-        return await info.context.loaders[PublishedRepliesByPostIdLoader].load(self.pk)  # type: ignore[attr-defined]
+    def replies(self, info: Info) -> Connection[Reply]:
+        return info.context.loaders[PublishedRepliesByPostIdLoader].get(self.pk)  # type: ignore[attr-defined]
