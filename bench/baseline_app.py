@@ -21,7 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
+from gql.app import tune_garbage_collector
 from gql.relay import to_global_id
+from gql.settings import Settings
 from models.db import tortoise_config
 from models.faqs import Faq, FaqCategory
 from models.posts import Post, PostStatus, PostTag
@@ -63,6 +65,8 @@ def create_app() -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(os.environ["DATABASE_URL"])):
+            # The same process tuning as the API's, so that the ratio compares the code alone.
+            tune_garbage_collector(Settings.from_env().gc_young_threshold)
             yield
 
     return Starlette(lifespan=lifespan, routes=[Route("/static/{name}", static, methods=["GET", "POST"]),

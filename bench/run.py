@@ -378,7 +378,7 @@ NOTES = """## Reading the figures
   cost over ~400 resolved fields, plus a few awaitables for the small lists (wizard options, program lists).
 - p99/p50 of the write mix reflects SQLite's single writer: 16 writers queue for its lock.
 
-## What changed since the previous run (W1 0.44x, W2 0.54x, W3 0.47x)
+## What changed since the previous session's run (W1 0.44x, W2 0.54x, W3 0.47x)
 
 - Tortoise model instances define `__await__`, so graphql-core's awaitable test sent every row a
   resolver returned (every list item, every `author`) through a coroutine and an extra loop turn.
@@ -387,6 +387,14 @@ NOTES = """## Reading the figures
   only the page itself).
 - The limits analysis (depth, aliases, fields, cost) is remembered per query text and variables,
   so a repeated operation skips the walk.
+- A connection over a loader the page already filled (an issue's timeline) is paged in memory at
+  once instead of through a coroutine.
+- Both servers call `gc.freeze()` once started (`gql/app.py` tune_garbage_collector; the baseline
+  app does the same, so the ratio still compares the code alone): the collections a request's
+  short-lived objects trigger no longer rescan the schema and ORM metadata. With wrk this was the
+  step that showed most (W1 65 -> 75 req/s); in-process, one request at a time, the executor fix
+  had shown more. A higher young-generation threshold (10,000, 50,000) ran up to 9% faster again
+  but RSS kept growing (+26% over the soak at 50,000), so it stays a setting at Python's default.
 """
 
 

@@ -69,6 +69,9 @@ class Settings:
     # Operations one batched (JSON array) request may carry; 0 refuses batches. Each operation
     # is admitted (limits, cost, rate and login budgets) before any of them runs.
     batch_max_operations: int = 0
+    # A serving process collects young objects after this many allocations; 0 keeps Python's 700.
+    # Measured on the landing page, 10,000 ran 2% faster but RSS still grew after 40 s of load.
+    gc_young_threshold: int = 0
     # How long shared caches may keep an anonymous GET query's answer (0: never).
     http_cache_max_age_seconds: int = 60
 
