@@ -55,9 +55,14 @@ def require_reader(info: Info, capability: Capability) -> User:
     viewer = _signed_in(info)
     if viewer.is_suspended:
         raise Forbidden("Not allowed: your account is suspended")
-    if capability not in ROLE_CAPABILITIES[viewer.role]:
+    if not reads_as(viewer, capability):
         raise _role_lacks(viewer, capability)
     return viewer
+
+
+def reads_as(viewer: User | None, capability: Capability) -> bool:
+    """Whether `viewer` may read what `capability`'s holders read (see `require_reader`)."""
+    return viewer is not None and not viewer.is_suspended and capability in ROLE_CAPABILITIES[viewer.role]
 
 
 def _signed_in(info: Info) -> User:

@@ -257,7 +257,8 @@ class GraphQLHTTPEndpoint:
         return items
 
     async def _context(self, request: Request) -> Context:
-        context = Context(request=request, response=Response(), settings=self.settings, broker=self.broker)
+        """Who is asking; each operation then gets a copy with a response and loaders of its own."""
+        context = Context(request=request, response=None, settings=self.settings, broker=self.broker)
         token = bearer_token(request.headers.get("authorization"))
         if token:
             found = await user_for_token(token)

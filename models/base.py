@@ -14,6 +14,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def nothing(model: Any) -> QuerySet[Any]:
+    """An empty QuerySet of `model` (Tortoise has no `none()`): what a viewer may see of a
+    private list when they may see none of it."""
+    return model.filter(id__in=[])
+
+
 class PubliclyVisible:
     """A model every row of which any reader may see: nothing about it is unpublished or private.
 

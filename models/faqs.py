@@ -10,7 +10,7 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.accounts import Role, User
+from models.accounts import User, is_staff
 from models.base import Section, utcnow
 from models.counted import add_counted
 from models.errors import Problems, violation
@@ -53,7 +53,7 @@ class Faq(Model):
     @classmethod
     def visible_to(cls, viewer: User | None) -> QuerySet["Faq"]:
         """Drafts are for staff; everyone else reads published FAQs."""
-        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+        if is_staff(viewer):
             return cls.all()
         return cls.filter(status=FaqStatus.PUBLISHED)
 

@@ -11,8 +11,8 @@ from tortoise.expressions import F, Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.accounts import Capability, Role, User
-from models.base import utcnow
+from models.accounts import Capability, Role, User, is_staff
+from models.base import nothing, utcnow
 from models.errors import Problems, RuleViolation, violation
 from models.guarded import guarded_change
 from models.posts import Post, PostStatus, Reply
@@ -62,11 +62,9 @@ class Report(Model):
     @classmethod
     def visible_to(cls, viewer: User | None) -> QuerySet["Report"]:
         """Moderators see every report; a reporter sees their own; nobody else any."""
-        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+        if is_staff(viewer):
             return cls.all()
-        if viewer is None:
-            return cls.filter(id__in=[])
-        return cls.filter(reporter_id=viewer.pk)
+        return nothing(cls) if viewer is None else cls.filter(reporter_id=viewer.pk)
 
 
 class ModerationAction(Model):
@@ -88,9 +86,7 @@ class ModerationAction(Model):
     @classmethod
     def visible_to(cls, viewer: User | None) -> QuerySet["ModerationAction"]:
         """The audit log is for moderators."""
-        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
-            return cls.all()
-        return cls.filter(id__in=[])
+        return cls.all() if is_staff(viewer) else nothing(cls)
 
 
 async def record_action(
@@ -190,7 +186,7 @@ async def moderate_post(actor: User, post_id: int, action: PostAction, reason: s
         refused=lambda post: _does_not_apply(action, "post", _describe(post)),
     )
 
-    if action is PostAction.MARK_SPAM and not actor.role.at_least(Role.MODERATOR):
+    if action is PostAction.MARK_SPAM and not is_staff(actor):
         # A Star's spam mark hides the post until a moderator reviews it: it enters the queue.
         await Report.get_or_create(
             reporter_id=actor.pk, target_kind=TargetKind.POST, target_id=post_id,

@@ -10,7 +10,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.accounts import Role, User
+from models.accounts import Role, User, is_staff
 from models.base import Section, UserMark, utcnow
 from models.counted import add_counted, remove_counted
 from models.errors import Problems, violation
@@ -59,7 +59,7 @@ class Post(Model):
     @classmethod
     def visible_to(cls, viewer: User | None) -> QuerySet["Post"]:
         """Published posts for everyone; authors also see their own; moderators see everything."""
-        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+        if is_staff(viewer):
             return cls.all()
         if viewer is not None:
             return cls.filter(Q(status=PostStatus.PUBLISHED) | Q(author_id=viewer.pk))
@@ -82,7 +82,7 @@ class Reply(Model):
     @classmethod
     def visible_to(cls, viewer: User | None) -> QuerySet["Reply"]:
         """Published replies (and one's own) on posts the viewer may see; moderators see all."""
-        if viewer is not None and viewer.role.at_least(Role.MODERATOR):
+        if is_staff(viewer):
             return cls.all()
         readable = Q(status=PostStatus.PUBLISHED)
         if viewer is not None:

@@ -11,8 +11,8 @@ from tortoise import fields
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.accounts import Role, User
-from models.base import utcnow
+from models.accounts import Role, User, is_staff
+from models.base import nothing, utcnow
 from models.errors import Problems, violation
 from models.guarded import guarded_change
 from models.moderation import TargetKind, record_action
@@ -118,11 +118,9 @@ class StarApplication(Model):
     @classmethod
     def visible_to(cls, viewer: "User | None") -> "QuerySet[StarApplication]":
         """Applicants see their own applications; reviewers see all; everyone else none."""
-        if viewer is None:
-            return cls.filter(id__in=[])
-        if viewer.role.at_least(Role.MODERATOR):
+        if is_staff(viewer):
             return cls.all()
-        return cls.filter(user_id=viewer.pk)
+        return nothing(cls) if viewer is None else cls.filter(user_id=viewer.pk)
 
 
 # --- Eligibility and the application workflow ---------------------------------------------------

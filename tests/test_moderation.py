@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from gql.relay import from_global_id, to_global_id
-from models.accounts import Role, User
+from models.accounts import Role, TokenScope, User
 from models.faqs import FaqCategory
 from models.issues import Issue, IssueUpdate
 from models.moderation import ModerationAction, Report, ReportStatus
@@ -271,6 +271,10 @@ async def test_pending_posts_and_reported_replies_are_queued(client: GraphQLClie
     assert item["kinds"] == ["REPORTED"]
     assert item["reports"] == [{"targetKind": "REPLY", "contentId": reply_id, "content": {
         "__typename": "Reply", "id": reply_id, "body": "Buy followers here", "status": "PUBLISHED"}}]
+    # Reading is not writing: a moderator's read-only token (a dashboard's) sees the content too.
+    reader = await token_for(await make_user("mod_reader", Role.MODERATOR), TokenScope.READ)
+    as_reader = (await client.query(query, {"kind": ["REPORTED"]}, token=reader))["moderationQueue"]["nodes"]
+    assert next(node for node in as_reader if node["post"]["id"] == gid(post))["reports"] == item["reports"]
 
 
 async def test_queue_filters_by_post_status(client: GraphQLClient) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
 import httpx
 import websockets
@@ -29,43 +31,51 @@ async def _next_message(socket, kind: str | None = None) -> dict:
             return message
 
 
+@asynccontextmanager
+async def subscribed(base: str, token: str | None, query: str) -> AsyncIterator[Any]:
+    """A socket, acknowledged, with `query` subscribed (as id "s"); closed on the way out."""
+    socket = await _connect(base, token)
+    try:
+        assert (await _next_message(socket))["type"] == "connection_ack"
+        await socket.send(json.dumps({"id": "s", "type": "subscribe", "payload": {"query": query}}))
+        yield socket
+    finally:
+        await socket.close()
+
+
+UPDATE = ("mutation($id: ID!, $status: IssueStatus!, $body: String!) { postIssueUpdate(input: "
+          "{issueId: $id, status: $status, body: $body}) { userErrors { code } } }")
+
+
+async def post_update(http: httpx.AsyncClient, token: str, issue_id: str, status: str, body: str) -> None:
+    response = await http.post("/graphql", headers={"Authorization": f"Bearer {token}"}, json={
+        "query": UPDATE, "variables": {"id": issue_id, "status": status, "body": body}})
+    assert response.json()["data"]["postIssueUpdate"]["userErrors"] == []
+
+
 async def test_issue_updates_reach_subscribers(db: str, db_url: str) -> None:
     moderator = await token_for(await make_user("sub_mod", Role.MODERATOR))
+    query = "subscription { issueUpdated(number: 1002) { number status updates(first: 1) { nodes { body } } } }"
     with live_server(db_url) as base:
-        socket = await _connect(base, None)
-        try:
-            assert (await _next_message(socket))["type"] == "connection_ack"
-            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-                "query": "subscription { issueUpdated(number: 1002) { number status updates(first: 1) { nodes { body } } } }"}}))
+        async with subscribed(base, None, query) as socket, httpx.AsyncClient(base_url=base) as http:
             await asyncio.sleep(0.3)  # the subscription registers before the update is posted
-            async with httpx.AsyncClient(base_url=base) as http:
-                issue = (await http.post("/graphql", json={"query": "{ issue(number: 1002) { id } }"})).json()["data"]["issue"]
-                response = await http.post("/graphql", headers={"Authorization": f"Bearer {moderator}"}, json={
-                    "query": "mutation($id: ID!) { postIssueUpdate(input: {issueId: $id, status: MONITORING, body: \"Fix is rolling out.\"}) { userErrors { code } } }",
-                    "variables": {"id": issue["id"]}})
-                assert response.json()["data"]["postIssueUpdate"]["userErrors"] == []
+            issue = (await http.post("/graphql", json={"query": "{ issue(number: 1002) { id } }"})).json()["data"]["issue"]
+            await post_update(http, moderator, issue["id"], "MONITORING", "Fix is rolling out.")
             event = await _next_message(socket, "next")
-            assert event["id"] == "1"
-            assert event["payload"]["data"]["issueUpdated"] == {
-                "number": 1002, "status": "MONITORING", "updates": {"nodes": [{"body": "Fix is rolling out."}]}}
-        finally:
-            await socket.close()
+    assert event["id"] == "s"
+    assert event["payload"]["data"]["issueUpdated"] == {
+        "number": 1002, "status": "MONITORING", "updates": {"nodes": [{"body": "Fix is rolling out."}]}}
 
 
 async def _refusal(db_url: str, token: str | None, query: str) -> str:
     """The error code a subscription is refused with, and that it sent no data."""
     with live_server(db_url) as base:
-        socket = await _connect(base, token)
-        try:
-            assert (await _next_message(socket))["type"] == "connection_ack"
-            await socket.send(json.dumps({"id": "r", "type": "subscribe", "payload": {"query": query}}))
+        async with subscribed(base, token, query) as socket:
             message = await _next_message(socket)
-            # Strawberry reports an error raised by the subscription's resolver as a `next` with errors.
-            errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
-            assert message["type"] == "error" or message["payload"].get("data") is None
-            return errors[0]["extensions"]["code"]
-        finally:
-            await socket.close()
+    # Strawberry reports an error raised by the subscription's resolver as a `next` with errors.
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert message["type"] == "error" or message["payload"].get("data") is None
+    return errors[0]["extensions"]["code"]
 
 
 async def test_moderation_queue_needs_a_moderator(db: str, db_url: str) -> None:
@@ -91,28 +101,18 @@ async def test_followers_hear_about_the_issues_they_follow_only(db: str, db_url:
     moderator = await token_for(await make_user("sub_staff", Role.MODERATOR))
     follower = await token_for(await make_user("sub_follower"))
     unfollowed, followed = await make_issue(), await make_issue()
-    update = ("mutation($id: ID!, $body: String!) { postIssueUpdate(input: {issueId: $id, status: IDENTIFIED, body: $body}) "
-              "{ userErrors { code } } }")
+    follow = "mutation($id: ID!) { subscribeToIssue(input: {issueId: $id}) { userErrors { code } } }"
+    query = "subscription { subscribedIssueUpdated { number updates(first: 1) { nodes { body } } } }"
     with live_server(db_url) as base:
         async with httpx.AsyncClient(base_url=base) as http:
-            async def gql(query: str, token: str | None = None, **variables: object) -> dict:
-                headers = {"Authorization": f"Bearer {token}"} if token else {}
-                return (await http.post("/graphql", headers=headers, json={"query": query, "variables": variables})).json()
-
-            follow = "mutation($id: ID!) { subscribeToIssue(input: {issueId: $id}) { userErrors { code } } }"
-            assert (await gql(follow, follower, id=gid(followed)))["data"]["subscribeToIssue"]["userErrors"] == []
-            socket = await _connect(base, follower)
-            try:
-                assert (await _next_message(socket))["type"] == "connection_ack"
-                await socket.send(json.dumps({"id": "f", "type": "subscribe", "payload": {
-                    "query": "subscription { subscribedIssueUpdated { number updates(first: 1) { nodes { body } } } }"}}))
+            answer = await http.post("/graphql", headers={"Authorization": f"Bearer {follower}"},
+                                     json={"query": follow, "variables": {"id": gid(followed)}})
+            assert answer.json()["data"]["subscribeToIssue"]["userErrors"] == []
+            async with subscribed(base, follower, query) as socket:
                 await asyncio.sleep(0.3)  # the subscription registers before the updates are posted
                 # An update to an issue the member does not follow comes first, and must not arrive.
-                for issue, body in ((unfollowed, "Not followed."), (followed, "Followed.")):
-                    posted = await gql(update, moderator, id=gid(issue), body=body)
-                    assert posted["data"]["postIssueUpdate"]["userErrors"] == []
+                await post_update(http, moderator, gid(unfollowed), "IDENTIFIED", "Not followed.")
+                await post_update(http, moderator, gid(followed), "IDENTIFIED", "Followed.")
                 event = await _next_message(socket, "next")
-                assert event["payload"]["data"]["subscribedIssueUpdated"] == {
-                    "number": followed.number, "updates": {"nodes": [{"body": "Followed."}]}}
-            finally:
-                await socket.close()
+    assert event["payload"]["data"]["subscribedIssueUpdated"] == {
+        "number": followed.number, "updates": {"nodes": [{"body": "Followed."}]}}

@@ -9,6 +9,7 @@ from gql.issues.types import Issue
 from gql.relay import Connection, connection
 from gql.stars.applications import StarApplication, StarEligibility, star_eligibility
 from models.accounts import AccessToken as AccessTokenModel
+from models.base import nothing
 from models.issues import Issue as IssueModel
 from models.stars import StarApplication as StarApplicationModel
 
@@ -51,7 +52,7 @@ class Viewer:
                 on_page=prepare_issue_page)
     def subscribed_issues(self) -> Connection[Issue]:
         viewer = self._context.viewer
-        followed = IssueModel.filter(subscriptions__user_id=viewer.pk) if viewer else IssueModel.filter(id__in=[])
+        followed = IssueModel.filter(subscriptions__user_id=viewer.pk) if viewer else nothing(IssueModel)
         return followed.order_by("-updated_at", "-id")  # type: ignore[return-value]
 
     @strawberry.field(description="Your own Stars applications, newest first, with reviewers' notes.")

@@ -9,6 +9,7 @@ from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
 from gql.context import Info
 from gql.moderation.loaders import OpenReportsByPostIdLoader
+from gql.mutations import reads_as
 from gql.posts.loaders import PostByIdLoader, ReplyByIdLoader
 from gql.posts.types import Post, Reply
 from gql.relay import Node, node_type, to_global_id
@@ -58,7 +59,7 @@ class Report(Node):
                       description="The reported post or reply as it is now; for moderators (null for others).")
     def content(self, info: Info) -> Awaitable[Any] | None:
         # A reporter may still read their report after the content was hidden from them.
-        if Capability.MODERATE not in info.context.capabilities:
+        if not reads_as(info.context.viewer, Capability.MODERATE):
             return None
         loader = PostByIdLoader if self.target_kind is models.TargetKind.POST else ReplyByIdLoader  # type: ignore[attr-defined]
         return info.context.loaders[loader].get(self.target_id)  # type: ignore[attr-defined]
