@@ -16,6 +16,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from gql.broker import broker_for
 from gql.limits.budget import budgets_for
+from gql.logs import install as install_log_format
 from gql.limits.guard import Guard
 from gql.persisted import store_for
 from gql.graphiql import graphiql_assets, graphiql_page
@@ -48,14 +49,15 @@ def tune_garbage_collector(young_threshold: int = 0) -> None:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """The ASGI app. `manage_orm=False` leaves the ORM to the caller (tests share one database)."""
     settings = settings or Settings.from_env()
+    install_log_format()  # one line per record, user text escaped: gql/logs.py
     schema = build_schema(settings)
     broker = broker_for(settings.redis_url)
     budgets = budgets_for(settings.redis_url)
     queries = store_for(settings.redis_url)
-    view = GraphQLView(schema, settings, broker)
+    guard = Guard(schema, settings, budgets)
+    view = GraphQLView(schema, settings, broker, guard, queries)
     endpoint = GraphQLHTTPEndpoint(
-        schema, settings, broker, Guard(schema, settings, budgets), queries,
-        ide_page=None if settings.is_production else graphiql_page,
+        schema, settings, broker, guard, queries, ide_page=None if settings.is_production else graphiql_page,
     )
 
     @asynccontextmanager
@@ -64,10 +66,13 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             if not manage_orm:
                 yield
                 return
-            async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            # A statement outliving its request's time limit is stopped by the database too.
+            config = tortoise_config(settings.database_url, statement_timeout_seconds=settings.request_timeout_seconds)
+            async with RegisterTortoise(app, config=config):
                 tune_garbage_collector(settings.gc_young_threshold)
                 yield
         finally:
+            await view.watch.close()
             for store in (broker, budgets, queries):
                 await store.close()
 

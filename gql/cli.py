@@ -25,8 +25,13 @@ def _ensure_sqlite_dir(database_url: str) -> None:
         Path(database_url[len(prefix):].split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _tool_config(settings: Settings) -> dict[str, Any]:
+    # Migrations, seeding and admin commands are not requests: no per-statement time limit.
+    return tortoise_config(settings.database_url, statement_timeout_seconds=0)
+
+
 async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
-    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=_tool_config(settings), _enable_global_fallback=True)
     try:
         return await work()
     finally:
@@ -36,7 +41,7 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> A
 async def migrate(settings: Settings) -> None:
     _ensure_sqlite_dir(settings.database_url)
     try:
-        await run_migrations(config=tortoise_config(settings.database_url))
+        await run_migrations(config=_tool_config(settings))
     finally:
         await Tortoise.close_connections()
 
@@ -98,9 +103,12 @@ async def add_user(settings: Settings, handle: str, role: str, password: str, em
 
 async def create_token(settings: Settings, handle: str, scope: str, label: str) -> None:
     from models.accounts import TokenScope, User, issue_token, normalize_handle
+    from models.base import column_max
 
     async def work() -> None:
-        user = await User.get_or_none(handle=normalize_handle(handle))
+        wanted = normalize_handle(handle)
+        # A handle longer than the column names nobody (and would not pass the ORM's validation).
+        user = await User.get_or_none(handle=wanted) if len(wanted) <= column_max(User, "handle") else None
         if user is None:
             raise SystemExit(f"no user {handle!r}")
         # Printed once; only its digest is stored.
@@ -119,6 +127,8 @@ def export_schema(output: Path) -> None:
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    from gql.server import LimitedHttpToolsProtocol
+
     asyncio.run(migrate(settings))
     if not settings.is_production and settings.seed_on_start:
         asyncio.run(seed(settings, None))
@@ -129,9 +139,12 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_level=settings.log_level,
         proxy_headers=False,
-        # Both come with uvicorn[standard]: a faster event loop and HTTP parser.
+        # Both come with uvicorn[standard]: a faster event loop and HTTP parser; the parser's
+        # protocol is ours, with the head and body deadlines and the head size cap it lacks.
         loop="uvloop",
-        http="httptools",
+        http=LimitedHttpToolsProtocol.configure(settings),
+        limit_concurrency=settings.max_connections or None,
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from gql.context import Context
 
 MODERATION_CHANNEL = "moderation-queue"
+# A user's token, suspension or role changed: open WebSockets of theirs re-admit their operations.
+ACCOUNTS_CHANNEL = "accounts"
 # Every issue update, for followers' `subscribedIssueUpdated` (each picks the issues it follows).
 ISSUES_CHANNEL = "issues"
 
@@ -18,6 +20,11 @@ async def issue_changed(context: Context, issue: object | None) -> None:
         event = {"issueId": issue.pk}  # type: ignore[attr-defined]
         await context.broker.publish(issue_channel(issue.number), event)  # type: ignore[attr-defined]
         await context.broker.publish(ISSUES_CHANNEL, event)
+
+
+async def account_changed(context: Context, user_id: int | None) -> None:
+    if user_id is not None:
+        await context.broker.publish(ACCOUNTS_CHANNEL, {"userId": user_id})
 
 
 async def queue_changed(context: Context, post_id: int | None) -> None:

@@ -3,6 +3,10 @@
 Connections page with offset cursors. They are opaque to clients, cost one LIMIT/OFFSET query a
 page (plus one COUNT only when `totalCount` or `last` without `before` needs it), and work the
 same for every ordering, including the computed ones (POPULAR, MOST_AFFECTED).
+
+No page reads more than its own rows: `last` without `before` reads the tail in reverse order
+(plus the COUNT its cursors' offsets need), and a cursor deeper than MAX_CURSOR_OFFSET is refused
+before any SQL, so no OFFSET is ever larger than that. (Keyset cursors will replace offsets.)
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from strawberry.annotation import StrawberryAnnotation
 from strawberry.extensions import FieldExtension
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
+from pypika_tortoise import Order
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -139,26 +144,58 @@ def _encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, argument: str) -> int:
+def _decode_cursor(cursor: str, argument: str, maximum: int) -> int:
+    """The offset inside a cursor; malformed, or deeper than `maximum`, is BAD_USER_INPUT."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         kind, _, raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode().partition(":")
-        offset = int(raw)
+        offset = int(raw) if raw.isascii() and raw.isdigit() else -1
     except (ValueError, UnicodeError, binascii.Error):
         offset, kind = -1, ""
     if kind != "offset" or offset < 0:
         raise BadUserInput(f"`{argument}` is not a cursor from this API: {cursor!r}", argument=argument)
+    if offset > maximum:
+        # Any integer, however large (past 2^63 too): refused here, before any SQL.
+        raise BadUserInput(
+            f"`{argument}` points {offset} items deep; cursors reach at most {maximum} items "
+            "(narrow the list with its filters, or page from the other end)",
+            argument=argument,
+            maximum=maximum,
+        )
     return offset
+
+
+def ordering_of(queryset: QuerySet[Any]) -> list[tuple[str, Order]]:
+    """The queryset's ordering (its model's default when none is given), ending with the primary
+    key as tie-breaker so that the order is total and its reverse is exactly the mirror image."""
+    orderings = list(queryset._orderings)
+    if not orderings and not queryset._annotations:
+        orderings = list(queryset.model._meta.ordering)
+    pk = queryset.model._meta.pk_attr
+    if not any(name in (pk, "pk") for name, _ in orderings):
+        orderings.append((pk, orderings[-1][1] if orderings else Order.asc))
+    return orderings
+
+
+def reversed_ordering(orderings: list[tuple[str, Order]]) -> list[tuple[str, Order]]:
+    return [(name, Order.asc if order == Order.desc else Order.desc) for name, order in orderings]
+
+
+def ordered(queryset: QuerySet[Any], orderings: list[tuple[str, Order]]) -> QuerySet[Any]:
+    """`queryset` with exactly these orderings (QuerySet keeps them parsed; this sets them)."""
+    clone = queryset._clone()
+    clone._orderings = list(orderings)
+    return clone
 
 
 @dataclass(frozen=True)
 class PageArgs:
-    """Validated `first`/`after`/`last`/`before`."""
+    """Validated `first`/`after`/`last`/`before`, the cursors decoded to offsets."""
 
     first: int | None
-    after: str | None
+    after: int | None
     last: int | None
-    before: str | None
+    before: int | None
 
     @classmethod
     def parse(
@@ -169,7 +206,12 @@ class PageArgs:
         last: int | None = None,
         before: str | None = None,
     ) -> "PageArgs":
-        settings = info.context.settings
+        return cls.checked(info.context.settings, first, after, last, before)
+
+    @classmethod
+    def checked(
+        cls, settings: Any, first: int | None, after: str | None, last: int | None, before: str | None
+    ) -> "PageArgs":
         for name, value in (("first", first), ("last", last)):
             if value is not None and not 0 <= value <= settings.page_size_max:
                 raise BadUserInput(
@@ -181,26 +223,35 @@ class PageArgs:
             raise BadUserInput("Pass either `first` or `last`, not both", argument="last")
         if first is None and last is None:
             first = settings.page_size_default
-        for name, cursor in (("after", after), ("before", before)):
-            if cursor is not None:
-                _decode_cursor(cursor, name)
-        return cls(first=first, after=after, last=last, before=before)
+        maximum = settings.max_cursor_offset
+        return cls(
+            first=first,
+            after=None if after is None else _decode_cursor(after, "after", maximum),
+            last=last,
+            before=None if before is None else _decode_cursor(before, "before", maximum),
+        )
 
-    async def window(self, count: Callable[[], Awaitable[int]]) -> tuple[int, int]:
-        """The [start, end) offsets of the page; counts rows only for `last` without `before`."""
-        return self.bounds(await count() if self.last is not None and self.before is None else 0)
+    @property
+    def from_end(self) -> bool:
+        """`last` without `before`: the page is the list's tail, whose offsets need the count."""
+        return self.last is not None and self.before is None
 
     def bounds(self, total: int) -> tuple[int, int]:
-        """The [start, end) offsets of the page in a list of `total` items (read only for `last`
-        without `before`)."""
-        start = _decode_cursor(self.after, "after") + 1 if self.after else 0
-        end = _decode_cursor(self.before, "before") if self.before else None
+        """The [start, end) offsets of the page in a list of `total` items (read only when
+        `from_end`)."""
+        start = self.after + 1 if self.after is not None else 0
+        end = self.before
         if self.last is not None:
             if end is None:
                 end = total
             return max(start, end - self.last), end
         stop = start + (self.first or 0)
         return start, stop if end is None else min(end, stop)
+
+    def has_next(self, rows_read: int, size: int) -> bool:
+        """Forward pages read one row more than they show; a page before a cursor has that
+        cursor's row after it."""
+        return self.before is not None if self.last is not None else rows_read > size
 
 
 def _memo(fetch: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
@@ -234,30 +285,91 @@ class Source(Protocol):
 
     async def slice(self, start: int, stop: int) -> list[Any]: ...
 
+    async def tail(self, size: int) -> list[Any]:
+        """The last `size` items, in list order (read from the end, never from the start)."""
+        ...
+
     async def count(self) -> int: ...
 
 
 class QuerySetSource:
-    """A QuerySet as a Source: LIMIT/OFFSET in SQL."""
+    """A QuerySet as a Source: LIMIT/OFFSET in SQL, the tail through the reversed ordering."""
 
     def __init__(self, queryset: QuerySet[Any]) -> None:
-        self.queryset = queryset
+        self.orderings = ordering_of(queryset)
+        self.queryset = ordered(queryset, self.orderings)
 
     async def slice(self, start: int, stop: int) -> list[Any]:
         return list(await self.queryset.offset(start).limit(stop - start))
+
+    async def tail(self, size: int) -> list[Any]:
+        rows = await ordered(self.queryset, reversed_ordering(self.orderings)).limit(size)
+        return list(reversed(rows))
 
     async def count(self) -> int:
         return await self.queryset.count()
 
 
 async def paginate_source(source: Source, page: PageArgs) -> Connection[Any]:
-    """One page: the rows of the window plus one, to learn `hasNextPage` without a COUNT."""
+    """One page: the rows of the window plus one, to learn `hasNextPage` without a COUNT; for
+    `last` without `before`, the COUNT (for the cursors' offsets) and the tail, read backwards."""
     count = _memo(source.count)
-    start, end = await page.window(count)
+    if page.from_end:
+        start, end = page.bounds(await count())
+        size = max(end - start, 0)
+        return _build(await source.tail(size) if size else [], start, False, count)
+    start, end = page.bounds(0)
     size = max(end - start, 0)
     rows = await source.slice(start, start + size + 1)
-    has_next = page.before is not None if page.last is not None else len(rows) > size
-    return _build(rows[:size], start, has_next, count)
+    return _build(rows[:size], start, page.has_next(len(rows), size), count)
+
+
+class KeyedList(Protocol):
+    """One parent's list inside a page of parents (a post's replies), read through loaders that
+    answer every parent of the page in one statement, each with only the rows its window needs."""
+
+    def window(self, start: int, stop: int, from_end: bool = False) -> list[Any] | Awaitable[list[Any]]:
+        """Items [start, stop) in list order, or counted from the end when `from_end` (returned
+        in list order either way)."""
+        ...
+
+    def count(self) -> int | Awaitable[int]: ...
+
+
+def paginate_keyed(items: KeyedList, page: PageArgs) -> Connection[Any] | Awaitable[Connection[Any]]:
+    """A page of a KeyedList; synchronous when a page hook already filled its loaders."""
+
+    async def count() -> int:
+        total = items.count()
+        return total if isinstance(total, int) else await total
+
+    if page.from_end:
+
+        async def tail() -> Connection[Any]:
+            start, end = page.bounds(await count())
+            size = max(end - start, 0)
+            rows = await _value(items.window(0, size, from_end=True)) if size else []
+            return _build(rows, start, False, count)
+
+        return tail()
+    start, end = page.bounds(0)
+    size = max(end - start, 0)
+
+    def build(rows: list[Any]) -> Connection[Any]:
+        return _build(rows[:size], start, page.has_next(len(rows), size), count)
+
+    rows = items.window(start, start + size + 1)
+    if isinstance(rows, list):
+        return build(rows)
+
+    async def later() -> Connection[Any]:
+        return build(await _value(rows))
+
+    return later()
+
+
+async def _value(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
 
 
 def paginate_list(items: Sequence[Any], page: PageArgs) -> Connection[Any]:
@@ -267,7 +379,7 @@ def paginate_list(items: Sequence[Any], page: PageArgs) -> Connection[Any]:
         return len(items)
 
     start, end = page.bounds(len(items))
-    stop = min(end, len(items))
+    start, stop = min(start, len(items)), min(end, len(items))
     return _build(items[start:stop], start, stop < len(items), count)
 
 
@@ -282,7 +394,8 @@ _PAGE_ARGUMENTS = (
 class ConnectionExtension(FieldExtension):
     """Gives a list field `first/after/last/before` and pages what its resolver returns.
 
-    The resolver returns an unsliced QuerySet (paged in SQL) or a list (paged in memory);
+    The resolver returns an unsliced QuerySet (paged in SQL), a Source, a KeyedList (a parent's
+    rows through a loader, one window per parent) or a list (paged in memory);
     the page arguments are checked before the resolver runs, so a bad one costs no SQL.
     """
 
@@ -308,9 +421,13 @@ class ConnectionExtension(FieldExtension):
     def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
         page = PageArgs.parse(info, *(_given(kwargs.pop(name, None)) for name, _, _ in _PAGE_ARGUMENTS))
         result = next_(source, info, **kwargs)
-        if isinstance(result, list) and self.on_page is None:
-            # Already in memory (a filled loader): the page is ready now, no wait for the executor.
-            return paginate_list(result, page)
+        if self.on_page is None:
+            if isinstance(result, list):
+                # Already in memory: the page is ready now, no wait for the executor.
+                return paginate_list(result, page)
+            if hasattr(result, "window"):
+                # A filled loader answers at once; otherwise the executor awaits one batch.
+                return paginate_keyed(result, page)
         return self._page(result, page, info)
 
     async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
@@ -325,6 +442,8 @@ class ConnectionExtension(FieldExtension):
             connection = await paginate_source(QuerySetSource(result), page)
         elif hasattr(result, "slice"):
             connection = await paginate_source(result, page)
+        elif hasattr(result, "window"):
+            connection = await _value(paginate_keyed(result, page))
         else:
             connection = paginate_list(result, page)
         if self.on_page is not None:

@@ -45,6 +45,9 @@ class Settings:
     # Connections: `first`/`last` default and ceiling.
     page_size_default: int = 20
     page_size_max: int = 100
+    # Offset cursors: the deepest offset a cursor may name (so no page's SQL OFFSET exceeds it);
+    # a deeper one is BAD_USER_INPUT with `argument` and `maximum`, before any SQL.
+    max_cursor_offset: int = 10_000
 
     # Stars program eligibility thresholds (DESIGN.md "Domain rules").
     stars_min_age: int = 18
@@ -66,6 +69,20 @@ class Settings:
     # GitHub-style cost: objects a query may return, connections multiplying by `first`/`last`.
     max_query_cost: int = 10_000
     request_timeout_seconds: int = 10
+
+    # Slow and oversized clients (gql/server.py, and `read_body` in gql/transport.py): a request
+    # head (request line + headers) must be complete within HEADER_TIMEOUT_SECONDS (408) and hold
+    # at most MAX_HEADER_BYTES (431); a body must keep arriving, no gap over
+    # BODY_READ_TIMEOUT_SECONDS and all of it within BODY_TIMEOUT_SECONDS (408). MAX_CONNECTIONS
+    # caps a process's open connections (503 past it; 0: no cap); KEEP_ALIVE_TIMEOUT_SECONDS is
+    # how long an idle keep-alive connection waits for its next request.
+    header_timeout_seconds: int = 10
+    max_header_bytes: int = 16_384
+    body_read_timeout_seconds: int = 10
+    body_timeout_seconds: int = 30
+    max_connections: int = 1000
+    keep_alive_timeout_seconds: int = 5
+
     # Operations one batched (JSON array) request may carry; 0 refuses batches. Each operation
     # is admitted (limits, cost, rate and login budgets) before any of them runs.
     batch_max_operations: int = 0
@@ -85,6 +102,13 @@ class Settings:
     login_window_seconds: int = 900
 
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    # WebSockets (per worker): open connections in all and per client address, operations one
+    # connection may run at once, and how long a new connection has to send `connection_init`.
+    ws_max_connections: int = 1000
+    ws_max_connections_per_client: int = 10
+    ws_max_operations: int = 20
+    ws_init_timeout_seconds: int = 10
 
     @property
     def eligibility_policy(self) -> EligibilityPolicy:

@@ -6,12 +6,13 @@ subscription's context lives as long as its connection and cached rows would go 
 
 from __future__ import annotations
 
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, AsyncIterator, Callable
 
 import strawberry
 
+from gql.authentication import refresh
 from gql.context import Info
-from gql.errors import NotFound
+from gql.errors import NotFound, Unauthenticated
 from gql.events import ISSUES_CHANNEL, MODERATION_CHANNEL, issue_channel
 from gql.issues.types import Issue
 from gql.loaders import Loaders
@@ -22,38 +23,54 @@ from models.issues import Issue as IssueModel
 from models.issues import IssueSubscription
 from models.posts import Post as PostModel
 
+Authorized = Callable[[Info], object]
+
+
+async def _deliveries(info: Info, channel: str, authorize: Authorized | None = None) -> AsyncIterator[dict[str, Any]]:
+    """The channel's events for as long as the viewer may receive them: before each one the token
+    is read again (revoked: the subscription ends UNAUTHENTICATED) and `authorize` runs again with
+    the viewer's rights of now (lost: it ends FORBIDDEN)."""
+    context = info.context
+    if authorize is not None:
+        authorize(info)
+    async for event in context.broker.subscribe(channel):
+        # Fresh loaders per event: this context lives as long as its connection.
+        context.loaders = Loaders()
+        if context.token is not None:
+            found = await refresh(context.token)
+            if found is None:
+                raise Unauthenticated("Your token was revoked: sign in again")
+            context.viewer, context.token = found
+        if authorize is not None:
+            authorize(info)
+        yield event
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="The issue, each time staff post an update to it.")
     async def issue_updated(self, info: Info, number: int) -> AsyncGenerator[Issue, None]:
         if not await IssueModel.filter(number=number).exists():
             raise NotFound(f"No issue number {number}", argument="number")
-        async for event in info.context.broker.subscribe(issue_channel(number)):
-            issue = await _fresh(info, IssueModel, event["issueId"])
+        async for event in _deliveries(info, issue_channel(number)):
+            issue = await IssueModel.get_or_none(id=event["issueId"])
             if issue is not None:
                 yield issue
 
     @strawberry.subscription(description="Any issue you follow (`subscribeToIssue`), each time staff post an "
                                          "update to it. Needs a sign-in.")
     async def subscribed_issue_updated(self, info: Info) -> AsyncGenerator[Issue, None]:
-        viewer = require_viewer(info)
-        async for event in info.context.broker.subscribe(ISSUES_CHANNEL):
+        async for event in _deliveries(info, ISSUES_CHANNEL, require_viewer):
             # Followed at the time of the update, so that unfollowing takes effect at once.
-            if await IssueSubscription.filter(user_id=viewer.pk, issue_id=event["issueId"]).exists():
-                issue = await _fresh(info, IssueModel, event["issueId"])
+            viewer = info.context.viewer
+            if viewer is not None and await IssueSubscription.filter(user_id=viewer.pk, issue_id=event["issueId"]).exists():
+                issue = await IssueModel.get_or_none(id=event["issueId"])
                 if issue is not None:
                     yield issue
 
     @strawberry.subscription(description="A post that entered, changed in or left the moderation queue (moderators).")
     async def moderation_queue_changed(self, info: Info) -> AsyncGenerator[ModerationItem, None]:
-        require_reader(info, Capability.MODERATE)
-        async for event in info.context.broker.subscribe(MODERATION_CHANNEL):
-            post = await _fresh(info, PostModel, event["postId"])
+        async for event in _deliveries(info, MODERATION_CHANNEL, lambda info: require_reader(info, Capability.MODERATE)):
+            post = await PostModel.get_or_none(id=event["postId"])
             if post is not None:
                 yield post
-
-
-async def _fresh(info: Info, model: Any, pk: int) -> Any:
-    """The event's row as it is now, with loaders of its own (see the module's docstring)."""
-    info.context.loaders = Loaders()
-    return await model.get_or_none(id=pk)

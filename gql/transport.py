@@ -8,13 +8,14 @@ endpoint does what the draft (and our README's status-code table) says instead.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
 import orjson
 from starlette.datastructures import Headers, QueryParams
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry import Schema
@@ -22,6 +23,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from gql.authentication import CredentialsRefused, authenticate
 from gql.broker import Broker
 from gql.context import Context
 from gql.errors import RequestError
@@ -29,7 +31,6 @@ from gql.limits.guard import Admission, Guard
 from gql.loaders import Loaders
 from gql.persisted import QueryStore, resolve_query
 from gql.settings import Settings
-from models.accounts import user_for_token
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -104,14 +105,19 @@ class GraphQLHTTPEndpoint:
         media_type = JSON
         # Every response says which request it answers; logs of masked errors carry the same id.
         headers = {"X-Request-Id": uuid.uuid4().hex}
+        viewer: Context | None = None
         try:
             media_type = self._media_type(request)
             if self.ide_page and request.method == "GET" and wants_html(request.headers) and not request.query_params:
                 response = await self.ide_page(request)
             else:
-                response = await self._graphql(request, media_type, headers)
+                viewer = await self._context(request)
+                response = await self._graphql(request, viewer, media_type, headers)
         except RequestError as refusal:
             response = error_response(refusal, media_type)
+            # Refusals say where the caller's budget stands too (spending nothing).
+            standing = {} if "X-RateLimit-Limit" in refusal.headers else await self.guard.standing(request, viewer)
+            headers.update({**standing, **refusal.headers})
         response.headers.update(headers)
         # Refusals and errors are never kept by a cache; `_caching` opens up the answers that may be.
         response.headers.setdefault("Cache-Control", "no-store")
@@ -128,10 +134,9 @@ class GraphQLHTTPEndpoint:
             raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE")
         return media_type
 
-    async def _graphql(self, request: Request, media_type: str, headers: dict[str, str]) -> Response:
+    async def _graphql(self, request: Request, viewer: Context, media_type: str, headers: dict[str, str]) -> Response:
         payload = await self._params(request)
         batch = payload if isinstance(payload, list) else [payload]
-        viewer = await self._context(request)
         # Every operation is admitted (limits, cost, budgets) before any of them runs.
         operations = [await self._admit(request, params, viewer, headers) for params in batch]
         try:
@@ -143,24 +148,35 @@ class GraphQLHTTPEndpoint:
                                "TIMEOUT") from None
         response = operations[0].context.response
         assert response is not None
+        caching = self._caching(request, viewer, operations, results)
+        if caching["Cache-Control"].startswith("public"):
+            # A shared cache hands this answer to everyone: nothing of this caller's budget in it.
+            for (body, _), operation in zip(results, operations):
+                if operation.admission is not None:
+                    body.setdefault("extensions", {}).update(operation.admission.extension(shared=True))
+            for name in [name for name in headers if name.startswith("X-RateLimit-")]:
+                del headers[name]
         if isinstance(payload, list):
             # A batch answers 200 with one result per operation, each carrying its own errors.
             response.body, response.status_code = orjson.dumps([body for body, _ in results]), 200
         else:
             body, executed = results[0]
             response.body, response.status_code = orjson.dumps(body), 200 if executed else 400
-        response.headers.update(self._caching(request, viewer, results))
+        response.headers.update(caching)
         response.headers["content-type"] = media_type
         response.headers["content-length"] = str(len(response.body))
         return response
 
-    def _caching(self, request: Request, viewer: Context, results: list[tuple[dict[str, Any], bool]]) -> dict[str, str]:
+    def _caching(self, request: Request, viewer: Context, operations: list[Operation],
+                 results: list[tuple[dict[str, Any], bool]]) -> dict[str, str]:
         """Anonymous GET queries that succeeded may be kept by shared caches (what GET and
-        persisted-query hashes are for); what a signed-in viewer reads never is."""
+        persisted-query hashes are for); what a signed-in viewer reads never is, nor an answer
+        about the caller's own budget (`rateLimit`)."""
         if viewer.viewer is not None:
             return {"Cache-Control": "private, no-store"}
         max_age = self.settings.http_cache_max_age_seconds
-        if request.method == "GET" and max_age > 0 and "errors" not in results[0][0]:
+        per_client = any(operation.admission and operation.admission.per_client for operation in operations)
+        if request.method == "GET" and max_age > 0 and "errors" not in results[0][0] and not per_client:
             return {"Cache-Control": f"public, max-age={max_age}", "Vary": "Accept, Authorization"}
         return {"Cache-Control": "no-store"}
 
@@ -173,9 +189,7 @@ class GraphQLHTTPEndpoint:
                           extras={"request_id": headers["X-Request-Id"]})
         admission = None
         if params["query"] is not None:
-            admission = await self.guard.admit(
-                request, context, params["query"], params["operationName"], params["variables"]
-            )
+            admission = await self.guard.admit(context, params["query"], params["operationName"], params["variables"])
             headers.update(admission.headers)
         return Operation(params, context, admission, allowed)
 
@@ -234,7 +248,8 @@ class GraphQLHTTPEndpoint:
         if content_type not in (JSON, GRAPHQL_RESPONSE):
             # Also what keeps cross-site form posts (text/plain, urlencoded, multipart) from running.
             raise RequestError(415, "Send the request as application/json", "UNSUPPORTED_MEDIA_TYPE")
-        body = await read_body(request, self.settings.max_body_bytes)
+        body = await read_body(request, self.settings.max_body_bytes, gap_seconds=self.settings.body_read_timeout_seconds,
+                               total_seconds=self.settings.body_timeout_seconds)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -259,13 +274,13 @@ class GraphQLHTTPEndpoint:
     async def _context(self, request: Request) -> Context:
         """Who is asking; each operation then gets a copy with a response and loaders of its own."""
         context = Context(request=request, response=None, settings=self.settings, broker=self.broker)
-        token = bearer_token(request.headers.get("authorization"))
-        if token:
-            found = await user_for_token(token)
-            if found is None:
-                # A bad token is an error, not a silent fall-back to anonymous: the client must know.
-                raise RequestError(401, "Invalid or revoked token", "UNAUTHENTICATED",
-                                   {"WWW-Authenticate": 'Bearer realm="community-api"'})
+        try:
+            found = await authenticate(request.headers.get("authorization"))
+        except CredentialsRefused as refused:
+            error = "invalid_request" if refused.malformed else "invalid_token"
+            raise RequestError(401, refused.message, "UNAUTHENTICATED",
+                               {"WWW-Authenticate": f'Bearer realm="community-api", error="{error}"'}) from None
+        if found is not None:
             context.viewer, context.token = found
         return context
 
@@ -294,26 +309,48 @@ def parse_params(data: dict[str, Any], *, from_query_string: bool) -> dict[str, 
     return params
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `limit` bytes (before it is read whole)."""
+async def read_body(request: Request, limit: int, *, gap_seconds: float | None = None,
+                    total_seconds: float | None = None) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` bytes (before it is read whole),
+    and with 408 when it stops arriving for `gap_seconds` or takes over `total_seconds` in all:
+    a client trickling a body must not hold a connection and its buffers for as long as it likes.
+    Both refusals close the connection, so the rest of the body is not read either. A client that
+    gives up midway is one log line, not a traceback, and nothing runs."""
+    too_large = RequestError(413, f"The body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE", {"Connection": "close"})
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestError(413, f"The body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE")
+        raise too_large
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + total_seconds if total_seconds else None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, f"The body is larger than {limit} bytes", "PAYLOAD_TOO_LARGE")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def bearer_token(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
+    stream = request.stream()
+    try:
+        while True:
+            wait = gap_seconds or None
+            if deadline is not None:
+                left = deadline - loop.time()
+                wait = left if wait is None else min(wait, left)
+            try:
+                async with asyncio.timeout(wait):
+                    chunk = await anext(stream)
+            except StopAsyncIteration:
+                return b"".join(chunks)
+            except TimeoutError:
+                raise RequestError(408, f"The body did not arrive in time (no gap over {gap_seconds} s, "
+                                        f"all of it within {total_seconds} s)", "REQUEST_TIMEOUT",
+                                   {"Connection": "close"}, received=size) from None
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        client = request.client
+        logging.getLogger("gql.http").warning(
+            "%s %s from %s: client disconnected after %d bytes of the body", request.method, request.url.path,
+            f"{client.host}:{client.port}" if client else "?", size)
+        # Nobody is left to read it: the endpoint's answer is dropped by the server.
+        raise RequestError(499, "The client closed the connection", "CLIENT_CLOSED_REQUEST") from None
 
 
 def error_response(refusal: RequestError, media_type: str) -> Response:

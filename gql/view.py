@@ -1,31 +1,257 @@
-"""Strawberry's ASGI view, used for WebSocket subscriptions.
+"""GraphQL over WebSocket (graphql-transport-ws), behind the same guard as HTTP.
 
-Plain HTTP requests go through gql.transport, which follows the GraphQL-over-HTTP draft.
+Strawberry's view speaks the protocol; this module decides who may open a connection and what
+each operation may do:
+- connections are capped per client address and in total (`WS_MAX_CONNECTIONS*`), and
+  operations per connection (`WS_MAX_OPERATIONS`);
+- every `subscribe` message (query, mutation or subscription) passes `Guard.admit`, as an HTTP
+  request does: shape limits, cost with its variables, rate budget, login attempts; queries and
+  mutations run under the request time limit, each operation with a context of its own;
+- the token is read again before each operation and each event, and a change to an account
+  (token revoked, user suspended, role changed) re-admits that user's open subscriptions at once:
+  a revoked token closes the connection (4401), a narrowed role ends what it no longer allows.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+from graphql import GraphQLError, OperationType
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.utils.aio import aclosing
 
+from gql.authentication import CredentialsRefused, authenticate, refresh
 from gql.broker import Broker
 from gql.context import Context
+from gql.errors import RequestError
+from gql.events import ACCOUNTS_CHANNEL
+from gql.limits.guard import Admission, Guard, client_address
+from gql.loaders import Loaders
+from gql.persisted import QueryStore, resolve_query
 from gql.settings import Settings
-from gql.transport import bearer_token
-from models.accounts import user_for_token
+from gql.transport import parse_params
+
+REVOKED = (4401, "Token revoked")
+logger = logging.getLogger("gql.ws")
+
+
+def refusal_error(refusal: RequestError) -> dict[str, Any]:
+    """A refusal as the GraphQL error the protocol's `error` message carries."""
+    return GraphQLError(refusal.message, extensions={"code": refusal.code, **refusal.extensions}).formatted
+
+
+class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
+    """One connection's operations, each admitted by the guard and run with its own context."""
+
+    view: "GraphQLView"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.contexts: dict[str, Context] = {}
+        self.restarting: set[str] = set()
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.context.viewer is not None:
+            self.view.watch.add(self.context.viewer.pk, self)
+
+    async def shutdown(self) -> None:
+        if self.context.viewer is not None:
+            self.view.watch.discard(self.context.viewer.pk, self)
+        await super().shutdown()
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        cap = self.max_subscriptions_per_connection
+        busy = message["id"] in self.operations or (cap is not None and len(self.operations) >= cap)
+        if not self.connection_acknowledged or busy:
+            await super().handle_subscribe(message)  # the protocol's own refusals
+            return
+        if not await self.reauthenticate():
+            return
+        try:
+            context, query = await self.admit(message)
+        except RequestError as refusal:
+            await self.send_message({"id": message["id"], "type": "error", "payload": [refusal_error(refusal)]})
+            return
+        self.contexts[message["id"]] = context
+        message["payload"]["query"] = query
+        await super().handle_subscribe(message)
+
+    async def admit(self, message: SubscribeMessage) -> tuple[Context, str]:
+        payload = message.get("payload")
+        params = parse_params(payload if isinstance(payload, dict) else {}, from_query_string=False)
+        query = await resolve_query(self.view.queries, params["query"], params["extensions"])
+        if query is None:
+            raise RequestError(400, "No GraphQL query found in the message", "BAD_REQUEST")
+        context = replace(self.context, loaders=Loaders(), extras={"request_id": uuid.uuid4().hex})
+        await self.view.guard.admit(context, query, params["operationName"], params["variables"])
+        return context, query
+
+    async def reauthenticate(self) -> bool:
+        """Read the connection's token again; close the connection when it no longer signs anyone in."""
+        token = self.context.token
+        if token is None:
+            return True
+        found = await refresh(token)
+        if found is None:
+            await self.websocket.close(*REVOKED)
+            return False
+        self.context.viewer, self.context.token = found
+        for context in self.contexts.values():
+            context.viewer, context.token = found
+        return True
+
+    async def access_changed(self) -> None:
+        """The user's account changed: re-admit every open subscription with the rights of now."""
+        if not await self.reauthenticate():
+            return
+        for operation in list(self.operations.values()):
+            context = self.contexts.get(operation.id)
+            admission = context.extras.get("admission") if context else None
+            if isinstance(admission, Admission) and admission.operation is OperationType.SUBSCRIPTION and operation.task:
+                # Stop the running one first (its stream may end rather than raise on cancellation).
+                self.restarting.add(operation.id)
+                operation.task.cancel()
+                await asyncio.wait([operation.task])
+                self.restarting.discard(operation.id)
+                if operation.id in self.operations:
+                    operation.task = asyncio.create_task(self.run_operation(operation))
+                    operation.task.add_done_callback(self._task_done)
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """Strawberry's run, with the operation's own context, and the time limit on queries and
+        mutations (a subscription lives as long as the client wants it)."""
+        context = self.contexts[operation.id]
+        admission = context.extras.get("admission")
+        limit = self.view.settings.request_timeout_seconds
+        subscription = isinstance(admission, Admission) and admission.operation is OperationType.SUBSCRIPTION
+        try:
+            async with asyncio.timeout(None if subscription else limit):
+                source = await self.schema.stream(operation.query, variable_values=operation.variables,
+                                                  context_value=context, root_value=self.root_value,
+                                                  operation_name=operation.operation_name)
+                async with aclosing(source):
+                    await self._send_result_stream(operation, source)
+            if operation.id in self.restarting:
+                return  # stopped to run again: the new run speaks for the operation
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except TimeoutError:
+            refusal = RequestError(504, f"The operation took over {limit} s and was cancelled", "TIMEOUT")
+            await operation.send_operation_message({"id": operation.id, "type": "error",
+                                                    "payload": [refusal_error(refusal)]})
+        finally:
+            if operation.id not in self.operations:
+                self.contexts.pop(operation.id, None)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        await super().cleanup_operation(operation_id)
+        self.contexts.pop(operation_id, None)
+
+
+class AccessWatch:
+    """This process's open connections by user, told when an account changes (through the broker,
+    so a change made through another worker reaches them too)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.connections: dict[int, set[GuardedOperations]] = defaultdict(set)
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, user_id: int, handler: GuardedOperations) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._listen())
+        self.connections[user_id].add(handler)
+
+    def discard(self, user_id: int, handler: GuardedOperations) -> None:
+        handlers = self.connections.get(user_id)
+        if handlers is not None:
+            handlers.discard(handler)
+            if not handlers:
+                del self.connections[user_id]
+
+    async def _listen(self) -> None:
+        async for event in self.broker.subscribe(ACCOUNTS_CHANNEL):
+            for handler in list(self.connections.get(event.get("userId"), ())):
+                try:
+                    await handler.access_changed()
+                except Exception:  # one connection's failure must not deafen the others
+                    logger.exception("re-admitting the operations of user %s failed", event.get("userId"))
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
 
 class GraphQLView(GraphQL):
-    def __init__(self, schema: Any, settings: Settings, broker: Broker) -> None:
+    graphql_transport_ws_handler_class = GuardedOperations
+
+    def __init__(self, schema: Any, settings: Settings, broker: Broker, guard: Guard, queries: QueryStore) -> None:
         # GraphiQL is served by gql.graphiql from local assets, not by Strawberry from a CDN.
-        super().__init__(schema, graphql_ide=None)
-        self.settings = settings
-        self.broker = broker
+        # graphql-transport-ws only: the legacy `graphql-ws` protocol would need a guard of its own.
+        super().__init__(schema, graphql_ide=None, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+                         max_subscriptions_per_connection=settings.ws_max_operations)
+        self.settings, self.broker, self.guard, self.queries = settings, broker, guard, queries
+        self.watch = AccessWatch(broker)
+        self.open_by_client: dict[str, int] = defaultdict(int)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive, send)
+        client = client_address(websocket)
+        refusal = self._over_capacity(client)
+        if refusal is not None:
+            await self._deny(websocket, refusal)
+            return
+        self.open_by_client[client] += 1
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.open_by_client[client] -= 1
+            if not self.open_by_client[client]:
+                del self.open_by_client[client]
+
+    def _over_capacity(self, client: str) -> RequestError | None:
+        settings = self.settings
+        if sum(self.open_by_client.values()) >= settings.ws_max_connections:
+            return RequestError(503, "The server holds as many WebSocket connections as it takes; try again later",
+                                "TOO_MANY_CONNECTIONS", limit=settings.ws_max_connections)
+        if self.open_by_client[client] >= settings.ws_max_connections_per_client:
+            return RequestError(429, f"At most {settings.ws_max_connections_per_client} WebSocket connections "
+                                     "per client", "TOO_MANY_CONNECTIONS", limit=settings.ws_max_connections_per_client)
+        return None
+
+    @staticmethod
+    async def _deny(websocket: WebSocket, refusal: RequestError) -> None:
+        """Refuse the handshake with an HTTP answer where the server can send one, else a close."""
+        await websocket.receive()  # websocket.connect
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            body = {"errors": [refusal_error(refusal)]}
+            await websocket.send_denial_response(JSONResponse(body, status_code=refusal.status))
+        else:
+            await websocket.close(code=1013, reason=refusal.message[:120])
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return Context(request=request, response=None, settings=self.settings, broker=self.broker)
@@ -33,13 +259,13 @@ class GraphQLView(GraphQL):
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         """Sign the connection in from `connection_init`'s `Authorization: Bearer <token>`."""
         params = context.connection_params or {}
-        header = params.get("Authorization") or params.get("authorization")
-        token = bearer_token(header) if isinstance(header, str) else None
-        if header and token is None:
+        header = params.get("Authorization", params.get("authorization"))
+        if header is not None and not isinstance(header, str):
             raise ConnectionRejectionError()
-        if token:
-            found = await user_for_token(token)
-            if found is None:
-                raise ConnectionRejectionError()
+        try:
+            found = await authenticate(header)
+        except CredentialsRefused:
+            raise ConnectionRejectionError() from None
+        if found is not None:
             context.viewer, context.token = found
         return await super().on_ws_connect(context)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from tortoise import fields
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.base import utcnow
+from models.base import as_utc, utcnow
 from models.errors import Problems
 from models.moderation import TargetKind, record_action
 
@@ -35,18 +35,22 @@ class Announcement(Model):
         return cls.filter(published_at__lte=utcnow())
 
 
+def _checked_time(moment: datetime, name: str, problems: Problems) -> datetime | None:
+    utc = as_utc(moment)
+    if utc is None:
+        problems.add("That time falls outside years 1–9999 in UTC", "OUT_OF_RANGE", name)
+    return utc
+
+
 async def create_announcement(
     author: object, title: str, body: str, pinned: bool, published_at: datetime | None, expires_at: datetime | None
 ) -> Announcement:
     problems = Problems()
     title = problems.check_text(title, "title", minimum=3, maximum=200, label="The title")
     body = problems.check_text(body, "body", minimum=1, maximum=10_000, label="The text")
-    # Times without a zone are taken as UTC, the API's zone.
-    published_at, expires_at = (
-        moment.replace(tzinfo=timezone.utc) if moment and moment.tzinfo is None else moment
-        for moment in (published_at or utcnow(), expires_at)
-    )
-    if expires_at is not None and expires_at <= published_at:
+    published_at = _checked_time(published_at or utcnow(), "publishedAt", problems)
+    expires_at = _checked_time(expires_at, "expiresAt", problems) if expires_at is not None else None
+    if published_at is not None and expires_at is not None and expires_at <= published_at:
         problems.add("It must expire after it is published", "INVALID", "expiresAt")
     problems.raise_if_any()
     announcement = await Announcement.create(

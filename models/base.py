@@ -14,10 +14,28 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment: datetime) -> datetime | None:
+    """`moment` in UTC (a time without a zone is taken as UTC, the API's zone); None when its UTC
+    value falls outside years 1–9999, which is all a database column (and Python) can hold:
+    `9999-12-31T23:59:59-12:00` is a valid input whose UTC value is not."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        return None
+
+
 def nothing(model: Any) -> QuerySet[Any]:
     """An empty QuerySet of `model` (Tortoise has no `none()`): what a viewer may see of a
     private list when they may see none of it."""
     return model.filter(id__in=[])
+
+
+def column_max(model: Any, field: str) -> int:
+    """The most characters `model.field` stores: the bound for any text compared with or written
+    to that column (Tortoise refuses a longer value with a ValidationError, even in a filter)."""
+    return int(model._meta.fields_map[field].max_length)
 
 
 class PubliclyVisible:

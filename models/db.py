@@ -5,14 +5,29 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
+
 from models import MODEL_MODULES
 
 DEFAULT_DATABASE_URL = "sqlite://var/community.sqlite3"
 
+# The request time limit's default (REQUEST_TIMEOUT_SECONDS, gql/settings.py); models import no gql.
+_DEFAULT_REQUEST_TIMEOUT_SECONDS = 10
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+
+def tortoise_config(database_url: str, *, statement_timeout_seconds: float | None = None) -> dict[str, Any]:
+    """Tortoise's configuration for `database_url`.
+
+    Every statement is bounded by `statement_timeout_seconds` (default: REQUEST_TIMEOUT_SECONDS
+    from the environment, as the server reads it; 0: unbounded), so that work a request's time
+    limit gave up on also stops in the database: PostgreSQL (asyncpg) gets it as the server-side
+    `statement_timeout` of every pooled connection; SQLite gets the engine of
+    `models.sqlite_client`, which also stops the statement of a cancelled request at once.
+    """
+    if statement_timeout_seconds is None:
+        statement_timeout_seconds = float(os.environ.get("REQUEST_TIMEOUT_SECONDS") or _DEFAULT_REQUEST_TIMEOUT_SECONDS)
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url, statement_timeout_seconds)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -23,6 +38,22 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection(database_url: str, statement_timeout_seconds: float) -> dict[str, Any] | str:
+    connection = expand_db_url(database_url)
+    credentials = connection["credentials"]
+    if connection["engine"] == "tortoise.backends.sqlite":
+        connection["engine"] = "models.sqlite_client"
+        credentials.setdefault("statement_timeout", statement_timeout_seconds)
+    elif connection["engine"] == "tortoise.backends.asyncpg" and statement_timeout_seconds > 0:
+        # A server setting of each connection (milliseconds): PostgreSQL itself cancels a
+        # statement that runs longer, whatever happens to the client that sent it.
+        credentials["server_settings"] = {
+            **(credentials.get("server_settings") or {}),
+            "statement_timeout": str(int(statement_timeout_seconds * 1000)),
+        }
+    return connection
 
 
 # Read by `tortoise -c models.db.TORTOISE_ORM makemigrations` when a model changes.

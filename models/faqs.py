@@ -11,7 +11,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import User, is_staff
-from models.base import Section, utcnow
+from models.base import Section, column_max, utcnow
 from models.counted import add_counted
 from models.errors import Problems, violation
 from models.guarded import guarded_change
@@ -67,6 +67,10 @@ FAQ_ORDERINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The most characters `faqs(query:)` matches on, as `search(query:)`.
+QUERY_MAX = 200
+
+
 class FaqLabel(Model):
     id = fields.IntField(primary_key=True)
     faq = fields.ForeignKeyField("models.Faq", related_name="labels", on_delete=fields.CASCADE)
@@ -118,7 +122,14 @@ async def rate(user: User, faq_id: int, helpful: bool) -> Faq:
 
 # --- Rules for staff editing FAQs -----------------------------------------------------------------
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,119}$")
+# One character, then one class: nothing to backtrack; `slug_ok` reads the length first.
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+SLUG_MIN, SLUG_MAX = 3, column_max(Faq, "slug")
+LABEL_MAX = column_max(FaqLabel, "name")
+
+
+def slug_ok(slug: str) -> bool:
+    return SLUG_MIN <= len(slug) <= SLUG_MAX and SLUG_PATTERN.fullmatch(slug) is not None
 
 
 async def save_faq(
@@ -139,9 +150,11 @@ async def save_faq(
     if not creating and faq is None:
         raise violation("No FAQ has that ID", "NOT_FOUND", "faqId")
     if slug is not None or creating:
-        slug = (slug or "").strip().lower()
-        if not SLUG_PATTERN.match(slug):
-            problems.add("The slug is 3–120 lower-case letters, digits and hyphens", "INVALID", "slug")
+        slug = slug or ""
+        if len(slug) <= SLUG_MAX:  # the length first: nothing reads a longer value
+            slug = slug.strip().lower()
+        if not slug_ok(slug):
+            problems.add(f"The slug is {SLUG_MIN}–{SLUG_MAX} lower-case letters, digits and hyphens", "INVALID", "slug")
         elif await Faq.filter(slug=slug).exclude(id=faq_id or 0).exists():
             problems.add("Another FAQ has that slug", "TAKEN", "slug")
         values["slug"] = slug
@@ -150,13 +163,15 @@ async def save_faq(
     if body is not None or creating:
         values["body"] = problems.check_text(body or "", "body", minimum=1, maximum=20_000, label="The answer")
     if category_slug is not None or creating:
-        category = await FaqCategory.get_or_none(slug=category_slug or "")
+        category_slug = category_slug or ""
+        fits = len(category_slug) <= column_max(FaqCategory, "slug")
+        category = await FaqCategory.get_or_none(slug=category_slug) if fits else None
         if category is None:
             problems.add("No FAQ category has that slug", "NOT_FOUND", "category")
         values["category"] = category
     names = list(dict.fromkeys(label.strip().lower() for label in labels or []))
-    if any(not 1 <= len(name) <= 40 for name in names):
-        problems.add("Labels are 1–40 characters", "INVALID", "labels")
+    if any(not 1 <= len(name) <= LABEL_MAX for name in names):
+        problems.add(f"Labels are 1–{LABEL_MAX} characters", "INVALID", "labels")
     problems.raise_if_any()
 
     now = utcnow()

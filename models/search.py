@@ -44,7 +44,7 @@ def matching(text: str, types: list[SearchType], viewer: User | None) -> list[tu
     """One ordered QuerySet per kind asked for, each with the date field results merge on."""
     visible = {SearchType.FAQ: Faq.visible_to(viewer), SearchType.ISSUE: Issue.all(), SearchType.POST: Post.visible_to(viewer)}
     sources = []
-    for kind in types or list(SearchType):
+    for kind in dict.fromkeys(types or list(SearchType)):  # each kind once, in the order asked
         title, body, date = _SOURCES[kind]
         queryset = visible[kind].filter(Q(**{f"{title}__icontains": text}) | Q(**{f"{body}__icontains": text}))
         sources.append((queryset.order_by(f"-{date}", "-id"), date))

@@ -9,7 +9,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
 
@@ -26,11 +26,16 @@ def free_port() -> int:
 def uvicorn_process(app: str, port: int, env: dict[str, str], *, prefix: list[str] | None = None,
                     options: list[str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """Start `uvicorn <app> --factory` and yield once it answers HTTP; stop it on the way out."""
-    process = subprocess.Popen(
-        [*(prefix or []), sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", *(options or [])],
-        cwd=ROOT, env=env,
-    )
+    with serving_process([*(prefix or []), sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
+                          "--port", str(port), "--log-level", "warning", *(options or [])], port, env) as process:
+        yield process
+
+
+@contextmanager
+def serving_process(command: list[str], port: int, env: dict[str, str], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command`, a server on `port`; yield once it answers HTTP, stop it on the way out.
+    `popen` goes to subprocess.Popen (`stderr=` to read what the server logs)."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, **popen)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -39,7 +44,7 @@ def uvicorn_process(app: str, port: int, env: dict[str, str], *, prefix: list[st
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{app} did not start") from None
+                    raise RuntimeError(f"{' '.join(command)} did not start") from None
                 time.sleep(0.1)
         yield process
     finally:

@@ -3,45 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
 
 import httpx
-import websockets
 
 from models.accounts import Role
 from tests.factories import gid, make_issue, make_user, token_for
 from tests.live_server import live_server
-
-PROTOCOL = "graphql-transport-ws"
-
-
-async def _connect(base: str, token: str | None):
-    socket = await websockets.connect(base.replace("http", "ws") + "/graphql", subprotocols=[PROTOCOL])
-    payload = {"Authorization": f"Bearer {token}"} if token else {}
-    await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
-    return socket
-
-
-async def _next_message(socket, kind: str | None = None) -> dict:
-    while True:
-        message = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
-        if kind is None or message["type"] == kind:
-            return message
-
-
-@asynccontextmanager
-async def subscribed(base: str, token: str | None, query: str) -> AsyncIterator[Any]:
-    """A socket, acknowledged, with `query` subscribed (as id "s"); closed on the way out."""
-    socket = await _connect(base, token)
-    try:
-        assert (await _next_message(socket))["type"] == "connection_ack"
-        await socket.send(json.dumps({"id": "s", "type": "subscribe", "payload": {"query": query}}))
-        yield socket
-    finally:
-        await socket.close()
-
+from tests.ws_client import close_code, connect, next_message, subscribed
 
 UPDATE = ("mutation($id: ID!, $status: IssueStatus!, $body: String!) { postIssueUpdate(input: "
           "{issueId: $id, status: $status, body: $body}) { userErrors { code } } }")
@@ -61,7 +29,7 @@ async def test_issue_updates_reach_subscribers(db: str, db_url: str) -> None:
             await asyncio.sleep(0.3)  # the subscription registers before the update is posted
             issue = (await http.post("/graphql", json={"query": "{ issue(number: 1002) { id } }"})).json()["data"]["issue"]
             await post_update(http, moderator, issue["id"], "MONITORING", "Fix is rolling out.")
-            event = await _next_message(socket, "next")
+            event = await next_message(socket, "next")
     assert event["id"] == "s"
     assert event["payload"]["data"]["issueUpdated"] == {
         "number": 1002, "status": "MONITORING", "updates": {"nodes": [{"body": "Fix is rolling out."}]}}
@@ -71,7 +39,7 @@ async def _refusal(db_url: str, token: str | None, query: str) -> str:
     """The error code a subscription is refused with, and that it sent no data."""
     with live_server(db_url) as base:
         async with subscribed(base, token, query) as socket:
-            message = await _next_message(socket)
+            message = await next_message(socket)
     # Strawberry reports an error raised by the subscription's resolver as a `next` with errors.
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert message["type"] == "error" or message["payload"].get("data") is None
@@ -89,12 +57,8 @@ async def test_following_needs_a_sign_in(db: str, db_url: str) -> None:
 
 async def test_a_bad_token_is_refused_at_connection(db: str, db_url: str) -> None:
     with live_server(db_url) as base:
-        socket = await _connect(base, "cht_not-a-token")
-        try:
-            await asyncio.wait_for(socket.recv(), timeout=10)
-            raise AssertionError("the connection should have been closed")
-        except websockets.ConnectionClosed as closed:
-            assert closed.rcvd is not None and closed.rcvd.code == 4403
+        socket = await connect(base, "cht_not-a-token")
+        assert await close_code(socket) == 4403
 
 
 async def test_followers_hear_about_the_issues_they_follow_only(db: str, db_url: str) -> None:
@@ -113,6 +77,6 @@ async def test_followers_hear_about_the_issues_they_follow_only(db: str, db_url:
                 # An update to an issue the member does not follow comes first, and must not arrive.
                 await post_update(http, moderator, gid(unfollowed), "IDENTIFIED", "Not followed.")
                 await post_update(http, moderator, gid(followed), "IDENTIFIED", "Followed.")
-                event = await _next_message(socket, "next")
+                event = await next_message(socket, "next")
     assert event["payload"]["data"]["subscribedIssueUpdated"] == {
         "number": followed.number, "updates": {"nodes": [{"body": "Followed."}]}}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from gql import events
 from gql.accounts.types import TokenScope, User
 from gql.context import Info
 from gql.mutations import MutationPayload, mutate, perform
@@ -23,7 +24,7 @@ class LoginInput:
     handle: str
     password: str
     scope: TokenScope = TokenScope.FULL  # type: ignore[assignment]
-    label: str = strawberry.field(default="", description="Where the token is used, to recognise it later.")
+    label: str = strawberry.field(default="", description="Where the token is used, to recognise it later (at most 80 characters).")
     client_mutation_id: str | None = None
 
 
@@ -59,8 +60,9 @@ class AccountMutations:
     @strawberry.mutation(description="Exchange a handle and password for a bearer token.")
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
         async def work() -> dict:
+            label = rules.checked_token_label(input.label)
             user = await rules.authenticate(input.handle, input.password)
-            return {"user": user, "token": await rules.issue_token(user, input.scope, input.label)}
+            return {"user": user, "token": await rules.issue_token(user, input.scope, label)}
 
         return await perform(AuthPayload, input.client_mutation_id, work)
 
@@ -72,4 +74,7 @@ class AccountMutations:
             token = await rules.revoke_token(viewer, token_pk)
             return {"revoked_token_id": strawberry.ID(global_id_of(token))}
 
-        return await mutate(info, RevokeTokenPayload, input, None, action)
+        payload = await mutate(info, RevokeTokenPayload, input, None, action)
+        if payload.revoked_token_id is not None:
+            await events.account_changed(info.context, info.context.viewer and info.context.viewer.pk)
+        return payload

@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 from tortoise.expressions import Q
 
+from gql.bounds import bounded, column_bounded, fits_column
 from gql.context import Info
 from gql.faqs.loaders import prepare_faq_page
 from gql.faqs.types import Faq, FaqCategory, FaqOrder
@@ -12,7 +13,8 @@ from models import faqs as models
 
 @strawberry.type
 class FaqQueries:
-    @connection('FAQs; "most popular" first by default. `query` matches title or answer, as plain text.',
+    @connection('FAQs; "most popular" first by default. `query` matches title or answer, as plain text (at most '
+                f'{models.QUERY_MAX} characters); a `category` or `label` longer than its column is BAD_USER_INPUT.',
                 on_page=prepare_faq_page)
     def faqs(
         self,
@@ -22,6 +24,9 @@ class FaqQueries:
         query: str | None = None,
         order_by: FaqOrder = FaqOrder.POPULAR,
     ) -> Connection[Faq]:
+        column_bounded(category, "category", models.FaqCategory, "slug")
+        column_bounded(label, "label", models.FaqLabel, "name")
+        bounded(query, "query", models.QUERY_MAX)
         queryset = models.Faq.visible_to(info.context.viewer)
         if category is not None:
             queryset = queryset.filter(category__slug=category)
@@ -34,6 +39,8 @@ class FaqQueries:
 
     @strawberry.field(description="An FAQ by its slug; null when unknown or unpublished.")
     async def faq(self, info: Info, slug: str) -> Faq | None:
+        if not fits_column(slug, models.Faq, "slug"):
+            return None
         return await models.Faq.visible_to(info.context.viewer).get_or_none(slug=slug)  # type: ignore[return-value]
 
     @strawberry.field(description="All FAQ categories, in the site's order.")

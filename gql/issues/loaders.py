@@ -4,7 +4,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.loaders import RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from gql.loaders import CountByKeyLoader, PageRowsByKeyLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
 from models.issues import IssueAffected, IssuePlatform, IssueSubscription, IssueUpdate
 
 
@@ -18,10 +18,18 @@ class PlatformsByIssueIdLoader(RowsByKeyLoader):
         return row.platform
 
 
-class UpdatesByIssueIdLoader(RowsByKeyLoader):
-    """Every issue's timeline, newest first; timelines are short, so pages are cut in memory."""
+class UpdateCountByIssueIdLoader(CountByKeyLoader):
+    key_field = "issue_id"
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        return IssueUpdate.filter(issue_id__in=keys)
+
+
+class UpdatesByIssueIdLoader(PageRowsByKeyLoader):
+    """One page of each issue's timeline, newest first (only the rows the page shows)."""
 
     key_field = "issue_id"
+    count_loader = UpdateCountByIssueIdLoader
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         return IssueUpdate.filter(issue_id__in=keys).order_by("-posted_at", "-id")

@@ -13,7 +13,7 @@ from gql.issues.loaders import (
     ViewerAffectedMarkByIssueIdLoader,
     ViewerSubscriptionByIssueIdLoader,
 )
-from gql.loaders import viewer_row
+from gql.loaders import rows_of, viewer_row
 from gql.relay import Connection, Node, connection, node_type
 from models import issues as models
 
@@ -53,8 +53,8 @@ class Issue(Node):
 
     @connection("The timeline, newest first.")
     def updates(self, info: Info) -> Connection[IssueUpdate]:
-        # The timeline itself when a page filled the loader: then this page needs no wait.
-        return info.context.loaders[UpdatesByIssueIdLoader].get(self.pk)  # type: ignore[attr-defined]
+        # This page of the timeline; when a page of issues filled the loader, it needs no wait.
+        return rows_of(info, UpdatesByIssueIdLoader, self.pk)  # type: ignore[attr-defined]
 
     @strawberry.field(graphql_type=bool, description='Whether you said "I have this too" (false when anonymous).')
     def viewer_is_affected(self, info: Info) -> Awaitable[bool]:

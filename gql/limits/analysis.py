@@ -1,9 +1,17 @@
-"""One walk over the operation: depth, aliases, directives per field, and a GitHub-style cost.
+"""One walk over the operation: depth, aliases, fields, directives per field, and a GitHub-style cost.
 
 Cost: every object (and every connection) a query can return counts one point, multiplied by the
 `first`/`last` of each connection around it (the page-size default when absent), as GitHub counts
 nodes. A plain list whose length an argument sets (declared with `sized_by`) multiplies the same
-way. `login` fields are counted too, aliases included, for the login-attempt budget.
+way, and so does a list argument each item of which repeats the work (`repeated_by`). Arguments
+are read as execution will read them: variables coerced (`100.0` is the Int 100) and their
+defaults applied, the schema's argument defaults too. `login` fields are counted, aliases
+included, for the login-attempt budget.
+
+The walk is linear in the document's size, whatever its fragments: each fragment is tallied once
+and its tally reused at every spread (a fragment spread twice in a fragment spread twice... costs
+one tally per fragment, not 2^n walks), and it stops at the first shape limit exceeded. The
+document's size itself is bounded by the parser's token limit before the walk starts.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLField,
     GraphQLSchema,
     InlineFragmentNode,
@@ -28,11 +37,13 @@ from graphql import (
     get_named_type,
     is_composite_type,
     parse,
-    value_from_ast_untyped,
 )
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 _SIZE_ARGUMENT = "cost_size_argument"
+_REPEAT_ARGUMENT = "cost_repeat_argument"
+_PER_CLIENT = "cost_per_client"
 
 
 def sized_by(argument: str) -> dict[str, str]:
@@ -41,19 +52,69 @@ def sized_by(argument: str) -> dict[str, str]:
     return {_SIZE_ARGUMENT: argument}
 
 
-@dataclass
-class Analysis:
-    """What one walk found; shared through the cache below, so read-only once returned."""
+def repeated_by(argument: str, when_absent: int) -> dict[str, Any]:
+    """Field metadata for a field whose work is done once per distinct item of a list argument
+    (`search(types: [FAQ, POST])` runs one query per kind): the cost multiplies by their number,
+    `when_absent` when the argument is not given."""
+    return {_REPEAT_ARGUMENT: (argument, when_absent)}
 
-    operation: OperationType | None = None
+
+def per_client() -> dict[str, bool]:
+    """Field metadata for an answer that depends on the caller's own budget (`rateLimit`): a
+    response selecting it is never one a shared cache may keep for others."""
+    return {_PER_CLIENT: True}
+
+
+@dataclass(frozen=True)
+class ShapeLimits:
+    depth: int
+    aliases: int
+    fields: int
+    directives: int
+
+
+class ShapeLimitExceeded(Exception):
+    """The walk stopped at this limit; `value` is what it had counted by then (at least that)."""
+
+    def __init__(self, what: str, code: str, value: int, limit: int) -> None:
+        super().__init__(f"{what} is {value}, over the limit of {limit}")
+        self.code, self.value, self.limit = code, value, limit
+
+
+@dataclass
+class Figures:
+    """What a selection set holds, for one unit of the multiplier around it (cost is linear in it)."""
+
     depth: int = 0
     aliases: int = 0
     # Every field selection, repeats and `__typename` included: graphql-core merges repeats, but
     # it still reads and validates each one.
     fields: int = 0
-    max_directives: int = 0
+    directives: int = 0  # the most on one selection
     cost: int = 0
     login_handles: list[str | None] = field(default_factory=list)
+    per_client: bool = False
+
+    def add(self, other: "Figures") -> None:
+        self.depth = max(self.depth, other.depth)
+        self.aliases += other.aliases
+        self.fields += other.fields
+        self.directives = max(self.directives, other.directives)
+        self.cost += other.cost
+        self.login_handles += other.login_handles
+        self.per_client = self.per_client or other.per_client
+
+
+@dataclass
+class Analysis(Figures):
+    """The operation's figures; shared through the cache below, so read-only once returned."""
+
+    operation: OperationType | None = None
+    # Selection sets the walk read: the work it did, linear in the document's size.
+    walked: int = 0
+
+
+_EMPTY = Figures()
 
 
 @lru_cache(maxsize=512)
@@ -77,20 +138,20 @@ def _variables_key(variables: dict[str, Any] | None) -> str | None:
 
 
 def analyse_cached(schema: GraphQLSchema, query: str, max_tokens: int, operation_name: str | None,
-                   variables: dict[str, Any] | None, default_page: int) -> Analysis:
+                   variables: dict[str, Any] | None, default_page: int, limits: ShapeLimits) -> Analysis:
     """`analyse(parse_cached(query))`, remembered per (query, operation, variables): the same
     operation sent again (the common case for an app or a dashboard) skips the walk."""
     key = _variables_key(variables)
     if key is None:
-        return analyse(schema, parse_cached(query, max_tokens), operation_name, variables, default_page)
-    return _analyse_remembered(schema, query, max_tokens, operation_name, key, default_page)
+        return analyse(schema, parse_cached(query, max_tokens), operation_name, variables, default_page, limits)
+    return _analyse_remembered(schema, query, max_tokens, operation_name, key, default_page, limits)
 
 
 @lru_cache(maxsize=1024)
 def _analyse_remembered(schema: GraphQLSchema, query: str, max_tokens: int, operation_name: str | None,
-                        variables_json: str, default_page: int) -> Analysis:
+                        variables_json: str, default_page: int, limits: ShapeLimits) -> Analysis:
     variables = orjson.loads(variables_json) if variables_json else None
-    return analyse(schema, parse_cached(query, max_tokens), operation_name, variables, default_page)
+    return analyse(schema, parse_cached(query, max_tokens), operation_name, variables, default_page, limits)
 
 
 def analyse(
@@ -99,90 +160,156 @@ def analyse(
     operation_name: str | None,
     variables: dict[str, Any] | None,
     default_page: int,
+    limits: ShapeLimits,
 ) -> Analysis:
+    """The operation's figures; raises ShapeLimitExceeded as soon as one shape limit is passed."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
-    result = Analysis()
     if len(chosen) != 1:
-        return result  # execution reports the missing or ambiguous operation
+        return Analysis()  # execution reports the missing or ambiguous operation
     operation = chosen[0]
     root = schema.get_root_type(operation.operation)
     if root is None:
-        return result
-    result.operation = operation.operation
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    walker = _Walker(schema, fragments, variables or {}, default_page, result)
-    walker.selection_set(operation.selection_set, root, depth=1, multiplier=1, visiting=frozenset())
-    return result
+        return Analysis()
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    # Invalid variables: execution refuses them before any resolver runs; count with defaults only.
+    walker = _Walker(schema, document, coerced if isinstance(coerced, VariableValues) else VariableValues({}, {}),
+                     default_page, limits)
+    analysis = Analysis(operation=operation.operation)
+    analysis.add(walker.operation(operation, root))
+    analysis.walked = walker.walked
+    return analysis
+
+
+def _spreads(selections: SelectionSetNode) -> list[str]:
+    """The fragments a selection set spreads, at any nesting (without recursion)."""
+    names, pending = [], [selections]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                names.append(selection.name.value)
+            elif selection.selection_set is not None:
+                pending.append(selection.selection_set)
+    return names
 
 
 class _Walker:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
-                 variables: dict[str, Any], default_page: int, result: Analysis) -> None:
-        self.schema, self.fragments, self.variables = schema, fragments, variables
-        self.default_page, self.result = default_page, result
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: VariableValues,
+                 default_page: int, limits: ShapeLimits) -> None:
+        self.schema, self.variables, self.default_page, self.limits = schema, variables, default_page, limits
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.tallied: dict[str, Figures] = {}
+        self.walked = 0
 
-    def selection_set(self, selections: SelectionSetNode, parent: Any, depth: int, multiplier: int,
-                      visiting: frozenset[str]) -> None:
+    def operation(self, operation: OperationDefinitionNode, root: Any) -> Figures:
+        # Fragments first, each after those it spreads, so that a spread only reads a tally: a
+        # chain of fragments may be longer than Python's recursion limit (the parser bounds the
+        # nesting inside one selection set, not across fragments).
+        for name in self._dependency_order(_spreads(operation.selection_set)):
+            fragment = self.fragments[name]
+            target = self.schema.get_type(fragment.type_condition.name.value)
+            self.tallied[name] = self.selection_set(fragment.selection_set, target)
+        return self.selection_set(operation.selection_set, root)
+
+    def _dependency_order(self, roots: list[str]) -> list[str]:
+        """The fragments reachable from `roots`, each after the ones it spreads; unknown fragments
+        and cycles are left out (validation refuses both)."""
+        order: list[str] = []
+        done: set[str] = set()
+        entered: set[str] = set()
+        stack = [(name, False) for name in reversed(roots)]
+        while stack:
+            name, children_done = stack.pop()
+            if children_done:
+                entered.discard(name)
+                done.add(name)
+                order.append(name)
+            elif name in self.fragments and name not in done and name not in entered:
+                entered.add(name)
+                stack.append((name, True))
+                stack.extend((child, False) for child in reversed(_spreads(self.fragments[name].selection_set)))
+        return order
+
+    def selection_set(self, selections: SelectionSetNode, parent: Any) -> Figures:
+        self.walked += 1
+        tally = Figures()
         for selection in selections.selections:
-            self.result.max_directives = max(self.result.max_directives, len(selection.directives or ()))
+            tally.directives = max(tally.directives, len(selection.directives or ()))
             if isinstance(selection, FieldNode):
-                self.field(selection, parent, depth, multiplier, visiting)
+                tally.add(self.field(selection, parent))
             elif isinstance(selection, InlineFragmentNode):
-                target = self.schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
-                self.selection_set(selection.selection_set, target or parent, depth, multiplier, visiting)
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                tally.add(self.selection_set(selection.selection_set, target or parent))
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in visiting:
-                    continue  # validation refuses unknown fragments and cycles
-                target = self.schema.get_type(fragment.type_condition.name.value)
-                self.selection_set(fragment.selection_set, target or parent, depth, multiplier, visiting | {name})
+                tally.add(self.tallied.get(selection.name.value, _EMPTY))
+            self._check(tally)
+        return tally
 
-    def field(self, node: FieldNode, parent: Any, depth: int, multiplier: int, visiting: frozenset[str]) -> None:
-        self.result.depth = max(self.result.depth, depth)
-        self.result.fields += 1
-        if node.alias is not None:
-            self.result.aliases += 1
+    def field(self, node: FieldNode, parent: Any) -> Figures:
+        tally = Figures(depth=1, fields=1, aliases=int(node.alias is not None))
         fields = getattr(parent, "fields", None)  # unions have none: only their fragments select
         definition: GraphQLField | None = fields.get(node.name.value) if fields else None
         if definition is None:
-            return  # __typename and unknown fields: validation speaks about the latter
+            return tally  # __typename and unknown fields: validation speaks about the latter
+        metadata = getattr(definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF), "metadata", None) or {}
+        tally.per_client = bool(metadata.get(_PER_CLIENT))
+        arguments = self._arguments(definition, node) if node.arguments or definition.args else {}
         if node.name.value == "login" and parent is self.schema.mutation_type:
-            self.result.login_handles.append(self._login_handle(node))
+            tally.login_handles.append(_login_handle(arguments))
         named = get_named_type(definition.type)
         if not is_composite_type(named) or node.selection_set is None:
-            return
-        multiplier *= self._list_size(node, definition)
-        self.result.cost += multiplier
-        if named.name.endswith("Connection"):
-            multiplier *= self._page_size(node)
-        self.selection_set(node.selection_set, named, depth + 1, multiplier, visiting)
+            return tally
+        objects = self._list_size(arguments, metadata) * self._repeats(arguments, metadata)
+        page = self._count(arguments, ("first", "last"), self.default_page) if named.name.endswith("Connection") else 1
+        inner = self.selection_set(node.selection_set, named)
+        return Figures(depth=1 + inner.depth, aliases=tally.aliases + inner.aliases, fields=1 + inner.fields,
+                      directives=inner.directives, cost=objects + objects * page * inner.cost,
+                      login_handles=tally.login_handles + inner.login_handles, per_client=tally.per_client or inner.per_client)
 
-    def _arguments(self, node: FieldNode) -> dict[str, Any]:
-        return {arg.name.value: value_from_ast_untyped(arg.value, self.variables) for arg in node.arguments or ()}
+    def _check(self, tally: Figures) -> None:
+        # A part's figures never exceed the whole's (cost aside: a `first: 0` around it may zero
+        # it, so cost is checked on the whole operation by the guard).
+        limits = self.limits
+        for value, limit, what, code in (
+            (tally.depth, limits.depth, "Query depth", "MAX_DEPTH_EXCEEDED"),
+            (tally.aliases, limits.aliases, "Aliases", "MAX_ALIASES_EXCEEDED"),
+            (tally.fields, limits.fields, "Field selections", "MAX_FIELDS_EXCEEDED"),
+            (tally.directives, limits.directives, "Directives on one field", "MAX_DIRECTIVES_EXCEEDED"),
+        ):
+            if value > limit:
+                raise ShapeLimitExceeded(what, code, value, limit)
 
-    def _page_size(self, node: FieldNode) -> int:
-        return self._count_argument(node, ("first", "last"), self.default_page)
+    def _arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
+        """The field's arguments as execution will see them; none when they are invalid (execution
+        then refuses the field before its resolver runs)."""
+        try:
+            return get_argument_values(definition, node, self.variables)
+        except GraphQLError:
+            return {}
 
-    def _list_size(self, node: FieldNode, definition: GraphQLField) -> int:
-        field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-        name = getattr(field, "metadata", {}).get(_SIZE_ARGUMENT)
-        if name is None:
+    def _list_size(self, arguments: dict[str, Any], metadata: dict[str, Any]) -> int:
+        name = metadata.get(_SIZE_ARGUMENT)
+        return 1 if name is None else self._count(arguments, (name,), 1)
+
+    def _repeats(self, arguments: dict[str, Any], metadata: dict[str, Any]) -> int:
+        if _REPEAT_ARGUMENT not in metadata:
             return 1
-        default = definition.args[name].default_value
-        return self._count_argument(node, (name,), default if isinstance(default, int) else 1)
+        name, when_absent = metadata[_REPEAT_ARGUMENT]
+        items = arguments.get(name)
+        return len(set(items)) or 1 if isinstance(items, list) else when_absent
 
-    def _count_argument(self, node: FieldNode, names: tuple[str, ...], default: int) -> int:
+    @staticmethod
+    def _count(arguments: dict[str, Any], names: tuple[str, ...], default: int) -> int:
         """The first of `names` given as a count (an int >= 0); the field refuses bad ones itself."""
-        arguments = self._arguments(node)
         for name in names:
             value = arguments.get(name)
-            if isinstance(value, int) and value >= 0:
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 return value
         return default
 
-    def _login_handle(self, node: FieldNode) -> str | None:
-        value = self._arguments(node).get("input")
-        handle = value.get("handle") if isinstance(value, dict) else None
-        return handle.strip().lower() if isinstance(handle, str) else None
+
+def _login_handle(arguments: dict[str, Any]) -> str | None:
+    value = arguments.get("input")
+    handle = value.get("handle") if isinstance(value, dict) else None
+    return handle.strip().lower() if isinstance(handle, str) else None

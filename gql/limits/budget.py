@@ -30,6 +30,8 @@ class Spend:
 class Budgets(Protocol):
     async def spend(self, key: str, points: int, limit: int, window: int) -> Spend: ...
 
+    async def peek(self, key: str, limit: int, window: int) -> Spend: ...
+
     async def close(self) -> None: ...
 
 
@@ -59,6 +61,11 @@ class MemoryBudgets:
             self._used[key] = (start, used)
         return Spend(allowed, limit, used, start + window)
 
+    async def peek(self, key: str, limit: int, window: int) -> Spend:
+        start = _window(window)
+        window_start, used = self._used.get(key, (start, 0))
+        return Spend(True, limit, used if window_start == start else 0, start + window)
+
     async def close(self) -> None:
         self._used.clear()
 
@@ -87,6 +94,11 @@ class RedisBudgets:
         start = _window(window)
         allowed, used = await self._script(keys=[f"{self._prefix}{key}:{start}"], args=[points, limit, window])
         return Spend(bool(allowed), limit, int(used), start + window)
+
+    async def peek(self, key: str, limit: int, window: int) -> Spend:
+        start = _window(window)
+        used = await self._redis.get(f"{self._prefix}{key}:{start}")
+        return Spend(True, limit, int(used or 0), start + window)
 
     async def close(self) -> None:
         await self._redis.aclose()

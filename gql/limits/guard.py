@@ -7,25 +7,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLSyntaxError, OperationType
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from strawberry import Schema
 
 from gql.context import Context
 from gql.errors import RequestError
-from gql.limits.analysis import Analysis, analyse_cached
+from gql.limits.analysis import Analysis, ShapeLimitExceeded, ShapeLimits, analyse_cached
 from gql.limits.budget import Budgets, Spend
 from gql.settings import Settings
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The address anonymous budgets and login attempts are counted by."""
+    return connection.client.host if connection.client else "unknown"
 
 
 @dataclass
 class Admission:
     cost: int
+    operation: OperationType | None = None
+    # The answer depends on the caller's own budget (it selects `rateLimit`).
+    per_client: bool = False
     spend: Spend | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
-    def extension(self) -> dict[str, Any]:
+    def extension(self, *, shared: bool = False) -> dict[str, Any]:
+        """`extensions.cost`; without the caller's budget in an answer a shared cache may keep."""
         cost: dict[str, Any] = {"requested": self.cost}
-        if self.spend is not None:
+        if self.spend is not None and not shared:
             cost.update(limit=self.spend.limit, remaining=self.spend.remaining, resetAt=self.spend.reset_at)
         return {"cost": cost}
 
@@ -35,45 +44,53 @@ class Guard:
         self.schema = schema._schema
         self.settings = settings
         self.budgets = budgets
+        self.shape_limits = ShapeLimits(depth=settings.max_depth, aliases=settings.max_aliases,
+                                        fields=settings.max_fields, directives=settings.max_directives_per_field)
 
-    async def admit(self, request: Request, context: Context, query: str, operation_name: str | None,
+    async def admit(self, context: Context, query: str, operation_name: str | None,
                     variables: dict[str, Any] | None) -> Admission:
+        """Check the operation's shape and cost, then spend its points and login attempts; the
+        same for every transport (HTTP, batches, persisted queries, the WebSocket)."""
         settings = self.settings
         try:
             analysis = analyse_cached(self.schema, query, settings.max_tokens, operation_name, variables,
-                                      settings.page_size_default)
+                                      settings.page_size_default, self.shape_limits)
         except GraphQLSyntaxError as error:
             code = "TOO_MANY_TOKENS" if "tokens" in error.message else "GRAPHQL_PARSE_FAILED"
             raise RequestError(400, error.message, code) from None
-        self._check_shape(analysis)
-        admission = Admission(cost=analysis.cost)
+        except ShapeLimitExceeded as exceeded:
+            raise RequestError(400, str(exceeded), exceeded.code, value=exceeded.value, limit=exceeded.limit) from None
+        if analysis.cost > settings.max_query_cost:
+            raise RequestError(400, f"Query cost is {analysis.cost}, over the limit of {settings.max_query_cost}",
+                               "QUERY_TOO_COMPLEX", value=analysis.cost, limit=settings.max_query_cost)
+        admission = Admission(cost=analysis.cost, operation=analysis.operation, per_client=analysis.per_client)
         context.extras["admission"] = admission
         if not settings.rate_limit_enabled:
             return admission
         points = max(analysis.cost, 1) + (settings.mutation_cost if analysis.operation is OperationType.MUTATION else 0)
-        client = request.client.host if request.client else "unknown"
-        if context.token is not None:
-            key, limit = f"token:{context.token.pk}", settings.rate_limit_points
-        else:
-            key, limit = f"ip:{client}", settings.rate_limit_anonymous_points
+        key, limit = self._budget(context)
         spend = await self.budgets.spend(key, points, limit, settings.rate_limit_window_seconds)
         admission.spend, admission.headers = spend, spend.headers()
         if not spend.allowed:
             raise self._too_many("Rate limit exceeded", spend, points=points)
-        await self._check_logins(analysis, client)
+        await self._check_logins(analysis, client_address(context.request))
         return admission
 
-    def _check_shape(self, analysis: Analysis) -> None:
-        settings = self.settings
-        for value, limit, what, code in (
-            (analysis.depth, settings.max_depth, "Query depth", "MAX_DEPTH_EXCEEDED"),
-            (analysis.aliases, settings.max_aliases, "Aliases", "MAX_ALIASES_EXCEEDED"),
-            (analysis.fields, settings.max_fields, "Field selections", "MAX_FIELDS_EXCEEDED"),
-            (analysis.max_directives, settings.max_directives_per_field, "Directives on one field", "MAX_DIRECTIVES_EXCEEDED"),
-            (analysis.cost, settings.max_query_cost, "Query cost", "QUERY_TOO_COMPLEX"),
-        ):
-            if value > limit:
-                raise RequestError(400, f"{what} is {value}, over the limit of {limit}", code, value=value, limit=limit)
+    async def standing(self, connection: HTTPConnection, context: Context | None) -> dict[str, str]:
+        """The caller's budget as headers, spending nothing: for answers refused before admission."""
+        if not self.settings.rate_limit_enabled:
+            return {}
+        key, limit = self._budget(context) if context is not None else self._anonymous(connection)
+        return (await self.budgets.peek(key, limit, self.settings.rate_limit_window_seconds)).headers()
+
+    def _budget(self, context: Context) -> tuple[str, int]:
+        # Per person, not per token: signing in again must not buy a fresh budget.
+        if context.viewer is not None:
+            return f"user:{context.viewer.pk}", self.settings.rate_limit_points
+        return self._anonymous(context.request)
+
+    def _anonymous(self, connection: HTTPConnection) -> tuple[str, int]:
+        return f"ip:{client_address(connection)}", self.settings.rate_limit_anonymous_points
 
     async def _check_logins(self, analysis: Analysis, client: str) -> None:
         # Each `login`, aliased or not, is an attempt: per client IP and per handle tried.

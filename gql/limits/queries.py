@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 import strawberry
 
 from gql.context import Info
+from gql.limits.analysis import per_client
 
 
 @strawberry.type(description="What this request costs and what is left of the caller's budget.")
@@ -18,7 +19,8 @@ class RateLimit:
 
 @strawberry.type
 class RateLimitQueries:
-    @strawberry.field(description="This request's cost and the caller's rate-limit budget, as GitHub's `rateLimit`.")
+    @strawberry.field(description="This request's cost and the caller's rate-limit budget, as GitHub's `rateLimit`.",
+                      metadata=per_client())
     def rate_limit(self, info: Info) -> RateLimit:
         admission = info.context.extras.get("admission")
         spend = admission.spend if admission else None

@@ -107,10 +107,14 @@ class ModerationMutations:
 
     @strawberry.mutation(description="Change a user's role (admins).")
     async def set_user_role(self, info: Info, input: SetUserRoleInput) -> UserPayload:
-        return await mutate(info, UserPayload, input, Capability.MANAGE_USERS, lambda viewer: returning(
+        payload = await mutate(info, UserPayload, input, Capability.MANAGE_USERS, lambda viewer: returning(
             "user", rules.set_user_role(viewer, pk_of(input.user_id, "User"), input.role, input.reason)))  # type: ignore[arg-type]
+        await events.account_changed(info.context, payload.user and payload.user.pk)  # type: ignore[attr-defined]
+        return payload
 
     @strawberry.mutation(description="Suspend a user (they can read but not write), or lift a suspension (admins).")
     async def suspend_user(self, info: Info, input: SuspendUserInput) -> UserPayload:
-        return await mutate(info, UserPayload, input, Capability.MANAGE_USERS, lambda viewer: returning(
+        payload = await mutate(info, UserPayload, input, Capability.MANAGE_USERS, lambda viewer: returning(
             "user", rules.suspend_user(viewer, pk_of(input.user_id, "User"), input.suspended, input.reason)))
+        await events.account_changed(info.context, payload.user and payload.user.pk)  # type: ignore[attr-defined]
+        return payload

@@ -5,7 +5,14 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from gql.accounts.loaders import UserByIdLoader
-from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from gql.loaders import (
+    CountByKeyLoader,
+    ModelByIdLoader,
+    PageRowsByKeyLoader,
+    RowsByKeyLoader,
+    ViewerRowByTargetLoader,
+    page_filler,
+)
 from models.posts import Board, Kudo, PostStatus, PostTag, Reply, Post
 
 
@@ -31,11 +38,21 @@ class TagsByPostIdLoader(RowsByKeyLoader):
         return row.tag.name
 
 
-class PublishedRepliesByPostIdLoader(RowsByKeyLoader):
+class PublishedReplyCountByPostIdLoader(CountByKeyLoader):
     key_field = "post_id"
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         return Reply.filter(post_id__in=keys, status=PostStatus.PUBLISHED)
+
+
+class PublishedRepliesByPostIdLoader(PageRowsByKeyLoader):
+    """One page of each post's published replies, oldest first (a thread may hold thousands)."""
+
+    key_field = "post_id"
+    count_loader = PublishedReplyCountByPostIdLoader
+
+    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        return Reply.filter(post_id__in=keys, status=PostStatus.PUBLISHED).order_by("created_at", "id")
 
 
 class ViewerKudoByPostIdLoader(ViewerRowByTargetLoader):
@@ -55,11 +72,13 @@ def with_authors(queryset: QuerySet[Any]) -> QuerySet[Any]:
     return queryset.select_related("author")
 
 
-_fill_post_fields = page_filler(board=(BoardByIdLoader, "board_id"), tags=(TagsByPostIdLoader, "pk"))
+_fill_post_fields = page_filler(
+    board=(BoardByIdLoader, "board_id"), tags=(TagsByPostIdLoader, "pk"), replies=(PublishedRepliesByPostIdLoader, "pk")
+)
 
 
 async def prepare_page(info: Any, posts: list[Any]) -> None:
     """Let a page of posts resolve without a loop turn per post: authors came with the join,
-    boards and tags (when asked for) are loaded for the whole page at once."""
+    boards, tags and a page of replies (when asked for) are loaded for the whole page at once."""
     info.context.loaders.prime_many(UserByIdLoader, (post.author for post in posts))
     await _fill_post_fields(info, posts)

@@ -2,20 +2,26 @@ from __future__ import annotations
 
 import strawberry
 
+from gql.bounds import column_bounded, fits_column
 from gql.context import Info
 from gql.posts.loaders import prepare_page, with_authors
 from gql.posts.types import Board, Post
 from gql.relay import Connection, connection
 from models import posts as models
+from models.accounts import User
 
 
 @strawberry.type
 class PostQueries:
-    @connection("Posts, newest first. Filters by board slug, tag and author handle; unknown values match nothing.",
+    @connection("Posts, newest first. Filters by board slug, tag and author handle; unknown values match nothing, "
+                "a value longer than its column is BAD_USER_INPUT (with the `maximum`).",
                 on_page=prepare_page)
     def posts(
         self, info: Info, board: str | None = None, tag: str | None = None, author: str | None = None
     ) -> Connection[Post]:
+        column_bounded(board, "board", models.Board, "slug")
+        column_bounded(tag, "tag", models.Tag, "name")
+        column_bounded(author, "author", User, "handle")
         queryset = models.Post.visible_to(info.context.viewer)
         if board is not None:
             queryset = queryset.filter(board__slug=board)
@@ -27,6 +33,8 @@ class PostQueries:
 
     @strawberry.field(description="A post by its slug; null when unknown or not visible to you.")
     async def post(self, info: Info, slug: str) -> Post | None:
+        if not fits_column(slug, models.Post, "slug"):
+            return None
         return await models.Post.visible_to(info.context.viewer).get_or_none(slug=slug)  # type: ignore[return-value]
 
     @strawberry.field(description="All boards, in the site's order.")

@@ -15,7 +15,7 @@ from gql.posts.loaders import (
     TagsByPostIdLoader,
     ViewerKudoByPostIdLoader,
 )
-from gql.loaders import viewer_row
+from gql.loaders import rows_of, viewer_row
 from gql.relay import Connection, Node, connection, node_type
 from models import posts as models
 
@@ -79,4 +79,5 @@ class Post(Node):
 
     @connection("Published replies, oldest first.")
     def replies(self, info: Info) -> Connection[Reply]:
-        return info.context.loaders[PublishedRepliesByPostIdLoader].get(self.pk)  # type: ignore[attr-defined]
+        # One window of the thread: the page's rows only, one statement for the page's posts.
+        return rows_of(info, PublishedRepliesByPostIdLoader, self.pk)  # type: ignore[attr-defined]
