@@ -144,6 +144,8 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http=LimitedHttpToolsProtocol.configure(settings),
         limit_concurrency=settings.max_connections or None,
+        # A WebSocket message is a request too: no larger than an HTTP body may be.
+        ws_max_size=settings.max_body_bytes,
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
     )
 

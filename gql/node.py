@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import strawberry
 
+from gql.limits.analysis import sized_by
 from gql.context import Info
 from gql.errors import BadUserInput
 from gql.relay import Node, from_global_id, model_for
@@ -17,7 +18,8 @@ class NodeQueries:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return (await _load(info, [id]))[0]
 
-    @strawberry.field(description="Objects by global ID, in the order asked; null for each missing one.")
+    @strawberry.field(description="Objects by global ID, in the order asked; null for each missing one.",
+                      metadata=sized_by("ids"))
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         limit = info.context.settings.page_size_max
         if len(ids) > limit:

@@ -78,6 +78,13 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
             self.view.watch.discard(self.context.viewer.pk, self)
         await super().shutdown()
 
+    async def handle_message(self, message: Any) -> None:
+        # The protocol's own checks assume an object with a string id; anything else is malformed.
+        if not isinstance(message, dict) or not isinstance(message.get("id", ""), str):
+            await self.handle_invalid_message("A message is a JSON object with a string `id`")
+            return
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         cap = self.max_subscriptions_per_connection
         busy = message["id"] in self.operations or (cap is not None and len(self.operations) >= cap)

@@ -30,6 +30,9 @@ NESTED = "posts(first: $n) { nodes { replies(first: $n) { nodes { author { handl
     ('{ search(query: "a", first: 10, types: [POST, FAQ]) { nodes { __typename } } }', None, 2 + 2 * 10),
     ('{ search(query: "a", first: 10) { nodes { __typename } } }', None, 3 + 3 * 10),
     ("{ faqs(last: 50) { nodes { category { name } } } }", None, 1 + 50 + 50),
+    # `nodes(ids:)` holds as many objects as it is given IDs.
+    ("query($i: [ID!]!) { nodes(ids: $i) { ... on Post { replies(first: 100) { nodes { author { handle } } } } } }",
+     {"i": ["UG9zdDox"] * 100}, 100 + 100 * (1 + 100 * (1 + 1))),
 ])
 async def test_cost_follows_the_arguments_execution_sees(module_client: GraphQLClient, query: str,
                                                          variables: dict | None, cost: int) -> None:

@@ -109,3 +109,21 @@ async def test_the_server_answers_others_while_bombs_arrive(db: str, db_url: str
     health = answers[-1]
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert {answer.json()["errors"][0]["extensions"]["code"] for answer in answers[:-1]} == {"MAX_FIELDS_EXCEEDED"}
+
+
+REPEATED = "viewer { user { handle } } " * 700
+
+
+@pytest.mark.parametrize("document", [
+    # Validation reads the whole document (its check of same-named fields grows with their square),
+    # so what is not executed counts towards the shape limits too.
+    "{ __typename } fragment Unused on Query { %s }" % REPEATED,
+    "query Run { __typename } query Other { %s }" % REPEATED,
+    "query A { __typename } query B { __typename }  fragment F on Query { %s }" % REPEATED,
+])
+async def test_what_is_not_executed_still_counts_towards_the_shape(client: GraphQLClient, document: str) -> None:
+    with count_sql() as sql:
+        response = await client.post(document, operation_name="Run" if "Run" in document else None)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "MAX_FIELDS_EXCEEDED"
+    assert sql.count == 0

@@ -354,3 +354,5 @@ def test_serve_runs_uvicorn_with_the_limits(monkeypatch: pytest.MonkeyPatch) -> 
     assert options["http"] is LimitedHttpToolsProtocol
     assert LimitedHttpToolsProtocol.limits is not None and LimitedHttpToolsProtocol.limits.max_header_bytes == 999
     assert (options["limit_concurrency"], options["timeout_keep_alive"], options["loop"]) == (77, 3, "uvloop")
+    # A WebSocket message is bounded like an HTTP body (uvicorn's own default is 16 MiB).
+    assert options["ws_max_size"] == settings.max_body_bytes

@@ -17,7 +17,7 @@ from models.accounts import hash_password
 from tests.factories import make_user
 from tests.live_server import live_server
 from tests.test_fragment_expansion import doubling
-from tests.ws_client import acknowledged, connect, next_message, send_subscribe
+from tests.ws_client import acknowledged, close_code, connect, next_message, send_subscribe
 
 LOGIN = 'mutation { %s }'
 LOGIN_FIELD = 'a%d: login(input: {handle: "%s", password: "%s"}) { token userErrors { code } }'
@@ -131,3 +131,12 @@ async def test_only_the_guarded_protocol_is_spoken(db: str, db_url: str) -> None
             socket = await connect(base, None, protocol="graphql-ws")
             await asyncio.wait_for(socket.recv(), timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+
+
+@pytest.mark.parametrize("message", ['[1, 2]', '{"id": {"a": 1}, "type": "subscribe", "payload": {"query": "{ __typename }"}}',
+                                     '"subscribe"', '{"id": 7, "type": "complete"}'])
+async def test_a_malformed_message_closes_the_socket_as_malformed(db: str, db_url: str, message: str) -> None:
+    with live_server(db_url, RATE_LIMIT_ENABLED="false") as base:
+        async with acknowledged(base, None) as socket:
+            await socket.send(message)
+            assert await close_code(socket) == 4400

@@ -48,7 +48,8 @@ _PER_CLIENT = "cost_per_client"
 
 def sized_by(argument: str) -> dict[str, str]:
     """Field metadata for a list that is not a connection but holds as many objects as `argument`
-    says (`daily(days: 366)`): the cost counts each of them, as it counts a connection's `first`."""
+    says (`daily(days: 366)`, or as many items as a list argument has: `nodes(ids: [...])`): the
+    cost counts each of them, as it counts a connection's `first`."""
     return {_SIZE_ARGUMENT: argument}
 
 
@@ -94,6 +95,10 @@ class Figures:
     cost: int = 0
     login_handles: list[str | None] = field(default_factory=list)
     per_client: bool = False
+
+    def shape(self) -> "Figures":
+        """The figures validation's work grows with, without the cost and logins of running it."""
+        return Figures(depth=self.depth, aliases=self.aliases, fields=self.fields, directives=self.directives)
 
     def add(self, other: "Figures") -> None:
         self.depth = max(self.depth, other.depth)
@@ -162,21 +167,28 @@ def analyse(
     default_page: int,
     limits: ShapeLimits,
 ) -> Analysis:
-    """The operation's figures; raises ShapeLimitExceeded as soon as one shape limit is passed."""
+    """The chosen operation's figures, and the shape of the whole document (validation reads all of
+    it: other operations and unused fragments count towards the shape limits, not the cost);
+    raises ShapeLimitExceeded as soon as one shape limit is passed."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
-    if len(chosen) != 1:
-        return Analysis()  # execution reports the missing or ambiguous operation
-    operation = chosen[0]
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return Analysis()
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    # None when missing or ambiguous: execution reports that, after validation read the document.
+    operation = chosen[0] if len(chosen) == 1 else None
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {}) if operation else None
     # Invalid variables: execution refuses them before any resolver runs; count with defaults only.
     walker = _Walker(schema, document, coerced if isinstance(coerced, VariableValues) else VariableValues({}, {}),
                      default_page, limits)
-    analysis = Analysis(operation=operation.operation)
-    analysis.add(walker.operation(operation, root))
+    analysis = Analysis(operation=operation.operation if operation else None)
+    walker.tally_fragments()
+    for each in operations:
+        figures = walker.selection_set(each.selection_set, schema.get_root_type(each.operation))
+        analysis.add(figures if each is operation else figures.shape())
+        walker.check(analysis)
+    used = set(walker.dependency_order([name for each in operations for name in _spreads(each.selection_set)]))
+    for name, figures in walker.tallied.items():
+        if name not in used:
+            analysis.add(figures.shape())
+            walker.check(analysis)
     analysis.walked = walker.walked
     return analysis
 
@@ -201,17 +213,16 @@ class _Walker:
         self.tallied: dict[str, Figures] = {}
         self.walked = 0
 
-    def operation(self, operation: OperationDefinitionNode, root: Any) -> Figures:
-        # Fragments first, each after those it spreads, so that a spread only reads a tally: a
-        # chain of fragments may be longer than Python's recursion limit (the parser bounds the
-        # nesting inside one selection set, not across fragments).
-        for name in self._dependency_order(_spreads(operation.selection_set)):
+    def tally_fragments(self) -> None:
+        # Each fragment after those it spreads, so that a spread only reads a tally: a chain of
+        # fragments may be longer than Python's recursion limit (the parser bounds the nesting
+        # inside one selection set, not across fragments).
+        for name in self.dependency_order(list(self.fragments)):
             fragment = self.fragments[name]
             target = self.schema.get_type(fragment.type_condition.name.value)
             self.tallied[name] = self.selection_set(fragment.selection_set, target)
-        return self.selection_set(operation.selection_set, root)
 
-    def _dependency_order(self, roots: list[str]) -> list[str]:
+    def dependency_order(self, roots: list[str]) -> list[str]:
         """The fragments reachable from `roots`, each after the ones it spreads; unknown fragments
         and cycles are left out (validation refuses both)."""
         order: list[str] = []
@@ -243,7 +254,7 @@ class _Walker:
                 tally.add(self.selection_set(selection.selection_set, target or parent))
             elif isinstance(selection, FragmentSpreadNode):
                 tally.add(self.tallied.get(selection.name.value, _EMPTY))
-            self._check(tally)
+            self.check(tally)
         return tally
 
     def field(self, node: FieldNode, parent: Any) -> Figures:
@@ -267,7 +278,7 @@ class _Walker:
                       directives=inner.directives, cost=objects + objects * page * inner.cost,
                       login_handles=tally.login_handles + inner.login_handles, per_client=tally.per_client or inner.per_client)
 
-    def _check(self, tally: Figures) -> None:
+    def check(self, tally: Figures) -> None:
         # A part's figures never exceed the whole's (cost aside: a `first: 0` around it may zero
         # it, so cost is checked on the whole operation by the guard).
         limits = self.limits
@@ -290,7 +301,10 @@ class _Walker:
 
     def _list_size(self, arguments: dict[str, Any], metadata: dict[str, Any]) -> int:
         name = metadata.get(_SIZE_ARGUMENT)
-        return 1 if name is None else self._count(arguments, (name,), 1)
+        if name is None:
+            return 1
+        value = arguments.get(name)
+        return len(value) if isinstance(value, list) else self._count(arguments, (name,), 1)
 
     def _repeats(self, arguments: dict[str, Any], metadata: dict[str, Any]) -> int:
         if _REPEAT_ARGUMENT not in metadata:
