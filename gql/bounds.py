@@ -28,8 +28,3 @@ def bounded(value: str | None, argument: str, maximum: int) -> str | None:
 def column_bounded(value: str | None, argument: str, model: Any, field: str) -> str | None:
     """`bounded` by the column `model.field` the argument is compared with."""
     return bounded(value, argument, column_max(model, field))
-
-
-def fits_column(value: str, model: Any, field: str) -> bool:
-    """Whether `value` could be stored in `model.field`: a lookup for one that cannot finds nothing."""
-    return len(value) <= column_max(model, field)

@@ -25,13 +25,8 @@ def _ensure_sqlite_dir(database_url: str) -> None:
         Path(database_url[len(prefix):].split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _tool_config(settings: Settings) -> dict[str, Any]:
-    # Migrations, seeding and admin commands are not requests: no per-statement time limit.
-    return tortoise_config(settings.database_url, statement_timeout_seconds=0)
-
-
 async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
-    await Tortoise.init(config=_tool_config(settings), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
     try:
         return await work()
     finally:
@@ -41,7 +36,7 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> A
 async def migrate(settings: Settings) -> None:
     _ensure_sqlite_dir(settings.database_url)
     try:
-        await run_migrations(config=_tool_config(settings))
+        await run_migrations(config=tortoise_config(settings.database_url))
     finally:
         await Tortoise.close_connections()
 
@@ -103,12 +98,10 @@ async def add_user(settings: Settings, handle: str, role: str, password: str, em
 
 async def create_token(settings: Settings, handle: str, scope: str, label: str) -> None:
     from models.accounts import TokenScope, User, issue_token, normalize_handle
-    from models.base import column_max
+    from models.base import get_by_column
 
     async def work() -> None:
-        wanted = normalize_handle(handle)
-        # A handle longer than the column names nobody (and would not pass the ORM's validation).
-        user = await User.get_or_none(handle=wanted) if len(wanted) <= column_max(User, "handle") else None
+        user = await get_by_column(User, "handle", normalize_handle(handle))
         if user is None:
             raise SystemExit(f"no user {handle!r}")
         # Printed once; only its digest is stored.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
 import orjson
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -102,16 +102,18 @@ class GraphQLHTTPEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        media_type = JSON
+        # Refusals before negotiation still answer in a type the client takes, when there is one.
+        media_type = negotiate(request.headers.get("accept")) or JSON
         # Every response says which request it answers; logs of masked errors carry the same id.
         headers = {"X-Request-Id": uuid.uuid4().hex}
         viewer: Context | None = None
         try:
+            # Who asks, first: every answer, each refusal included, reports that caller's budget.
+            viewer = await self._context(request)
             media_type = self._media_type(request)
             if self.ide_page and request.method == "GET" and wants_html(request.headers) and not request.query_params:
                 response = await self.ide_page(request)
             else:
-                viewer = await self._context(request)
                 response = await self._graphql(request, viewer, media_type, headers)
         except RequestError as refusal:
             response = error_response(refusal, media_type)

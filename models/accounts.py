@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from models.base import PubliclyVisible, column_max, nothing, utcnow
+from models.base import PubliclyVisible, column_max, get_by_column, nothing, utcnow
 from models.errors import Problems, violation
 
 
@@ -259,9 +259,7 @@ async def authenticate(handle: str, password: str) -> User:
     """The user with this handle and password; any other case, whatever it is (unknown or
     over-long handle, wrong or over-long password, an account without a password), gets the
     same answer after exactly one argon2 verification."""
-    user = None
-    if len(handle) <= column_max(User, "handle"):
-        user = await User.get_or_none(handle=normalize_handle(handle))
+    user = await get_by_column(User, "handle", normalize_handle(handle))
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     # An over-long password cannot be anyone's (register refuses it): verify a bounded prefix.
     matches = verify_password(stored, password[: PASSWORD_MAX + 1])

@@ -38,6 +38,15 @@ def column_max(model: Any, field: str) -> int:
     return int(model._meta.fields_map[field].max_length)
 
 
+async def get_by_column(rows: Any, field: str, value: str) -> Any | None:
+    """The row of `rows` (a model or a QuerySet) whose text column `field` equals `value`, or None.
+    A value longer than the column names no row, so it is never sent (see `column_max`)."""
+    model = getattr(rows, "model", rows)  # a QuerySet's model, or the model itself
+    if len(value) > column_max(model, field):
+        return None
+    return await rows.get_or_none(**{field: value})
+
+
 class PubliclyVisible:
     """A model every row of which any reader may see: nothing about it is unpublished or private.
 

@@ -11,21 +11,15 @@ from models import MODEL_MODULES
 
 DEFAULT_DATABASE_URL = "sqlite://var/community.sqlite3"
 
-# The request time limit's default (REQUEST_TIMEOUT_SECONDS, gql/settings.py); models import no gql.
-_DEFAULT_REQUEST_TIMEOUT_SECONDS = 10
-
-
-def tortoise_config(database_url: str, *, statement_timeout_seconds: float | None = None) -> dict[str, Any]:
+def tortoise_config(database_url: str, *, statement_timeout_seconds: float = 0) -> dict[str, Any]:
     """Tortoise's configuration for `database_url`.
 
-    Every statement is bounded by `statement_timeout_seconds` (default: REQUEST_TIMEOUT_SECONDS
-    from the environment, as the server reads it; 0: unbounded), so that work a request's time
-    limit gave up on also stops in the database: PostgreSQL (asyncpg) gets it as the server-side
+    Every statement is bounded by `statement_timeout_seconds` (0: unbounded; the server passes its
+    REQUEST_TIMEOUT_SECONDS), so that work a request's time limit gave up on also stops in the
+    database: PostgreSQL (asyncpg) gets it as the server-side
     `statement_timeout` of every pooled connection; SQLite gets the engine of
     `models.sqlite_client`, which also stops the statement of a cancelled request at once.
     """
-    if statement_timeout_seconds is None:
-        statement_timeout_seconds = float(os.environ.get("REQUEST_TIMEOUT_SECONDS") or _DEFAULT_REQUEST_TIMEOUT_SECONDS)
     return {
         "connections": {"default": _connection(database_url, statement_timeout_seconds)},
         "apps": {

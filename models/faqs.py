@@ -11,7 +11,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import User, is_staff
-from models.base import Section, column_max, utcnow
+from models.base import Section, column_max, get_by_column, utcnow
 from models.counted import add_counted
 from models.errors import Problems, violation
 from models.guarded import guarded_change
@@ -164,8 +164,7 @@ async def save_faq(
         values["body"] = problems.check_text(body or "", "body", minimum=1, maximum=20_000, label="The answer")
     if category_slug is not None or creating:
         category_slug = category_slug or ""
-        fits = len(category_slug) <= column_max(FaqCategory, "slug")
-        category = await FaqCategory.get_or_none(slug=category_slug) if fits else None
+        category = await get_by_column(FaqCategory, "slug", category_slug)
         if category is None:
             problems.add("No FAQ category has that slug", "NOT_FOUND", "category")
         values["category"] = category

@@ -11,7 +11,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User, is_staff
-from models.base import Section, UserMark, column_max, utcnow
+from models.base import Section, UserMark, column_max, get_by_column, utcnow
 from models.counted import add_counted, remove_counted
 from models.errors import Problems, violation
 
@@ -151,8 +151,7 @@ async def create_post(author: User, board_slug: str, title: str, body: str, tags
         problems.add(f"At most {MAX_TAGS} tags", "TOO_MANY", "tags")
     elif not all(map(tag_ok, names)):
         problems.add(f"Tags are 1–{TAG_MAX} lower-case letters, digits and hyphens", "INVALID", "tags")
-    # A slug longer than the column names no board (and Tortoise would refuse to compare it).
-    board = await Board.get_or_none(slug=board_slug) if len(board_slug) <= column_max(Board, "slug") else None
+    board = await get_by_column(Board, "slug", board_slug)
     if board is None:
         problems.add("No board has that slug", "NOT_FOUND", "board")
     problems.raise_if_any()

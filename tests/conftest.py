@@ -86,7 +86,8 @@ async def db(db_url: str) -> AsyncIterator[str]:
     """The backend name; its database is migrated (by our migrations) and seeded."""
     from models.seed import load_page_content
 
-    config = tortoise_config(db_url)
+    # The session's ORM serves the in-process apps: statements bounded as the server bounds them.
+    config = tortoise_config(db_url, statement_timeout_seconds=Settings().request_timeout_seconds)
     await migrate(config=config)
     await Tortoise.close_connections()
     await Tortoise.init(config=config, _enable_global_fallback=True)

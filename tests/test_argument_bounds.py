@@ -13,6 +13,10 @@ argument added later is held to the same rule.
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -277,3 +281,13 @@ async def test_no_string_argument_makes_an_internal_error(
         assert response.status_code == 200
         codes = [error["extensions"]["code"] for error in response.json().get("errors", [])]
         assert "INTERNAL_SERVER_ERROR" not in codes and set(codes) <= {"BAD_USER_INPUT"}, (field, argument, codes)
+
+
+@pytest.mark.parametrize("handle", ["x" * 41, "x" * 5000])
+async def test_the_cli_finds_no_user_for_a_handle_past_its_column(db: str, db_url: str, handle: str) -> None:
+    tokens_before = await AccessToken.all().count()
+    result = subprocess.run([sys.executable, "-m", "gql.cli", "token", "create", handle],
+                            cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "DATABASE_URL": db_url},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "no user" in result.stderr and "Traceback" not in result.stderr
+    assert await AccessToken.all().count() == tokens_before

@@ -38,6 +38,9 @@ async def test_a_person_has_one_budget_whatever_the_number_of_tokens(db: str) ->
     async with client_for(settings_with(rate_limit_points=10)) as client:
         assert (await client.post(QUERY, token=first)).status_code == 200
         assert (await client.post(QUERY, token=second)).headers["x-ratelimit-used"] == "8"
+        # A refusal reports the same person's budget, not their address's.
+        refused_early = await client.http.put("/graphql", headers={"Authorization": f"Bearer {first}"})
+        assert (refused_early.status_code, refused_early.headers["x-ratelimit-used"]) == (405, "8")
         # A fresh token (what every `login` returns) buys no fresh budget.
         refused = await client.post(QUERY, token=await token_for(user))
     assert refused.status_code == 429

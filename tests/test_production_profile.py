@@ -17,6 +17,8 @@ INTROSPECTION = "{ __schema { queryType { name } } }"
 class FailingLookup:
     """Stands in for `Post.visible_to(viewer)` so that `post(slug:)` fails, or hangs, inside a resolver."""
 
+    model = Post
+
     def __init__(self, behaviour):
         self.behaviour = behaviour
 

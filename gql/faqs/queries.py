@@ -3,7 +3,8 @@ from __future__ import annotations
 import strawberry
 from tortoise.expressions import Q
 
-from gql.bounds import bounded, column_bounded, fits_column
+from gql.bounds import bounded, column_bounded
+from models.base import get_by_column
 from gql.context import Info
 from gql.faqs.loaders import prepare_faq_page
 from gql.faqs.types import Faq, FaqCategory, FaqOrder
@@ -39,9 +40,7 @@ class FaqQueries:
 
     @strawberry.field(description="An FAQ by its slug; null when unknown or unpublished.")
     async def faq(self, info: Info, slug: str) -> Faq | None:
-        if not fits_column(slug, models.Faq, "slug"):
-            return None
-        return await models.Faq.visible_to(info.context.viewer).get_or_none(slug=slug)  # type: ignore[return-value]
+        return await get_by_column(models.Faq.visible_to(info.context.viewer), "slug", slug)  # type: ignore[no-any-return]
 
     @strawberry.field(description="All FAQ categories, in the site's order.")
     async def faq_categories(self) -> list[FaqCategory]:

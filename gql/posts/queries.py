@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import strawberry
 
-from gql.bounds import column_bounded, fits_column
+from gql.bounds import column_bounded
+from models.base import get_by_column
 from gql.context import Info
 from gql.posts.loaders import prepare_page, with_authors
 from gql.posts.types import Board, Post
@@ -33,9 +34,7 @@ class PostQueries:
 
     @strawberry.field(description="A post by its slug; null when unknown or not visible to you.")
     async def post(self, info: Info, slug: str) -> Post | None:
-        if not fits_column(slug, models.Post, "slug"):
-            return None
-        return await models.Post.visible_to(info.context.viewer).get_or_none(slug=slug)  # type: ignore[return-value]
+        return await get_by_column(models.Post.visible_to(info.context.viewer), "slug", slug)  # type: ignore[no-any-return]
 
     @strawberry.field(description="All boards, in the site's order.")
     async def boards(self) -> list[Board]:
