@@ -1,8 +1,12 @@
 """Baselines measured beside the API in the same run, on the same data.
 
-- /static/<name>: the exact bytes the API answered for a workload (the ceiling: no work at all);
-- /hand/landing, /hand/posts and /hand/faqs: hand-written endpoints issuing the same SQL as the API's loaders and
-  building the same JSON with orjson, with no GraphQL in between.
+- /static/<name>: the exact bytes the API answered for a workload (no work at all);
+- /raw/<name> (W1, W2, W2b, W3): the database driver directly (asyncpg / aiosqlite), the lean SQL a
+  batched API needs, orjson (bench/raw.py): the floor;
+- /ceiling: stock Strawberry with the API's schema shape, answering from objects loaded once at
+  start (bench/ceiling.py): what the GraphQL layer costs by itself;
+- /hand/landing, /hand/posts, /hand/posts50 and /hand/faqs: hand-written endpoints issuing the same
+  SQL as the API's loaders through Tortoise models and building the same JSON with orjson.
 Run: DATABASE_URL=... STATIC_DIR=... uvicorn bench.baseline_app:create_app --factory
 """
 
@@ -19,8 +23,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from bench import ceiling, raw
 from gql.app import tune_garbage_collector
 from gql.relay import to_global_id
 from gql.settings import Settings
@@ -46,6 +52,14 @@ async def posts(_request: Request) -> Response:
         for p in rows]}})
 
 
+async def posts50(_request: Request) -> Response:
+    rows = (await Post.filter(status=PostStatus.PUBLISHED).select_related("author").order_by("-published_at", "-id").limit(51))[:50]
+    return _json({"posts": {"nodes": [
+        {"id": to_global_id("Post", p.pk), "title": p.title, "publishedAt": _iso(p.published_at),
+         "author": {"handle": p.author.handle, "displayName": p.author.display_name}}
+        for p in rows]}})
+
+
 async def faqs(_request: Request) -> Response:
     rows = (await Faq.filter(status="PUBLISHED").order_by("-views", "id").limit(51))[:50]
     categories = {c.pk: c for c in await FaqCategory.filter(id__in={f.category_id for f in rows})}
@@ -62,15 +76,30 @@ def create_app() -> Starlette:
     async def static(request: Request) -> Response:
         return Response(answers[request.path_params["name"]], media_type="application/json")
 
+    database = raw.RawDB(os.environ["DATABASE_URL"])
+
+    async def raw_endpoint(request: Request) -> Response:
+        async with database.session() as session:
+            data = await raw.BUILDERS[request.path_params["name"]](session)
+        return Response(orjson.dumps({"data": data}), media_type="application/json")
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with RegisterTortoise(app, config=tortoise_config(os.environ["DATABASE_URL"])):
-            # The same process tuning as the API's, so that the ratio compares the code alone.
-            tune_garbage_collector(Settings.from_env().gc_young_threshold)
-            yield
+        await database.open()
+        await ceiling.load(database)
+        try:
+            async with RegisterTortoise(app, config=tortoise_config(os.environ["DATABASE_URL"])):
+                # The same process tuning as the API's, so that the ratio compares the code alone.
+                tune_garbage_collector(Settings.from_env().gc_young_threshold)
+                yield
+        finally:
+            await database.close()
 
     return Starlette(lifespan=lifespan, routes=[Route("/static/{name}", static, methods=["GET", "POST"]),
+                                                Route("/raw/{name}", raw_endpoint, methods=["GET", "POST"]),
+                                                Route("/ceiling", GraphQL(ceiling.build_schema(), graphql_ide=None)),
                                                 Route("/hand/posts", posts, methods=["GET", "POST"]),
+                                                Route("/hand/posts50", posts50, methods=["GET", "POST"]),
                                                 Route("/hand/faqs", faqs, methods=["GET", "POST"]),
                                                 Route("/hand/landing", landing, methods=["GET", "POST"])])
 

@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from gql.broker import broker_for
+from gql.cache import ResponseCache, generations_for
 from gql.limits.budget import budgets_for
 from gql.logs import install as install_log_format
 from gql.limits.guard import Guard
@@ -28,7 +29,7 @@ from models.db import tortoise_config
 
 
 _EXPOSED_HEADERS = ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used",
-                    "X-RateLimit-Reset", "Retry-After"]
+                    "X-RateLimit-Reset", "Retry-After", "X-Cache"]
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -56,12 +57,15 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     queries = store_for(settings.redis_url)
     guard = Guard(schema, settings, budgets)
     view = GraphQLView(schema, settings, broker, guard, queries)
+    cache = ResponseCache(settings, generations_for(settings.redis_url))
     endpoint = GraphQLHTTPEndpoint(
         schema, settings, broker, guard, queries, ide_page=None if settings.is_production else graphiql_page,
+        cache=cache,
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        cache.start()  # told of every committed write from now on
         try:
             if not manage_orm:
                 yield
@@ -73,7 +77,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
                 yield
         finally:
             await view.watch.close()
-            for store in (broker, budgets, queries):
+            for store in (broker, budgets, queries, cache):
                 await store.close()
 
     # Bearer tokens, not cookies, carry identity: CORS never needs credentials, so never `*` with them.

@@ -1,4 +1,4 @@
-"""`community-api serve | migrate | seed | user add | token create | check-migrations | export-schema`."""
+"""`community-api serve | migrate | seed | recount | user add | token create | check-migrations | export-schema`."""
 
 from __future__ import annotations
 
@@ -27,10 +27,44 @@ def _ensure_sqlite_dir(database_url: str) -> None:
 
 async def _with_orm(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    stop_invalidating = _invalidate_response_caches(settings)
     try:
         return await work()
     finally:
+        await stop_invalidating()
         await Tortoise.close_connections()
+
+
+def _invalidate_response_caches(settings: Settings) -> Callable[[], Awaitable[None]]:
+    """With REDIS_URL, every write this command commits bumps the shared generations, as a
+    server's writes do (gql/cache): the servers' cached answers it changes are dropped at once.
+    Without Redis the servers' caches are in their own memory; their TTL bounds what they miss."""
+    if not settings.redis_url:
+        async def nothing() -> None:
+            pass
+
+        return nothing
+
+    from gql.cache import GenerationsUnavailable, generations_for
+    from models.touched import on_commit
+
+    generations = generations_for(settings.redis_url)
+
+    async def bump(tables: frozenset[str]) -> None:
+        try:
+            await generations.bump(tables)
+        except GenerationsUnavailable:
+            logging.getLogger("gql.cli").warning(
+                "could not reach Redis: servers may answer from their response cache for up to "
+                "RESPONSE_CACHE_TTL_SECONDS without this change")
+
+    stop = on_commit(bump)
+
+    async def close() -> None:
+        stop()
+        await generations.close()
+
+    return close
 
 
 async def migrate(settings: Settings) -> None:
@@ -51,6 +85,23 @@ async def seed(settings: Settings, scale: int | None) -> None:
             print(f"seed --scale {scale}: {await generate_scale(scale)}")
 
     await _with_orm(settings, work)
+
+
+async def recount(settings: Settings, check: bool) -> int:
+    """Compare every counter the triggers keep with COUNT(*) of its rows, and (unless `check`)
+    set the wrong ones right: a repair after SQL that bypassed the triggers, or a periodic check
+    (cron) that they hold. Exit 1 when `check` found a wrong counter."""
+    from models.counted import recount_all
+
+    async def work() -> dict[str, int]:
+        return await recount_all(fix=not check)
+
+    wrong = {name: n for name, n in (await _with_orm(settings, work)).items() if n}
+    for name, n in wrong.items():
+        print(f"recount: {name}: {n} {'wrong' if check else 'corrected'}")
+    if not wrong:
+        print("recount: every counter equals its rows")
+    return 1 if check and wrong else 0
 
 
 async def pending_model_changes() -> list[str]:
@@ -151,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     seed_parser = commands.add_parser("seed", help="load the landing-page content (idempotent)")
     seed_parser.add_argument("--scale", type=int, metavar="N", help="also generate N members with posts, FAQs and issues")
     commands.add_parser("check-migrations", help="fail when the models changed without a migration")
+    recount_parser = commands.add_parser("recount", help="recompute every counter from its rows (repair)")
+    recount_parser.add_argument("--check", action="store_true", help="only report wrong counters (exit 1 if any)")
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     user_add = user.add_parser("add", help="create a user")
     user_add.add_argument("handle")
@@ -182,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(add_user(settings, args.handle, args.role, password, args.email, args.display_name))
     elif args.command == "token":
         asyncio.run(create_token(settings, args.handle, args.scope, args.label))
+    elif args.command == "recount":
+        return asyncio.run(recount(settings, args.check))
     elif args.command == "check-migrations":
         return check_migrations()
     elif args.command == "export-schema":

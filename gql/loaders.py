@@ -17,8 +17,10 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from gql.errors import BadUserInput
-from gql.relay import PageArgs, ordered, ordering_of, reversed_ordering
+from gql.relay import Counted, PageArgs, ordered, ordering_of, reversed_ordering
 from gql.selection import selects
+from models import lean
+from models.counted import Size, read_tallies
 
 LoaderT = TypeVar("LoaderT", bound="Loader")
 
@@ -50,21 +52,36 @@ class Loader(DataLoader):
         return self.load(key)
 
     async def fill(self, keys: list[Any]) -> None:
-        """Load these keys now, in one batch, so that `get` answers them synchronously."""
-        await self.load_many(keys)
+        """Load these keys now, in one statement, so that `get` answers them synchronously.
+
+        Straight to `fetch`, without a queued future per key (a page fills hundreds); keys
+        already loaded, or on their way, are left to their own batch."""
+        wanted = [key for key in dict.fromkeys(keys) if key not in self._cache]
+        if not wanted:
+            return
+        found = await self.fetch(wanted)
+        for key in wanted:
+            self.prime(key, found[key] if key in found else self.missing())
 
 
 class ModelByIdLoader(Loader):
     model: ClassVar[type[Model]]
 
     async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        return {row.pk: row for row in await self.model.filter(pk__in=keys)}
+        return {row.pk: row for row in await lean.fetch_keyed(type(self), self._queryset, keys)}
+
+    def _queryset(self, keys: list[Any]) -> QuerySet[Any]:
+        return self.model.filter(pk__in=keys)
 
 
 class RowsByKeyLoader(Loader):
-    """One-to-many: every row whose `key_field` is among the keys, grouped, in the model's order."""
+    """One-to-many: every row whose `key_field` is among the keys, grouped, in the model's order.
+
+    With `value_column` (a column, or a related one as `tag__name`) each key gets that column's
+    values, read as pairs without building rows."""
 
     key_field: ClassVar[str]
+    value_column: ClassVar[str | None] = None
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         raise NotImplementedError
@@ -74,7 +91,11 @@ class RowsByKeyLoader(Loader):
 
     async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
         grouped: dict[Hashable, list[Any]] = defaultdict(list)
-        for row in await self.queryset(keys):
+        if self.value_column is not None:
+            for key, value in await self.queryset(keys).values_list(self.key_field, self.value_column):
+                grouped[key].append(value)
+            return grouped
+        for row in await lean.fetch_keyed(type(self), self.queryset, keys):
             grouped[getattr(row, self.key_field)].append(self.value(row))
         return grouped
 
@@ -95,7 +116,8 @@ class PageRowsByKeyLoader(Loader):
     """
 
     key_field: ClassVar[str]
-    count_loader: ClassVar[type["CountByKeyLoader"]]
+    # Each parent's total: a counter column (`CounterByIdLoader`) or a GROUP BY (`CountByKeyLoader`).
+    count_loader: ClassVar[type["Loader"]]
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         """Every row of these parents, filtered and ordered (unsliced)."""
@@ -135,6 +157,8 @@ class PageRowsByKeyLoader(Loader):
         # start and stop are ints of our own making (bounded by the page size and MAX_CURSOR_OFFSET).
         sql = (f'SELECT * FROM ({inner}) "ranked" WHERE "page_rank" > {int(start)} '
                f'AND "page_rank" <= {int(stop)} ORDER BY "page_rank"')
+        if lean.is_plain(ranked):
+            return await lean.fetch_sql(ranked, sql, values)
         executor = ranked._db.executor_class(
             model=ranked.model, db=ranked._db, prefetch_map={}, prefetch_queries={},
             select_related_idx=ranked._select_related_idx,
@@ -185,6 +209,60 @@ class CountByKeyLoader(Loader):
 
     def missing(self) -> Any:
         return 0
+
+
+class CounterByIdLoader(Loader):
+    """A counter column of each parent row (`posts.reply_count`, `boards.published_post_count`),
+    by the parent's id, in one statement: the count a CountByKeyLoader would GROUP BY, kept
+    exact by triggers (models/counted.py), so that no count reads the rows it counts."""
+
+    model: ClassVar[type[Model]]
+    column: ClassVar[str]
+
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        return dict(await self.model.filter(id__in=keys).values_list("id", self.column))
+
+    def missing(self) -> Any:
+        return 0
+
+
+class TallyByNameLoader(Loader):
+    """Whole-table counters (`tallies`) by name. The table holds a row per status of a handful of
+    tables (a few dozen rows, however large the community): the first load reads all of it, and
+    every later `totalCount` of the request (the landing page's FAQs, issues and Stars, asked at
+    different moments) is answered from that one statement, from one consistent snapshot."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._all: asyncio.Future[dict[str, int]] | None = None
+
+    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+        if self._all is None:
+            self._all = asyncio.ensure_future(read_tallies())
+        every = await self._all
+        return {key: every.get(key, 0) for key in keys}
+
+    def missing(self) -> Any:
+        return 0
+
+
+def size_of(info: Any, size: Size) -> Callable[[], Awaitable[int]]:
+    """The function a connection calls for its `totalCount`: `size` read when asked, its tallies
+    through the request's TallyByNameLoader."""
+
+    async def count() -> int:
+        tallies = None
+        if size.tallies:
+            values = await info.context.loaders[TallyByNameLoader].load_many(list(size.tallies))
+            tallies = dict(zip(size.tallies, values))
+        return await size.read(tallies)
+
+    return count
+
+
+def counted(info: Any, rows: QuerySet[Any], size: Size) -> Counted:
+    """What a connection resolver returns for `rows` whose size `size` reads from counters."""
+    return Counted(rows, size_of(info, size))
 
 
 class ViewerRowByTargetLoader(Loader):

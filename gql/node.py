@@ -10,6 +10,7 @@ from gql.limits.analysis import sized_by
 from gql.context import Info
 from gql.errors import BadUserInput
 from gql.relay import Node, from_global_id, model_for
+from models import lean
 
 
 @strawberry.type
@@ -37,6 +38,6 @@ async def _load(info: Info, ids: list[str]) -> list[object | None]:
     for typename, pks in wanted.items():
         # Every node model says who may see its rows (node_type refuses one that does not).
         queryset = model_for(typename).visible_to(info.context.viewer)  # type: ignore[attr-defined]
-        for row in await queryset.filter(pk__in=pks):
+        for row in await lean.fetch(queryset.filter(pk__in=pks)):
             found[(typename, row.pk)] = row
     return [found.get(key) for key in decoded]

@@ -1,7 +1,8 @@
 """Relay plumbing: the Node interface, opaque global IDs, connections and cursors.
 
 Connections page with offset cursors. They are opaque to clients, cost one LIMIT/OFFSET query a
-page (plus one COUNT only when `totalCount` or `last` without `before` needs it), and work the
+page (plus the size of the list only when `totalCount` or `last` without `before` needs it: read
+from a counter for the big lists, `Counted`; a COUNT for the lists a filter bounds), and work the
 same for every ordering, including the computed ones (POPULAR, MOST_AFFECTED).
 
 No page reads more than its own rows: `last` without `before` reads the tail in reverse order
@@ -28,6 +29,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from gql.errors import BadUserInput, NotFound
+from models import lean
 
 if TYPE_CHECKING:
     from gql.context import Info
@@ -124,12 +126,18 @@ class Edge(Generic[NodeT]):
     node: NodeT
 
 
+def _edges(root: strawberry.Parent[Any]) -> list[Edge[Any]]:
+    # Built when asked for: most pages are read through `nodes`, and a cursor per item is work.
+    return [Edge(cursor=_encode_cursor(root._start + i), node=item) for i, item in enumerate(root._items)]
+
+
 @strawberry.type
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]]
+    edges: list[Edge[NodeT]] = strawberry.field(resolver=_edges)
     page_info: PageInfo
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
     _items: strawberry.Private[list[Any]]
+    _start: strawberry.Private[int]
 
     @strawberry.field(description="The nodes of this page, without their edges.")
     def nodes(self) -> list[NodeT]:
@@ -266,17 +274,17 @@ def _memo(fetch: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
 
 
 def _build(items: Sequence[Any], start: int, has_next: bool, count: Callable[[], Awaitable[int]]) -> Connection[Any]:
-    edges = [Edge(cursor=_encode_cursor(start + i), node=item) for i, item in enumerate(items)]
+    items = list(items)
     return Connection(
-        edges=edges,
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=start > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=_encode_cursor(start) if items else None,
+            end_cursor=_encode_cursor(start + len(items) - 1) if items else None,
         ),
         _count=count,
-        _items=list(items),
+        _items=items,
+        _start=start,
     )
 
 
@@ -300,14 +308,40 @@ class QuerySetSource:
         self.queryset = ordered(queryset, self.orderings)
 
     async def slice(self, start: int, stop: int) -> list[Any]:
-        return list(await self.queryset.offset(start).limit(stop - start))
+        return await lean.fetch(self.queryset.offset(start).limit(stop - start))
 
     async def tail(self, size: int) -> list[Any]:
-        rows = await ordered(self.queryset, reversed_ordering(self.orderings)).limit(size)
-        return list(reversed(rows))
+        rows = await lean.fetch(ordered(self.queryset, reversed_ordering(self.orderings)).limit(size))
+        return rows[::-1]
 
     async def count(self) -> int:
         return await self.queryset.count()
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What a connection resolver returns for a list a counter keeps the size of: the rows (an
+    unsliced QuerySet, paged in SQL as any other) and `count`, which reads the counter, so that
+    `totalCount` (and a tail's offsets) never COUNT the rows (models/counted.py)."""
+
+    rows: QuerySet[Any]
+    count: Callable[[], Awaitable[int]]
+
+
+class CountedSource:
+    """A Source whose rows come from another and whose count comes from a counter."""
+
+    def __init__(self, rows: Source, count: Callable[[], Awaitable[int]]) -> None:
+        self.rows, self._count = rows, count
+
+    def slice(self, start: int, stop: int) -> Awaitable[list[Any]]:
+        return self.rows.slice(start, stop)
+
+    def tail(self, size: int) -> Awaitable[list[Any]]:
+        return self.rows.tail(size)
+
+    async def count(self) -> int:
+        return await self._count()
 
 
 async def paginate_source(source: Source, page: PageArgs) -> Connection[Any]:
@@ -394,7 +428,8 @@ _PAGE_ARGUMENTS = (
 class ConnectionExtension(FieldExtension):
     """Gives a list field `first/after/last/before` and pages what its resolver returns.
 
-    The resolver returns an unsliced QuerySet (paged in SQL), a Source, a KeyedList (a parent's
+    The resolver returns an unsliced QuerySet (paged in SQL), the same with the counter that
+    knows its size (`Counted`: no COUNT for `totalCount`), a Source, a KeyedList (a parent's
     rows through a loader, one window per parent) or a list (paged in memory);
     the page arguments are checked before the resolver runs, so a bad one costs no SQL.
     """
@@ -437,8 +472,11 @@ class ConnectionExtension(FieldExtension):
     async def _page(self, result: Any, page: PageArgs, info: Any) -> Connection[Any]:
         if inspect.iscoroutine(result) or isinstance(result, asyncio.Future):
             result = await result
+        if isinstance(result, Counted):
+            # Rows paged as any QuerySet's, the count from the counter.
+            connection = await paginate_source(CountedSource(QuerySetSource(result.rows), result.count), page)
         # A QuerySet is awaitable too: never await it here, page it in SQL.
-        if isinstance(result, QuerySet):
+        elif isinstance(result, QuerySet):
             connection = await paginate_source(QuerySetSource(result), page)
         elif hasattr(result, "slice"):
             connection = await paginate_source(result, page)

@@ -13,7 +13,7 @@ from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
 from gql.announcements.mutations import AnnouncementMutations
 from gql.announcements.queries import AnnouncementQueries
-from gql.execution import ExecutionContext
+from gql.execution import ExecutionContext, lighten_resolvers
 from gql.faqs.mutations import FaqMutations
 from gql.faqs.queries import FaqQueries
 from gql.issues.mutations import IssueMutations
@@ -69,7 +69,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [ParserCache, ValidationCache, MaskUnexpectedErrors]
     if settings.is_production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -77,6 +77,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         execution_context_class=ExecutionContext,
         config=StrawberryConfig(disable_field_suggestions=settings.is_production),
     )
+    lighten_resolvers(schema)
+    return schema
 
 
 def export_sdl() -> str:

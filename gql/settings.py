@@ -91,6 +91,13 @@ class Settings:
     gc_young_threshold: int = 0
     # How long shared caches may keep an anonymous GET query's answer (0: never).
     http_cache_max_age_seconds: int = 60
+    # The response cache for anonymous queries (gql/cache): on or off, the longest an answer is
+    # kept (what invalidation cannot see: the clock, another process's write without REDIS_URL),
+    # and the bytes of answers one process holds (least recently used go first; an answer over
+    # an eighth of it is not kept). A TTL or size of 0 turns it off too.
+    response_cache_enabled: bool = True
+    response_cache_ttl_seconds: int = 30
+    response_cache_max_bytes: int = 32 * 1024 * 1024
 
     # Rate limits: cost points per window, per token (or per client IP when anonymous).
     rate_limit_enabled: bool = True

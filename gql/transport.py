@@ -25,12 +25,14 @@ from strawberry.types.graphql import OperationType
 
 from gql.authentication import CredentialsRefused, authenticate
 from gql.broker import Broker
+from gql.cache import ResponseCache
 from gql.context import Context
 from gql.errors import RequestError
 from gql.limits.guard import Admission, Guard
 from gql.loaders import Loaders
 from gql.persisted import QueryStore, resolve_query
 from gql.settings import Settings
+from models.touched import recording
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -79,6 +81,8 @@ class Operation:
     context: Context
     admission: Admission | None
     allowed: set[OperationType]
+    # "HIT" or "MISS" once the response cache was asked about it (gql/cache); None when not.
+    cache: str | None = None
 
 
 class GraphQLHTTPEndpoint:
@@ -92,6 +96,7 @@ class GraphQLHTTPEndpoint:
         guard: Guard,
         queries: QueryStore,
         ide_page: IdePage | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.schema = schema
         self.settings = settings
@@ -99,6 +104,7 @@ class GraphQLHTTPEndpoint:
         self.guard = guard
         self.queries = queries
         self.ide_page = ide_page
+        self.cache = cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -144,7 +150,7 @@ class GraphQLHTTPEndpoint:
         try:
             # The time limit covers the whole request and cancels the resolvers' database work.
             async with asyncio.timeout(self.settings.request_timeout_seconds):
-                results = [await self._execute(operation) for operation in operations]
+                results = [await self._answer(operation, media_type) for operation in operations]
         except TimeoutError:
             raise RequestError(504, f"The request took over {self.settings.request_timeout_seconds} s and was cancelled",
                                "TIMEOUT") from None
@@ -165,6 +171,11 @@ class GraphQLHTTPEndpoint:
             body, executed = results[0]
             response.body, response.status_code = orjson.dumps(body), 200 if executed else 400
         response.headers.update(caching)
+        looked_up = [operation.cache for operation in operations if operation.cache]
+        if looked_up:
+            # HIT when the cache answered every operation of the request, MISS when anything executed.
+            hit = len(looked_up) == len(operations) and all(status == "HIT" for status in looked_up)
+            response.headers["X-Cache"] = "HIT" if hit else "MISS"
         response.headers["content-type"] = media_type
         response.headers["content-length"] = str(len(response.body))
         return response
@@ -204,8 +215,32 @@ class GraphQLHTTPEndpoint:
             return set()
         return {OperationType.QUERY}
 
+    async def _answer(self, operation: Operation, media_type: str) -> tuple[dict[str, Any], bool]:
+        """The operation's response body, and whether it reached execution: from the response
+        cache when the operation may use it and a current answer is there (gql/cache), else
+        executed (and kept, when it may be). Either way with this caller's cost and budget."""
+        cache, params = self.cache, operation.params
+        lookup = None
+        if cache is not None and cache.admits(operation.context, operation.admission, operation.allowed):
+            lookup = await cache.lookup(params["query"], params["operationName"], params["variables"], media_type)
+        if lookup is None:
+            body, executed = await self._execute(operation)
+        elif lookup.entry is not None:
+            operation.cache = "HIT"
+            body, executed = lookup.entry.body(), True
+        else:
+            operation.cache = "MISS"
+            # Which tables the execution reads: what the kept answer depends on (models/touched.py).
+            with recording() as touched:
+                body, executed = await self._execute(operation)
+            if executed and "errors" not in body:
+                body["data"] = cache.keep(lookup, body, touched)  # type: ignore[union-attr]
+        if operation.admission is not None:
+            body.setdefault("extensions", {}).update(operation.admission.extension())
+        return body, executed
+
     async def _execute(self, operation: Operation) -> tuple[dict[str, Any], bool]:
-        """The operation's response body, and whether it reached execution."""
+        """The operation's response body (without the caller's cost), and whether it reached execution."""
         params, context = operation.params, operation.context
         try:
             result = await self.schema.execute(
@@ -236,10 +271,8 @@ class GraphQLHTTPEndpoint:
         executed = result.data is not None or not result.errors or any(error.path for error in result.errors)
         if executed:
             body["data"] = result.data
-        admission = operation.admission
-        extensions = {**(result.extensions or {}), **(admission.extension() if admission else {})}
-        if extensions:
-            body["extensions"] = extensions
+        if result.extensions:
+            body["extensions"] = dict(result.extensions)
         return body, executed
 
     async def _params(self, request: Request) -> dict[str, Any] | list[dict[str, Any]]:

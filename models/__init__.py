@@ -12,4 +12,5 @@ MODEL_MODULES = [
     "models.stars",
     "models.wizard",
     "models.moderation",
+    "models.counted",
 ]

@@ -95,6 +95,8 @@ class User(Model, PubliclyVisible):
     created_at = fields.DatetimeField(db_index=True)
     suspended_at = fields.DatetimeField(null=True)
     suspension_reason = fields.TextField(null=True)
+    # Kept by triggers (models/counted.py): the user's published posts (`postCount`).
+    published_post_count = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "users"

@@ -12,7 +12,7 @@ from tortoise.queryset import QuerySet
 
 from models.accounts import User, is_staff
 from models.base import Section, column_max, get_by_column, utcnow
-from models.counted import add_counted
+from models.counted import Size, add_counted, tally_names
 from models.errors import Problems, violation
 from models.guarded import guarded_change
 from models.moderation import TargetKind, record_action
@@ -24,6 +24,10 @@ class FaqStatus(str, Enum):
 
 
 class FaqCategory(Section):
+    # Kept by triggers (models/counted.py): FAQs in the category in any status, and published ones.
+    faq_count = fields.IntField(default=0, db_default=0)
+    published_faq_count = fields.IntField(default=0, db_default=0)
+
     class Meta:
         table = "faq_categories"
         ordering = ["position", "id"]
@@ -56,6 +60,16 @@ class Faq(Model):
         if is_staff(viewer):
             return cls.all()
         return cls.filter(status=FaqStatus.PUBLISHED)
+
+    @classmethod
+    def visible_count(cls, viewer: User | None, category_slug: str | None = None) -> Size:
+        """How many FAQs `visible_to(viewer)` holds (in the category `category_slug` when given),
+        read from counters: published ones, or every status for staff."""
+        staff = is_staff(viewer)
+        if category_slug is None:
+            return Size(tallies=tally_names("faqs", tuple(FaqStatus) if staff else (FaqStatus.PUBLISHED,)))
+        column = "faq_count" if staff else "published_faq_count"
+        return Size(parent=FaqCategory.filter(slug=category_slug), columns=(column,))
 
 
 # Orderings clients may ask for; each ends in the id so pages are stable.

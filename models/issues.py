@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Iterable
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
@@ -11,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 from models.accounts import User
 from models.base import PubliclyVisible, UserMark, utcnow
-from models.counted import add_counted, remove_counted
+from models.counted import Size, add_counted, remove_counted, tally_names
 from models.errors import Problems, RuleViolation, violation
 from models.moderation import TargetKind, record_action
 
@@ -24,6 +25,11 @@ class IssueStatus(str, Enum):
 
 
 OPEN_STATUSES = (IssueStatus.INVESTIGATING, IssueStatus.IDENTIFIED, IssueStatus.MONITORING)
+
+
+def count_in(statuses: Iterable[IssueStatus]) -> Size:
+    """How many issues are in these statuses, from their counters (each status once)."""
+    return Size(tallies=tally_names("issues", dict.fromkeys(statuses)))
 
 # Orderings clients may ask for; each ends in the id so pages are stable.
 ISSUE_ORDERINGS: dict[str, tuple[str, ...]] = {
@@ -55,6 +61,8 @@ class Issue(Model, PubliclyVisible):
     status = fields.CharEnumField(IssueStatus, max_length=16, default=IssueStatus.INVESTIGATING)
     # Kept in step with IssueAffected rows by an atomic UPDATE in the same transaction.
     affected_count = fields.IntField(default=0)
+    # Kept by triggers (models/counted.py): entries on the issue's timeline.
+    update_count = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField(db_index=True)
     author = fields.ForeignKeyField(

@@ -7,7 +7,7 @@ from enum import Enum
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q, Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -146,10 +146,11 @@ _FLAG_MOVES: dict[PostAction, tuple[str, bool]] = {
     PostAction.PIN: ("pinned", True),
     PostAction.UNPIN: ("pinned", False),
 }
-# A reply is only ever shown or hidden; `reply_count` counts the shown ones.
-_REPLY_MOVES: dict[ReplyAction, tuple[PostStatus, PostStatus, int]] = {
-    ReplyAction.HIDE: (PostStatus.PUBLISHED, PostStatus.HIDDEN, -1),
-    ReplyAction.RESTORE: (PostStatus.HIDDEN, PostStatus.PUBLISHED, +1),
+# A reply is only ever shown or hidden; its post's `reply_count` counts the shown ones (by
+# trigger: models/counted.py).
+_REPLY_MOVES: dict[ReplyAction, tuple[PostStatus, PostStatus]] = {
+    ReplyAction.HIDE: (PostStatus.PUBLISHED, PostStatus.HIDDEN),
+    ReplyAction.RESTORE: (PostStatus.HIDDEN, PostStatus.PUBLISHED),
 }
 # How a decision settles the open reports on what it judged (keyed by the action's name, the same
 # for posts and replies): taking content down acts on them, keeping it up dismisses them. LOCK,
@@ -224,7 +225,7 @@ async def moderate_reply(actor: User, reply_id: int, action: ReplyAction, reason
     if action is ReplyAction.DISMISS_REPORTS:
         change = _settle_reports(about, ReportStatus.DISMISSED, now)
     else:
-        start, end, _ = _REPLY_MOVES[action]
+        start, end = _REPLY_MOVES[action]
         change = Reply.filter(id=reply_id, status=start).update(status=end)
     await guarded_change(
         change, Reply.filter(id=reply_id),
@@ -234,8 +235,6 @@ async def moderate_reply(actor: User, reply_id: int, action: ReplyAction, reason
     reply = await Reply.get(id=reply_id)
 
     if action in _REPLY_MOVES:
-        step = _REPLY_MOVES[action][2]
-        await Post.filter(id=reply.post_id).update(reply_count=F("reply_count") + step)
         await _settle_reports(about, _REPORT_OUTCOMES[action.value], now)
     await record_action(actor, TargetKind.REPLY, reply_id, action.value, reason)
     return reply

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import replace
 from enum import Enum
 from tortoise import fields
 from tortoise.expressions import Q, Subquery
@@ -12,7 +13,7 @@ from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User, is_staff
 from models.base import Section, UserMark, column_max, get_by_column, utcnow
-from models.counted import add_counted, remove_counted
+from models.counted import Size, add_counted, remove_counted, tally_names
 from models.errors import Problems, violation
 
 
@@ -25,9 +26,16 @@ class PostStatus(str, Enum):
 
 
 class Board(Section):
+    # Kept by triggers (models/counted.py): posts on the board in any status, and published ones.
+    post_count = fields.IntField(default=0, db_default=0)
+    published_post_count = fields.IntField(default=0, db_default=0)
+
     class Meta:
         table = "boards"
         ordering = ["position", "id"]
+
+
+UNPUBLISHED = tuple(status for status in PostStatus if status is not PostStatus.PUBLISHED)
 
 
 class Post(Model):
@@ -43,7 +51,8 @@ class Post(Model):
     pinned = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
     published_at = fields.DatetimeField(null=True)
-    # Counters kept exact by atomic UPDATEs in the transaction that adds or removes the row.
+    # Kept exact in the transaction that adds or removes the rows: kudos by an atomic UPDATE in
+    # give_kudo/remove_kudo, published replies by triggers (models/counted.py).
     kudos_count = fields.IntField(default=0)
     reply_count = fields.IntField(default=0)
 
@@ -64,6 +73,23 @@ class Post(Model):
         if viewer is not None:
             return cls.filter(Q(status=PostStatus.PUBLISHED) | Q(author_id=viewer.pk))
         return cls.filter(status=PostStatus.PUBLISHED)
+
+    @classmethod
+    def visible_count(cls, viewer: User | None, board_slug: str | None = None) -> Size:
+        """How many posts `visible_to(viewer)` holds (on the board `board_slug` when given), read
+        from counters: the published ones for everyone, every status for moderators, and for a
+        member also their own unpublished posts, counted through the (author, status) index:
+        a handful, however large the table."""
+        statuses = tuple(PostStatus) if is_staff(viewer) else (PostStatus.PUBLISHED,)
+        if board_slug is None:
+            size = Size(tallies=tally_names("posts", statuses))
+        else:
+            column = "post_count" if is_staff(viewer) else "published_post_count"
+            size = Size(parent=Board.filter(slug=board_slug), columns=(column,))
+        if viewer is None or is_staff(viewer):
+            return size
+        own = cls.filter(author_id=viewer.pk, status__in=UNPUBLISHED)
+        return replace(size, plus=own if board_slug is None else own.filter(board__slug=board_slug))
 
 
 class Reply(Model):
@@ -176,9 +202,9 @@ async def reply_to(author: User, post_id: int, body: str) -> Reply:
     post = await _published(post_id)
     if post.locked:
         raise violation("This thread is locked", "LOCKED", "postId")
-    reply = Reply(post_id=post.pk, author_id=author.pk, body=body, status=PostStatus.PUBLISHED, created_at=utcnow())
-    await add_counted(reply, Post.filter(id=post.pk), "reply_count")
-    return reply
+    # The post's `reply_count` moves with the row, by trigger (models/counted.py).
+    return await Reply.create(post_id=post.pk, author_id=author.pk, body=body, status=PostStatus.PUBLISHED,
+                              created_at=utcnow())
 
 
 async def give_kudo(user: User, post_id: int) -> Post:

@@ -8,7 +8,8 @@ statement (SQLITE_INTERRUPT, the same as `sqlite3_interrupt`) once its awaiting 
 cancelled, or once it ran longer than `statement_timeout` seconds (the request time limit, as
 PostgreSQL's `statement_timeout`), so that the connection is free again at once.
 
-Used through `models.db.tortoise_config`: `{"engine": "models.sqlite_client", ...}`.
+Used through `models.db.tortoise_config`: `{"engine": "models.sqlite_client", ...}`. The client
+and its transaction wrappers also record the tables each statement touches (models/touched.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import time
 from typing import Any, Callable
 
 import aiosqlite
-from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
+from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionContext, SqliteTransactionWrapper
+
+from models.touched import RecordingClient, RecordingTransaction
 
 CHECK_EVERY = 10_000
 
@@ -81,7 +85,7 @@ class StatementGuard:
         return 0
 
 
-class InterruptibleSqliteClient(SqliteClient):
+class InterruptibleSqliteClient(RecordingClient, SqliteClient):
     """Tortoise's SQLite client with a StatementGuard on its connection."""
 
     def __init__(self, file_path: str, **kwargs: Any) -> None:
@@ -96,6 +100,16 @@ class InterruptibleSqliteClient(SqliteClient):
         if fresh and self._connection is not None:
             self.guard = StatementGuard(self._connection, self.statement_timeout)
             await self.guard.install()
+
+    def _in_transaction(self) -> TransactionContext:
+        return SqliteTransactionContext(RecordingSqliteTransaction(self), self._lock)
+
+
+class RecordingSqliteTransaction(RecordingTransaction, SqliteTransactionWrapper):
+    """Tortoise's SQLite transaction wrapper, recording (models/touched.py)."""
+
+    def _in_transaction(self) -> TransactionContext:
+        return NestedTransactionContext(RecordingSqliteTransaction(self))
 
 
 client_class = InterruptibleSqliteClient

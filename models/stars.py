@@ -13,6 +13,7 @@ from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User, is_staff
 from models.base import nothing, utcnow
+from models.counted import Size, tally_names
 from models.errors import Problems, violation
 from models.guarded import guarded_change
 from models.moderation import TargetKind, record_action
@@ -398,3 +399,8 @@ async def change_role(user_id: int, role: Role, languages: Sequence[str] = ()) -
 def star_members() -> QuerySet[User]:
     """Members holding the STAR role, in the order they joined the program."""
     return User.filter(role=Role.STAR).order_by("star_profile__star_since", "id")
+
+
+def star_members_count() -> Size:
+    """How many `star_members()` there are: the users holding the STAR role, from their counter."""
+    return Size(tallies=tally_names("users", (Role.STAR,)))

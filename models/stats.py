@@ -1,7 +1,9 @@
 """Community-wide aggregates for partner dashboards: counts by status, totals, per-day activity.
 
-Each function is one statement whatever the size of the data: the database counts and groups
-(GROUP BY), Python only adds the zeros for the values and days that have no rows.
+Each function is one statement whatever the size of the data: members, posts, replies and issues
+by status are read from their counters (`tallies`, kept by triggers: models/counted.py), the
+other figures counted and grouped by the database (GROUP BY); Python only adds the zeros for the
+values and days that have no rows.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User
 from models.base import utcnow
+from models.counted import read_tallies, tally_name, tally_names
 from models.faqs import Faq, FaqStatus
-from models.issues import Issue, IssueAffected, IssueStatus
+from models.issues import IssueAffected, IssueStatus
 from models.posts import Kudo, Post, PostStatus, Reply
 from models.stars import ApplicationStatus, StarApplication
 
@@ -36,16 +39,23 @@ async def _count_by(queryset: QuerySet[Any], field: str, values: Iterable[EnumT]
     return {value: found.get(value, 0) for value in values}
 
 
+async def _tallied(table: str, values: Iterable[EnumT]) -> dict[EnumT, int]:
+    """How many rows of `table` hold each of `values`, from its counters, in the enum's order."""
+    values = list(values)
+    found = await read_tallies(tally_names(table, values))
+    return {value: found[tally_name(table, value)] for value in values}
+
+
 async def members_by_role() -> dict[Role, int]:
-    return await _count_by(User.all(), "role", Role)
+    return await _tallied("users", Role)
 
 
 async def posts_by_status() -> dict[PostStatus, int]:
-    return await _count_by(Post.all(), "status", PostStatus)
+    return await _tallied("posts", PostStatus)
 
 
 async def issues_by_status() -> dict[IssueStatus, int]:
-    return await _count_by(Issue.all(), "status", IssueStatus)
+    return await _tallied("issues", IssueStatus)
 
 
 async def applications_by_status() -> dict[ApplicationStatus, int]:
@@ -53,7 +63,7 @@ async def applications_by_status() -> dict[ApplicationStatus, int]:
 
 
 async def reply_count() -> int:
-    return await Reply.filter(status=PostStatus.PUBLISHED).count()
+    return (await _tallied("replies", [PostStatus.PUBLISHED]))[PostStatus.PUBLISHED]
 
 
 async def kudos_count() -> int:

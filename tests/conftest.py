@@ -110,10 +110,18 @@ async def _drop_postgres_database() -> None:
         await admin.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "uncached: the test's premise is that every request executes (statement "
+                                       "counts of a repeated query): its `client` has the response cache off")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (real server processes)")
+
+
 @pytest.fixture
-def settings(db: str) -> Settings:
+def settings(db: str, request: pytest.FixtureRequest) -> Settings:
     # Every test shares one client address: rate limits are switched on only where they are tested.
-    return settings_with(rate_limit_enabled=False)
+    # The response cache is on, as in production, unless the test says its premise is execution.
+    uncached = request.node.get_closest_marker("uncached") is not None
+    return settings_with(rate_limit_enabled=False, **({"response_cache_enabled": False} if uncached else {}))
 
 
 @asynccontextmanager

@@ -20,6 +20,7 @@ from tortoise.backends.base.executor import BaseExecutor
 
 from gql.search import queries as search_queries
 from gql.settings import Settings
+from models import lean
 from models.base import utcnow
 from models.faqs import Faq
 from models.issues import Issue, IssueUpdate
@@ -43,20 +44,27 @@ def offset_of(cursor_text: str) -> int:
 
 @contextmanager
 def rows_built() -> Iterator[Counter[str]]:
-    """How many model instances each SELECT built, per model (every QuerySet goes through here)."""
+    """How many model instances each SELECT built, per model: Tortoise's own executor builds
+    them for awaited QuerySets, `models.lean` for the read path's."""
     built: Counter[str] = Counter()
-    original = BaseExecutor.execute_select
+    original_select, original_lean = BaseExecutor.execute_select, lean.build_rows
 
     async def counting(self: BaseExecutor, *args: Any, **kwargs: Any) -> list:
-        rows = await original(self, *args, **kwargs)
+        rows = await original_select(self, *args, **kwargs)
         built[self.model.__name__] += len(rows)
         return rows
 
+    def counting_lean(model: Any, records: list) -> list:
+        built[model.__name__] += len(records)
+        return original_lean(model, records)
+
     BaseExecutor.execute_select = counting  # type: ignore[method-assign]
+    lean.build_rows = counting_lean  # type: ignore[assignment]
     try:
         yield built
     finally:
-        BaseExecutor.execute_select = original  # type: ignore[method-assign]
+        BaseExecutor.execute_select = original_select  # type: ignore[method-assign]
+        lean.build_rows = original_lean  # type: ignore[assignment]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -18,6 +18,7 @@ def apq(digest: str) -> dict:
     return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
 
 
+@pytest.mark.uncached  # the GET by hash must run the stored query (one statement), not be a cache hit
 async def test_register_then_run_by_hash_over_post_and_get(client: GraphQLClient) -> None:
     query = "{ faqs(first: 2) { nodes { slug } } } # apq-" + uuid.uuid4().hex
     digest = sha256(query)

@@ -4,7 +4,8 @@ from typing import Any, Hashable
 
 from tortoise.functions import Sum
 
-from gql.loaders import CountByKeyLoader, Loader, ModelByIdLoader, page_filler
+from gql.loaders import CounterByIdLoader, Loader, ModelByIdLoader, page_filler
+from models import lean
 from models.accounts import User
 from models.posts import Post, PostStatus
 from models.stars import StarProfile
@@ -14,11 +15,9 @@ class UserByIdLoader(ModelByIdLoader):
     model = User
 
 
-class PublishedPostCountByAuthorIdLoader(CountByKeyLoader):
-    key_field = "author_id"
-
-    def queryset(self, keys: list[Any]):
-        return Post.filter(author_id__in=keys, status=PostStatus.PUBLISHED)
+class PublishedPostCountByAuthorIdLoader(CounterByIdLoader):
+    model = User
+    column = "published_post_count"
 
 
 class KudosReceivedByAuthorIdLoader(Loader):
@@ -37,7 +36,11 @@ class KudosReceivedByAuthorIdLoader(Loader):
 
 class StarProfileByUserIdLoader(Loader):
     async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        return {profile.user_id: profile for profile in await StarProfile.filter(user_id__in=keys)}
+        return {profile.user_id: profile for profile in await lean.fetch_keyed(type(self), _profiles_of, keys)}
+
+
+def _profiles_of(user_ids: list[Any]) -> Any:
+    return StarProfile.filter(user_id__in=user_ids)
 
 
 prepare_user_page = page_filler(

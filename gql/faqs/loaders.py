@@ -4,8 +4,8 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.loaders import CountByKeyLoader, ModelByIdLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
-from models.faqs import Faq, FaqCategory, FaqLabel, FaqRating, FaqStatus
+from gql.loaders import CounterByIdLoader, ModelByIdLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from models.faqs import FaqCategory, FaqLabel, FaqRating
 
 
 class FaqCategoryByIdLoader(ModelByIdLoader):
@@ -22,11 +22,9 @@ class LabelsByFaqIdLoader(RowsByKeyLoader):
         return row.name
 
 
-class PublishedFaqCountByCategoryIdLoader(CountByKeyLoader):
-    key_field = "category_id"
-
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
-        return Faq.filter(category_id__in=keys, status=FaqStatus.PUBLISHED)
+class PublishedFaqCountByCategoryIdLoader(CounterByIdLoader):
+    model = FaqCategory
+    column = "published_faq_count"
 
 
 class ViewerRatingByFaqIdLoader(ViewerRowByTargetLoader):

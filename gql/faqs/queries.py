@@ -4,10 +4,12 @@ import strawberry
 from tortoise.expressions import Q
 
 from gql.bounds import bounded, column_bounded
+from models import lean
 from models.base import get_by_column
 from gql.context import Info
 from gql.faqs.loaders import prepare_faq_page
 from gql.faqs.types import Faq, FaqCategory, FaqOrder
+from gql.loaders import counted
 from gql.relay import Connection, connection
 from models import faqs as models
 
@@ -33,10 +35,16 @@ class FaqQueries:
             queryset = queryset.filter(category__slug=category)
         if label is not None:
             queryset = queryset.filter(labels__name=label.strip().lower())
-        if query and query.strip():
-            text = query.strip()
+        searched = bool(query and query.strip())
+        if searched:
+            text = query.strip()  # type: ignore[union-attr]
             queryset = queryset.filter(Q(title__icontains=text) | Q(body__icontains=text))
-        return queryset.order_by(*models.FAQ_ORDERINGS[order_by.value])  # type: ignore[return-value]
+        rows = queryset.order_by(*models.FAQ_ORDERINGS[order_by.value])
+        if label is None and not searched:
+            # All FAQs, or a category's: `totalCount` from counters. A label bounds its rows through
+            # its index; a text search matches what it matches: COUNT stays for those.
+            return counted(info, rows, models.Faq.visible_count(info.context.viewer, category))  # type: ignore[return-value]
+        return rows  # type: ignore[return-value]
 
     @strawberry.field(description="An FAQ by its slug; null when unknown or unpublished.")
     async def faq(self, info: Info, slug: str) -> Faq | None:
@@ -44,4 +52,4 @@ class FaqQueries:
 
     @strawberry.field(description="All FAQ categories, in the site's order.")
     async def faq_categories(self) -> list[FaqCategory]:
-        return await models.FaqCategory.all()  # type: ignore[return-value]
+        return await lean.fetch(models.FaqCategory.all())  # type: ignore[return-value]

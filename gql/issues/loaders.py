@@ -4,8 +4,8 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.loaders import CountByKeyLoader, PageRowsByKeyLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
-from models.issues import IssueAffected, IssuePlatform, IssueSubscription, IssueUpdate
+from gql.loaders import CounterByIdLoader, PageRowsByKeyLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from models.issues import Issue, IssueAffected, IssuePlatform, IssueSubscription, IssueUpdate
 
 
 class PlatformsByIssueIdLoader(RowsByKeyLoader):
@@ -18,11 +18,9 @@ class PlatformsByIssueIdLoader(RowsByKeyLoader):
         return row.platform
 
 
-class UpdateCountByIssueIdLoader(CountByKeyLoader):
-    key_field = "issue_id"
-
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
-        return IssueUpdate.filter(issue_id__in=keys)
+class UpdateCountByIssueIdLoader(CounterByIdLoader):
+    model = Issue
+    column = "update_count"
 
 
 class UpdatesByIssueIdLoader(PageRowsByKeyLoader):

@@ -3,9 +3,11 @@ from __future__ import annotations
 import strawberry
 
 from gql.bounds import column_bounded
+from models import lean
 from models.base import get_by_column
 from gql.context import Info
-from gql.posts.loaders import prepare_page, with_authors
+from gql.loaders import counted
+from gql.posts.loaders import prepare_page
 from gql.posts.types import Board, Post
 from gql.relay import Connection, connection
 from models import posts as models
@@ -30,7 +32,12 @@ class PostQueries:
             queryset = queryset.filter(tag_rows__tag__name=tag.strip().lower())
         if author is not None:
             queryset = queryset.filter(author__handle=author.strip().lower())
-        return with_authors(queryset).order_by("-published_at", "-id")  # type: ignore[return-value]
+        rows = queryset.order_by("-published_at", "-id")
+        if tag is None and author is None:
+            # Every post, or a board's: `totalCount` from counters. With a tag or an author, COUNT
+            # stays, over that tag's or author's rows only (indexes post_tags(tag), posts(author)).
+            return counted(info, rows, models.Post.visible_count(info.context.viewer, board))  # type: ignore[return-value]
+        return rows  # type: ignore[return-value]
 
     @strawberry.field(description="A post by its slug; null when unknown or not visible to you.")
     async def post(self, info: Info, slug: str) -> Post | None:
@@ -38,4 +45,4 @@ class PostQueries:
 
     @strawberry.field(description="All boards, in the site's order.")
     async def boards(self) -> list[Board]:
-        return await models.Board.all()  # type: ignore[return-value]
+        return await lean.fetch(models.Board.all())  # type: ignore[return-value]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any, Hashable
 
 from gql.loaders import Loader
+from models import lean
 from models.stars import EligibilityRequirement, Perk, ProgramValue
 
 # The program's lists are a handful of rows each: one query each, keyed by the program row.
@@ -12,7 +13,7 @@ class _ProgramListLoader(Loader):
     model: Any
 
     async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        rows = await self.model.all()
+        rows = await lean.fetch(self.model.all())
         return {key: rows for key in keys}
 
     def missing(self) -> Any:

@@ -6,8 +6,10 @@ from gql.accounts.loaders import prepare_user_page
 from gql.accounts.types import User
 from gql.context import Info
 from gql.errors import NotFound
+from gql.loaders import counted
 from gql.relay import Connection, connection
 from gql.stars.types import StarsProgram
+from models import lean
 from models import stars as models
 
 
@@ -15,11 +17,11 @@ from models import stars as models
 class StarsQueries:
     @strawberry.field(description="The Stars program page.")
     async def stars_program(self) -> StarsProgram:
-        program = await models.StarsProgram.first()
+        program = await lean.first(models.StarsProgram.all())
         if program is None:
             raise NotFound("The Stars program is not set up yet (run `community-api seed`)")
         return program  # type: ignore[return-value]
 
     @connection("All Stars program members, longest-serving first.", on_page=prepare_user_page)
     def stars(self, info: Info) -> Connection[User]:
-        return models.star_members()  # type: ignore[return-value]
+        return counted(info, models.star_members(), models.star_members_count())  # type: ignore[return-value]

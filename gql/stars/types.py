@@ -5,12 +5,12 @@ from typing import Any, Awaitable
 import strawberry
 
 from gql.context import Info
-from gql.posts.loaders import prepare_page, with_authors
+from gql.loaders import counted
+from gql.posts.loaders import prepare_page
 from gql.posts.types import Post
 from gql.relay import Connection, connection
 from gql.stars.loaders import EligibilityByProgramIdLoader, PerksByProgramIdLoader, ValuesByProgramIdLoader
 from models import posts as post_models
-from models import stars as models
 
 STARS_BLOG = "stars-blog"
 
@@ -56,4 +56,5 @@ class StarsProgram:
     @connection('"Meet the Stars": the Stars blog, newest first.', on_page=prepare_page)
     def blog_posts(self, info: Info) -> Connection[Post]:
         queryset = post_models.Post.visible_to(info.context.viewer).filter(board__slug=STARS_BLOG)
-        return with_authors(queryset).order_by("-published_at", "-id")  # type: ignore[return-value]
+        size = post_models.Post.visible_count(info.context.viewer, STARS_BLOG)
+        return counted(info, queryset.order_by("-published_at", "-id"), size)  # type: ignore[return-value]

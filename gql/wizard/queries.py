@@ -7,6 +7,7 @@ from gql.errors import NotFound
 from gql.relay import pk_of
 from gql.wizard.loaders import WizardStepByIdLoader
 from gql.wizard.types import HelpWizard, WizardStep
+from models import lean
 from models import wizard as models
 
 
@@ -14,7 +15,7 @@ from models import wizard as models
 class WizardQueries:
     @strawberry.field(description="The Help Wizard, from its first step.")
     async def help_wizard(self, info: Info) -> HelpWizard:
-        first = await models.WizardStep.filter(is_first=True).first()
+        first = await lean.first(models.WizardStep.filter(is_first=True))
         if first is None:
             raise NotFound("The Help Wizard has no first step yet")
         return HelpWizard(first_step=first)  # type: ignore[arg-type]

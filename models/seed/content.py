@@ -170,7 +170,7 @@ async def _posts(loader: Loader, items: list[dict[str, Any]], users: dict[str, U
             excerpt=item.get("excerpt") or excerpt_of(item["body"]), status=status, locked=item.get("locked", False),
             created_at=published_at or datetime.fromisoformat("2025-06-01T12:00:00+00:00"),
             published_at=published_at if status is not PostStatus.PENDING else None,
-            kudos_count=len(kudos_from), reply_count=len(replies),
+            kudos_count=len(kudos_from),  # reply_count: the replies' trigger counts them below
         )
         if not created:
             continue
