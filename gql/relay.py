@@ -29,6 +29,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from gql.errors import BadUserInput, NotFound
+from gql.selection import selects
 from models import lean
 
 if TYPE_CHECKING:
@@ -472,14 +473,20 @@ class ConnectionExtension(FieldExtension):
     async def _page(self, result: Any, page: PageArgs, info: Any) -> Connection[Any]:
         if inspect.iscoroutine(result) or isinstance(result, asyncio.Future):
             result = await result
+        source: Source | None = None
         if isinstance(result, Counted):
             # Rows paged as any QuerySet's, the count from the counter.
-            connection = await paginate_source(CountedSource(QuerySetSource(result.rows), result.count), page)
+            source = CountedSource(QuerySetSource(result.rows), result.count)
         # A QuerySet is awaitable too: never await it here, page it in SQL.
         elif isinstance(result, QuerySet):
-            connection = await paginate_source(QuerySetSource(result), page)
+            source = QuerySetSource(result)
         elif hasattr(result, "slice"):
-            connection = await paginate_source(result, page)
+            source = result
+        if source is not None:
+            if not _selects_rows(info):
+                # Only `totalCount` asked for: no page to read.
+                return _build([], 0, False, _memo(source.count))
+            connection = await paginate_source(source, page)
         elif hasattr(result, "window"):
             connection = await _value(paginate_keyed(result, page))
         else:
@@ -487,6 +494,11 @@ class ConnectionExtension(FieldExtension):
         if self.on_page is not None:
             await self.on_page(info, connection.nodes())
         return connection
+
+
+def _selects_rows(info: Any) -> bool:
+    """Whether the query asks the connection for anything its rows decide (not only totalCount)."""
+    return any(selects(info, name) for name in ("edges", "nodes", "pageInfo"))
 
 
 def _given(value: Any) -> Any:

@@ -361,3 +361,15 @@ async def test_sqlite_statements_stop_at_their_deadline(tmp_path: Any, db: str) 
         assert (await client.execute_query_dict("SELECT 1 AS one")) == [{"one": 1}]
     finally:
         await client.close()
+
+
+async def test_a_connection_asked_only_for_its_total_reads_no_page(module_client: GraphQLClient) -> None:
+    with count_sql() as sql:
+        total = (await module_client.query("{ posts { totalCount } }"))["posts"]["totalCount"]
+    assert total > 0 and sql.statements  # executed (not a cached answer): the counter was read
+    assert not [statement for statement in sql.statements if 'FROM "posts"' in statement], sql.statements
+    # Rows asked for through a fragment (or pageInfo) are still read.
+    fragment = "{ posts { totalCount ...Page } } fragment Page on PostConnection { pageInfo { hasNextPage } }"
+    with count_sql() as sql:
+        await module_client.query(fragment)
+    assert [statement for statement in sql.statements if 'FROM "posts"' in statement]
