@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import Any, Awaitable, Callable, ClassVar, Hashable, Iterable, TypeVar
+from typing import Any, Awaitable, Callable, ClassVar, Hashable, TypeVar
 
 from aiodataloader import DataLoader
 from pypika_tortoise.analytics import RowNumber
-from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -116,7 +115,7 @@ class PageRowsByKeyLoader(Loader):
     """
 
     key_field: ClassVar[str]
-    # Each parent's total: a counter column (`CounterByIdLoader`) or a GROUP BY (`CountByKeyLoader`).
+    # Each parent's total: a counter column (`CounterByIdLoader`), never a COUNT of its rows.
     count_loader: ClassVar[type["Loader"]]
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
@@ -190,30 +189,9 @@ def rows_of(info: Any, loader_class: type[PageRowsByKeyLoader], parent: Any) -> 
     return KeyedRows(info.context.loaders, loader_class, parent)
 
 
-class CountByKeyLoader(Loader):
-    """How many rows of `queryset(keys)` each key has, in one GROUP BY."""
-
-    key_field: ClassVar[str]
-
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
-        raise NotImplementedError
-
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        rows = (
-            await self.queryset(keys)
-            .annotate(n=Count("id"))
-            .group_by(self.key_field)
-            .values_list(self.key_field, "n")
-        )
-        return dict(rows)
-
-    def missing(self) -> Any:
-        return 0
-
-
 class CounterByIdLoader(Loader):
     """A counter column of each parent row (`posts.reply_count`, `boards.published_post_count`),
-    by the parent's id, in one statement: the count a CountByKeyLoader would GROUP BY, kept
+    by the parent's id, in one statement: the size of each parent's list, kept
     exact by triggers (models/counted.py), so that no count reads the rows it counts."""
 
     model: ClassVar[type[Model]]
@@ -306,12 +284,6 @@ class Loaders:
         if instance is None:
             instance = self._instances[loader_class] = loader_class()
         return instance  # type: ignore[return-value]
-
-    def prime_many(self, loader_class: type[Loader], rows: Iterable[Model]) -> None:
-        """Seed a by-id loader with rows a list query already fetched."""
-        loader = self[loader_class]
-        for row in rows:
-            loader.prime(row.pk, row)
 
 
 PageHook = Callable[[Any, list[Any]], Awaitable[None]]

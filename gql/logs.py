@@ -12,7 +12,9 @@ uncaught exceptions where none is configured (a plain `uvicorn --factory` run).
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import sys
 from typing import Any
 
@@ -88,3 +90,13 @@ def install() -> None:
         for handler in logger.handlers:
             if not isinstance(handler.formatter, OneLineRecords):
                 handler.setFormatter(OneLineRecords(handler.formatter))
+
+
+# Request IDs: a random prefix per process and a counter. Unique across workers and restarts,
+# which is all log correlation needs, without a urandom system call per request.
+_REQUEST_ID_PREFIX = os.urandom(8).hex()
+_request_serial = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_REQUEST_ID_PREFIX}{next(_request_serial):016x}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
@@ -28,6 +27,7 @@ from gql.broker import Broker
 from gql.cache import ResponseCache
 from gql.context import Context
 from gql.errors import RequestError
+from gql.logs import new_request_id
 from gql.limits.guard import Admission, Guard
 from gql.loaders import Loaders
 from gql.persisted import QueryStore, resolve_query
@@ -111,7 +111,7 @@ class GraphQLHTTPEndpoint:
         # Refusals before negotiation still answer in a type the client takes, when there is one.
         media_type = negotiate(request.headers.get("accept")) or JSON
         # Every response says which request it answers; logs of masked errors carry the same id.
-        headers = {"X-Request-Id": uuid.uuid4().hex}
+        headers = {"X-Request-Id": new_request_id()}
         viewer: Context | None = None
         try:
             # Who asks, first: every answer, each refusal included, reports that caller's budget.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
@@ -42,6 +41,7 @@ from gql.authentication import CredentialsRefused, authenticate, refresh
 from gql.broker import Broker
 from gql.context import Context
 from gql.errors import RequestError
+from gql.logs import new_request_id
 from gql.events import ACCOUNTS_CHANNEL
 from gql.limits.guard import Admission, Guard, client_address
 from gql.loaders import Loaders
@@ -108,7 +108,7 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
         query = await resolve_query(self.view.queries, params["query"], params["extensions"])
         if query is None:
             raise RequestError(400, "No GraphQL query found in the message", "BAD_REQUEST")
-        context = replace(self.context, loaders=Loaders(), extras={"request_id": uuid.uuid4().hex})
+        context = replace(self.context, loaders=Loaders(), extras={"request_id": new_request_id()})
         await self.view.guard.admit(context, query, params["operationName"], params["variables"])
         return context, query
 

@@ -35,8 +35,11 @@ def _datetime(value: Any) -> datetime | None:
     if type(value) is datetime:
         if value.tzinfo is timezone.utc:
             return value
-    else:
+    elif isinstance(value, str):
         value = datetime.fromisoformat(value)
+    else:
+        # A number (SQLite can hold one): Tortoise reads it as a timestamp.
+        value = datetime.fromtimestamp(value, timezone.utc)
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
@@ -172,9 +175,12 @@ async def fetch_keyed(owner: Hashable, queryset_for: Callable[[list[Any]], Query
 
     Why: building the SQL of an `IN` of a hundred keys took Tortoise and PyPika longer than the
     database took to answer it. When the statement's only parameters are the keys themselves,
-    in order, its text depends on nothing but their number, so it is built once per owner and
-    number of keys and reused with the new keys as parameters. Any other statement (a constant
-    or a viewer among its parameters) is built every time, as before.
+    in order and of the same types, its text depends on nothing but their number, so it is built
+    once per owner and number of keys and reused with the new keys as parameters. Any other
+    statement (a constant among its parameters) is built every time, as before.
+
+    `queryset_for` must depend on the keys alone (a loader's batch does: loaders know no viewer),
+    since the text built for one call serves every later call of the same owner and size.
     """
     slot = (owner, len(keys))
     known = _keyed_statements.get(slot)
@@ -186,6 +192,7 @@ async def fetch_keyed(owner: Hashable, queryset_for: Callable[[list[Any]], Query
     if not is_plain(queryset):
         return list(await queryset)
     query, sql, values = _compiled(queryset)
-    if values == list(keys) and len(_keyed_statements) < MAX_KEYED_STATEMENTS:
+    same = values == list(keys) and all(type(value) is type(key) for value, key in zip(values, keys))
+    if same and len(_keyed_statements) < MAX_KEYED_STATEMENTS:
         _keyed_statements[slot] = (queryset.model, sql)
     return await fetch_sql(query, sql, values)

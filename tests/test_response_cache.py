@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 from tortoise import Tortoise
 
+from gql.app import create_app
 from gql.cache import responses
 from gql.relay import global_id_of
 from gql.transport import GraphQLHTTPEndpoint
@@ -349,6 +350,17 @@ async def test_response_cache_enabled_false_turns_it_off(client: GraphQLClient) 
         assert "X-Cache" not in response.headers and statements > 0
 
 
+async def test_no_answer_is_kept_unless_the_app_listens_to_commits(db: str) -> None:
+    # An app whose start-up never ran (mounted in another app, lifespan off) would hear of no
+    # write: its cache stays out of the way rather than serve what nothing invalidates.
+    app = create_app(settings_with(rate_limit_enabled=False), manage_orm=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        for _ in range(2):
+            with count_sql() as sql:
+                response = await http.post("/graphql", json={"query": "{ boards { slug } }"})
+            assert response.status_code == 200 and "X-Cache" not in response.headers and sql.count > 0
+
+
 async def test_an_answer_expires_after_the_ttl(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
     monkeypatch.setattr(responses, "monotonic", lambda: now[0])
@@ -365,7 +377,8 @@ async def test_least_recently_used_answers_go_first_and_big_ones_are_not_kept(db
     queries = [f"{{ q{n}: boards {{ slug }} }}" for n in range(10)]
     async with client_for(settings_with(rate_limit_enabled=False)) as sizing:
         data = (await read(sizing, queries[0]))[0].json()["data"]
-    size = len(orjson.dumps(data)) + responses.ENTRY_OVERHEAD  # the same for every q<n>
+    # The answer, the key's query text (the same length for every q<n>) and the bookkeeping.
+    size = len(orjson.dumps(data)) + len(queries[0]) + len(b"{}") + responses.ENTRY_OVERHEAD
     # Room for exactly 8 answers, and each is no more than an eighth of it.
     async with client_for(settings_with(rate_limit_enabled=False, response_cache_max_bytes=8 * size)) as client:
 
@@ -476,12 +489,14 @@ async def test_a_write_counts_what_triggers_and_cascades_change(db: str) -> None
     assert {"posts", "replies", "kudos", "post_tags"} <= deleting_posts
     new_reply = changed_by(parse('INSERT INTO "replies" ("post_id","body") VALUES (?,?)'))
     assert "replies" in new_reply and "kudos" not in new_reply  # an insert cascades nothing
-    # Every trigger in the database is one the cache knows (models.counted.COUNTED).
+    # Every trigger in the database is one the cache knows (models.counted.COUNTED and
+    # COUNTED_LINKS, which `trigger_writes` reads).
     try:
-        from models.counted import COUNTED
+        from models.counted import COUNTED, COUNTED_LINKS, trigger_writes
     except ImportError:
-        COUNTED = ()
-    known = {spec.table for spec in COUNTED}
+        COUNTED, COUNTED_LINKS, trigger_writes = (), (), dict
+    known = {spec.table for spec in COUNTED} | {table for link in COUNTED_LINKS for table in (link.table, link.target)}
+    assert set(trigger_writes()) == known
     connection = Tortoise.get_connection("default")
     if connection.capabilities.dialect == "postgres":
         rows = await connection.execute_query_dict(
@@ -489,10 +504,18 @@ async def test_a_write_counts_what_triggers_and_cascades_change(db: str) -> None
     else:
         rows = await connection.execute_query_dict("SELECT tbl_name AS tbl FROM sqlite_master WHERE type = 'trigger'")
     assert {row["tbl"] for row in rows} <= known
-    for table in known:
-        spec = next(spec for spec in COUNTED if spec.table == table)
-        changed = changed_by(parse(f'UPDATE "{table}" SET "x"=1'))
+    for spec in COUNTED:
+        changed = changed_by(parse(f'UPDATE "{spec.table}" SET "x"=1'))
         assert {counter.parent for counter in spec.counters} | ({"tallies"} if spec.split else set()) <= changed
+    for link in COUNTED_LINKS:
+        # A link coming or going, a target's status change or deletion: the parents' counters move.
+        for table in (link.table, link.target):
+            for sql in (f'INSERT INTO "{table}" ("x") VALUES (?)', f'UPDATE "{table}" SET "x"=1',
+                        f'DELETE FROM "{table}" WHERE "id"=?'):
+                assert link.parent in changed_by(parse(sql)), sql
+    if COUNTED_LINKS:
+        assert "tags" in changed_by(parse('UPDATE "posts" SET "status"=? WHERE "id"=?'))
+        assert "tags" in changed_by(parse('INSERT INTO "post_tags" ("post_id","tag_id") VALUES (?,?)'))
 
 
 async def test_in_production_a_get_with_query_text_is_refused_even_when_its_answer_is_kept(db: str) -> None:

@@ -40,12 +40,17 @@ class GenerationsUnavailable(Exception):
 class Snapshot:
     epoch: str
     generations: Mapping[str, int]
+    # In process: how many bumps the counters had seen (equal: nothing changed at all, which
+    # answers a hit without comparing table by table). None for Redis's.
+    version: int | None = None
 
     def of(self, tables: Iterable[str]) -> tuple[tuple[str, int], ...]:
         """The generations of `tables` (and of ALL, which every answer depends on)."""
         return tuple((table, self.generations.get(table, 0)) for table in {*tables, ALL})
 
-    def matches(self, epoch: str, kept: tuple[tuple[str, int], ...]) -> bool:
+    def matches(self, epoch: str, kept: tuple[tuple[str, int], ...], version: int | None = None) -> bool:
+        if self.version is not None and version == self.version:
+            return True
         current = self.generations
         return epoch == self.epoch and all(current.get(table, 0) == generation for table, generation in kept)
 
@@ -63,15 +68,17 @@ class MemoryGenerations:
 
     def __init__(self) -> None:
         self._current: dict[str, int] = {}
+        self._version = 0
 
     async def snapshot(self) -> Snapshot:
-        return Snapshot("", self._current)
+        return Snapshot("", self._current, self._version)
 
     async def bump(self, tables: Iterable[str]) -> None:
         changed = dict(self._current)
         for table in tables:
             changed[table] = changed.get(table, 0) + 1
         self._current = changed  # snapshots taken before keep the old dict
+        self._version += 1
 
     async def close(self) -> None:
         pass

@@ -13,8 +13,8 @@ hit is charged the same points and counts against the same budget as an executio
 - whose execution answered without errors, wrote nothing and read only tables it could name
   (models/touched.py).
 
-Key: sha256 of the query text, the operation name, the variables as canonical JSON and the
-response's media type. The text itself rather than a normalised form: clients resend the same
+Key: the query text, the operation name, the variables as canonical JSON and the response's
+media type (counted in the entry's size). The text itself rather than a normalised form: clients resend the same
 bytes, a persisted query's hash is the hash of that text (so a hash over GET and its text over
 POST share one entry), and normalising would cost a parse on every request.
 
@@ -29,7 +29,6 @@ eighth of that is not kept, so that one answer cannot empty the cache.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from time import monotonic
@@ -45,10 +44,14 @@ from gql.limits.guard import Admission
 from gql.settings import Settings
 from models.touched import Touched, on_commit
 
-# Bytes counted for an entry beside its answer (key, generations, bookkeeping).
-ENTRY_OVERHEAD = 200
+# Bytes counted for an entry beside its answer: the key, the generations tuple, the Entry and its
+# slot in the OrderedDict (about 780 bytes for a small answer, measured with tracemalloc).
+ENTRY_OVERHEAD = 1024
 # The largest answer kept, as a fraction of RESPONSE_CACHE_MAX_BYTES.
 LARGEST_ANSWER = 1 / 8
+
+# Query text, operation name, variables as canonical JSON, media type (see `cache_key`).
+CacheKey = tuple[str, str, bytes, str]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Entry:
     extensions: dict[str, Any] | None
     epoch: str
     generations: tuple[tuple[str, int], ...]
+    version: int | None
     expires: float
     size: int
 
@@ -72,7 +76,7 @@ class Entry:
 class Lookup:
     """One cacheable operation's look-up: its key, the generations before it runs, and the hit."""
 
-    key: str
+    key: CacheKey
     snapshot: Snapshot
     entry: Entry | None
 
@@ -83,7 +87,7 @@ class ResponseCache:
         self.ttl = settings.response_cache_ttl_seconds
         self.max_bytes = settings.response_cache_max_bytes
         self.enabled = settings.response_cache_enabled and self.ttl > 0 and self.max_bytes > 0
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, Entry] = OrderedDict()
         self._bytes = 0
         self._stop_listening: Callable[[], None] | None = None
 
@@ -103,6 +107,8 @@ class ResponseCache:
         """Whether this operation's answer may come from, and go to, the cache (see the module)."""
         return (
             self.enabled
+            # Only while committed writes reach `invalidate` (the app's start-up ran `start`).
+            and self._stop_listening is not None
             and context.viewer is None
             and context.token is None
             and admission is not None
@@ -121,10 +127,13 @@ class ResponseCache:
         try:
             snapshot = await self.generations.snapshot()
         except GenerationsUnavailable:
+            # Writes made meanwhile may not have reached the shared counters: what this worker
+            # holds can no longer be trusted to be current.
+            self.clear()
             return None
         entry = self._entries.get(key)
         if entry is not None:
-            if entry.expires > monotonic() and snapshot.matches(entry.epoch, entry.generations):
+            if entry.expires > monotonic() and snapshot.matches(entry.epoch, entry.generations, entry.version):
                 self._entries.move_to_end(key)
                 return Lookup(key, snapshot, entry)
             self._drop(key)
@@ -135,12 +144,14 @@ class ResponseCache:
         what the execution read and wrote). Returns its `data` encoded, kept or not, for the
         response to send as it is (encoded once)."""
         data = orjson.dumps(body["data"])
-        size = len(data) + ENTRY_OVERHEAD
+        # The key holds the query text and variables: counted with the answer.
+        size = len(data) + len(lookup.key[0]) + len(lookup.key[2]) + ENTRY_OVERHEAD
         if touched.written or touched.opaque or size > self.max_bytes * LARGEST_ANSWER:
             return orjson.Fragment(data)
         extensions = dict(body["extensions"]) if body.get("extensions") else None
         snapshot = lookup.snapshot
-        entry = Entry(data, extensions, snapshot.epoch, snapshot.of(touched.read), monotonic() + self.ttl, size)
+        entry = Entry(data, extensions, snapshot.epoch, snapshot.of(touched.read), snapshot.version,
+                      monotonic() + self.ttl, size)
         self._drop(lookup.key)
         self._entries[lookup.key] = entry
         self._bytes += size
@@ -153,27 +164,26 @@ class ResponseCache:
         try:
             await self.generations.bump(tables)
         except GenerationsUnavailable:
-            # The other workers cannot be told now (their look-ups fail the same way until Redis
-            # is back, and the bump is retried then); this one at least forgets what it holds.
+            # The other workers cannot be told now: the bump goes with this worker's next call
+            # that reaches Redis, and until then their answers are bounded by the TTL alone.
+            # This one at least forgets what it holds.
             self.clear()
 
     def clear(self) -> None:
         self._entries.clear()
         self._bytes = 0
 
-    def _drop(self, key: str) -> None:
+    def _drop(self, key: CacheKey) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._bytes -= entry.size
 
 
-def cache_key(query: str, operation_name: str | None, variables: dict[str, Any] | None, media_type: str) -> str | None:
+def cache_key(query: str, operation_name: str | None, variables: dict[str, Any] | None, media_type: str) -> CacheKey | None:
+    """The query text, operation name, variables as canonical JSON and media type, as they are:
+    a dictionary key of strings hashes faster than a digest is computed, and holds no collisions."""
     try:
         canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    digest = hashlib.sha256()
-    for part in (query.encode(), (operation_name or "").encode(), canonical, media_type.encode()):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
+    return (query, operation_name or "", canonical, media_type)

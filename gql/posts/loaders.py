@@ -63,13 +63,13 @@ class PublishedPostCountByBoardIdLoader(CounterByIdLoader):
     column = "published_post_count"
 
 
-# Authors come by a second statement for the page rather than a join: splitting joined rows into
-# two instances cost more than the round trip (bench/RESULTS.md).
+# The `on_page` hook of post lists: a page of posts resolves without a loop turn per post, as its
+# authors, boards, tags and a page of replies (when asked for) are loaded for the whole page at
+# once. Authors come by a second statement rather than a join: splitting joined rows into two
+# instances cost more than the round trip (bench/RESULTS.md).
 prepare_page = page_filler(
     author=(UserByIdLoader, "author_id"),
     board=(BoardByIdLoader, "board_id"),
     tags=(TagsByPostIdLoader, "pk"),
     replies=(PublishedRepliesByPostIdLoader, "pk"),
 )
-prepare_page.__doc__ = """Let a page of posts resolve without a loop turn per post: authors, boards, tags and a page
-of replies (when asked for) are loaded for the whole page at once."""
