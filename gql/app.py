@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
                 yield
                 return
             # A statement outliving its request's time limit is stopped by the database too.
-            config = tortoise_config(settings.database_url, statement_timeout_seconds=settings.request_timeout_seconds)
+            config = tortoise_config(settings.database_url, statement_timeout_seconds=settings.request_timeout_seconds,
+                                     pool_size=settings.database_pool_size)
             async with RegisterTortoise(app, config=config):
                 tune_garbage_collector(settings.gc_young_threshold)
                 yield

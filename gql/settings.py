@@ -35,6 +35,9 @@ class Settings:
 
     app_env: AppEnv = AppEnv.DEVELOPMENT
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL connections each serving process may hold (a `maxsize` in DATABASE_URL wins):
+    # Tortoise takes one per statement, and 50 concurrent requests queued for its default of 5.
+    database_pool_size: int = 10
     redis_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000

@@ -10,10 +10,12 @@ caller's transaction, with an atomic `UPDATE … SET n = n ± 1`: concurrent req
 exactly their own row, where reading the count and writing it back would lose some.
 
 **The sizes of the big lists**, which `COUNT(*)` would read row by row (3.7 ms at 30,000 posts,
-36.5 ms at 300,000): posts in all, per board and per author, published replies per post, FAQs in
-all and per category, users per role (members, Stars), issues per status, updates per issue.
-These are kept by **database triggers**, created by migration 0003 from the description `COUNTED`
-below, one set for SQLite and one for PostgreSQL, and read by the API (`Size`) instead of COUNT.
+36.5 ms at 300,000): posts in all, per board, per author and per tag, published replies per post,
+FAQs in all and per category, users per role (members, Stars), issues per status, updates per
+issue. These are kept by **database triggers**, created by migration 0003 from the description
+`COUNTED` below (and by 0004 from `COUNTED_LINKS`, for the posts per tag: a count over a link
+table, whose rows count by their post's status), one set for SQLite and one for PostgreSQL, and
+read by the API (`Size`) instead of COUNT.
 
 Why triggers rather than counter updates in the domain functions: a row's visibility changes on
 many paths (createPost, seven moderation actions, Stars' MARK_SPAM, FAQ publishing, role changes
@@ -30,7 +32,8 @@ leaves behind; `tests/test_counters.py` checks the migration's frozen copy equal
 
 **Where counters live.** A count per parent row is a column of that row (`boards.post_count` and
 `published_post_count`, `users.published_post_count`, `posts.reply_count`,
-`faq_categories.faq_count` and `published_faq_count`, `issues.update_count`); a count of a whole
+`faq_categories.faq_count` and `published_faq_count`, `issues.update_count`, `tags.post_count`
+and `published_post_count`); a count of a whole
 table is a row of `tallies` per value of its status (`posts.PUBLISHED`, `users.STAR`,
 `issues.RESOLVED`, …): staff, who see every status, read the sum of a table's rows.
 
@@ -38,8 +41,11 @@ table is a row of `tallies` per value of its status (`posts.PUBLISHED`, `users.S
 makes concurrent writers of one counter take turns, none losing another's change. On PostgreSQL
 a trigger locks its counter rows in one order (tallies by name, then parent rows by id), and
 parent rows with the NO KEY UPDATE lock an UPDATE takes anyway, which the KEY SHARE locks of
-other writers' foreign-key checks never wait for (and it theirs): concurrent writers queue, they
-do not deadlock (`tests/test_counters.py` races opposite moves). The price is that two transactions
+other writers' foreign-key checks never wait for (and it theirs): concurrent single-row writers
+queue, they do not deadlock (`tests/test_counters.py` races opposite moves). A statement that
+changes many rows at once locks their parents row by row, so two such statements over the same
+parents in different orders could still deadlock (PostgreSQL then aborts one, which retries or
+fails cleanly; the API writes one row per statement). The price is that two transactions
 writing the same counter (two new posts on one board) serialize from the write to their commit;
 at very high write rates a tally can be spread over N slot rows summed on read.
 
@@ -54,10 +60,11 @@ the counters consistent.
 
 **Caveats.**
 - Never `save()` a loaded row that holds counters (boards, faq_categories, users, posts,
-  issues): a full-row save writes stale counters back; write with `.filter(…).update(…)`, as
+  issues, tags): a full-row save writes stale counters back; write with `.filter(…).update(…)`, as
   every path does.
 - A statement's text does not name the tables its triggers write: whatever learns what a write
-  changed from its SQL (the response cache, models/touched.py) adds them from `COUNTED`.
+  changed from its SQL (the response cache, models/touched.py) adds them from `trigger_writes()`
+  (`COUNTED` and `COUNTED_LINKS`).
 - On SQLite the row count Tortoise reports for an UPDATE or DELETE includes the rows triggers
   changed (it reads `total_changes`): on the counted tables, read it as "some or none", never as
   a number (`_delete_counted` relies on its number, so kudos and marks have no triggers).
@@ -70,7 +77,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -328,6 +335,276 @@ def drop_triggers_sql(dialect: str, specs: Sequence[CountedTable] = COUNTED) -> 
     return statements
 
 
+# --- Counters over a link table: posts per tag ----------------------------------------------------
+#
+# A tag's posts are rows of `post_tags`, and whether one counts as published is the status of
+# another table's row, the post's. So the count moves on two tables: a link appearing or
+# disappearing (an insert, a delete, the cascade of a post's deletion) moves its tag's counters by
+# the post's status; a post's status changing moves the published counter of every tag of the
+# post. `CountedTable` cannot say that (its split column is on the counted row itself), hence
+# `CountedLink` and its own triggers, generated here for both dialects and frozen as SQL in
+# migration 0004 (`tests/test_counters.py` keeps the two equal).
+#
+# The rule the triggers keep: a parent's counters count the links whose target row exists. A
+# target's deletion takes its links off in a BEFORE DELETE trigger (while they still exist, with
+# the target's status), so that the cascade deleting them afterwards, which no longer finds the
+# target, moves nothing. On PostgreSQL the link triggers lock the target rows FOR SHARE before
+# reading their status: a concurrent status change (its UPDATE takes the NO KEY UPDATE lock that
+# SHARE conflicts with) waits for the link's transaction, and its trigger then sees the link, or
+# the link's trigger waits for the status change and reads the new status; either way each link
+# is counted with the status it ends with, never twice, never lost.
+#
+# Lock order: target rows (FOR SHARE), then parent rows in id order; a status change holds its
+# target row and takes the tallies, boards and users (COUNTED) before the tags. Deleting a target
+# takes its parents (tags) before the tallies its own AFTER trigger moves: a post deleted while
+# new posts with the same tags are written may deadlock with them, and PostgreSQL aborts one (no
+# API path deletes posts; operators and fixtures do, one statement at a time).
+
+
+@dataclass(frozen=True)
+class CountedLink:
+    """Rows of a link table counted on the parent row one of its keys points at (`post_tags` on
+    `tags` by `tag_id`): every link in a counter without `only`, and in a counter with `only`
+    the links whose target row (`posts` by `through`, `post_id`) holds `only` in `split`."""
+
+    table: str
+    through: str
+    target: str
+    split: str
+    counters: tuple[Counter, ...]
+
+    def __post_init__(self) -> None:
+        assert self.counters and len({(c.parent, c.key) for c in self.counters}) == 1, "one parent per link"
+
+    @property
+    def parent(self) -> str:
+        return self.counters[0].parent
+
+    @property
+    def key(self) -> str:
+        return self.counters[0].key
+
+    @property
+    def split_counters(self) -> tuple[Counter, ...]:
+        """The counters a change of the target's split column moves."""
+        return tuple(counter for counter in self.counters if counter.only is not None)
+
+    def trigger_names(self) -> dict[str, str]:
+        """Each trigger's name (and on PostgreSQL its function's) by what it follows, with its table."""
+        return {
+            **{f"{self.table}.{event}": f"{self.table}_counters_{event}" for event in _EVENTS},
+            **{f"{self.target}.{event}": f"{self.target}_{self.parent}_counters_{event}" for event in ("update", "delete")},
+        }
+
+
+# What the link triggers count. Migration 0004 holds the SQL generated from this, frozen (a test
+# keeps the two equal): a change here, or to the generator below, needs a migration that drops
+# the old triggers and creates the new ones (drop_link_triggers_sql, create_link_triggers_sql).
+COUNTED_LINKS: tuple[CountedLink, ...] = (
+    CountedLink("post_tags", "post_id", "posts", "status", (
+        Counter("tags", "tag_id", "post_count"),
+        Counter("tags", "tag_id", "published_post_count", "PUBLISHED"),
+    )),
+)
+
+
+def trigger_writes() -> dict[str, set[str]]:
+    """Which tables the counting triggers on each table write (COUNTED and COUNTED_LINKS): what
+    a write to a table changes besides itself (models/touched.py)."""
+    writes: dict[str, set[str]] = defaultdict(set)
+    for spec in COUNTED:
+        writes[spec.table].update(counter.parent for counter in spec.counters)
+        if spec.split:
+            writes[spec.table].add(Tally._meta.db_table)
+    for link in COUNTED_LINKS:
+        writes[link.table].add(link.parent)
+        writes[link.target].add(link.parent)
+    return dict(writes)
+
+
+def _link_amount(link: CountedLink, counter: Counter, row: str) -> str:
+    """What one link of the target row `row` adds to `counter`: 1, or 1 when `row` holds `only`."""
+    if counter.only is None:
+        return "1"
+    return f"(CASE WHEN {row}.{link.split} = '{counter.only}' THEN 1 ELSE 0 END)"
+
+
+def _sqlite_link_move(link: CountedLink, row: str, sign: str) -> str:
+    """Move the parent's counters by one link (NEW or OLD) whose target still exists."""
+    target = f"(SELECT 1 FROM {link.target} AS t WHERE t.id = {row}.{link.through})"
+    sets = ", ".join(
+        f"{c.column} = {c.column} {sign} 1" if c.only is None
+        else f"{c.column} = {c.column} {sign} (SELECT {_link_amount(link, c, 't')} FROM {link.target} AS t "
+             f"WHERE t.id = {row}.{link.through})"
+        for c in link.counters)
+    return f"UPDATE {link.parent} SET {sets} WHERE id = {row}.{link.key} AND EXISTS {target}"
+
+
+def _sqlite_target_move(link: CountedLink, counters: Sequence[Counter], row: str, delta: Callable[[Counter], str]) -> str:
+    """Move `counters` of every parent the target row `row` links to by delta(counter) a link."""
+    links = f"(SELECT COUNT(*) FROM {link.table} AS c WHERE c.{link.through} = {row}.id AND c.{link.key} = {link.parent}.id)"
+    sets = ", ".join(f"{c.column} = {c.column} + {delta(c)} * {links}" for c in counters)
+    return (f"UPDATE {link.parent} SET {sets} "
+            f"WHERE id IN (SELECT c.{link.key} FROM {link.table} AS c WHERE c.{link.through} = {row}.id)")
+
+
+def _link_moved(link: CountedLink, old: str, new: str, distinct: str) -> str:
+    """The condition under which a target's update moves a counter: the target passed an `only`."""
+    return " OR ".join(f"({old}.{link.split} = '{only}') {distinct} ({new}.{link.split} = '{only}')"
+                       for only in dict.fromkeys(c.only for c in link.split_counters))
+
+
+def _sqlite_link_triggers(link: CountedLink) -> list[str]:
+    names = link.trigger_names()
+
+    def trigger(name: str, head: str, moves: list[str]) -> str:
+        body = "".join(f"  {move};\n" for move in moves)
+        return f"CREATE TRIGGER {name} {head}\nBEGIN\n{body}END"
+
+    keys = (link.key, link.through)
+    changed = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in keys)
+    statements = [
+        trigger(names[f"{link.table}.insert"], f"AFTER INSERT ON {link.table} FOR EACH ROW",
+                [_sqlite_link_move(link, "NEW", "+")]),
+        trigger(names[f"{link.table}.update"],
+                f"AFTER UPDATE OF {', '.join(keys)} ON {link.table} FOR EACH ROW WHEN {changed}",
+                [_sqlite_link_move(link, "OLD", "-"), _sqlite_link_move(link, "NEW", "+")]),
+        trigger(names[f"{link.table}.delete"], f"AFTER DELETE ON {link.table} FOR EACH ROW",
+                [_sqlite_link_move(link, "OLD", "-")]),
+    ]
+    if link.split_counters:
+        statements.append(trigger(
+            names[f"{link.target}.update"],
+            f"AFTER UPDATE OF {link.split} ON {link.target} FOR EACH ROW WHEN {_link_moved(link, 'OLD', 'NEW', 'IS NOT')}",
+            [_sqlite_target_move(link, link.split_counters, "NEW",
+                                 lambda c: f"({_link_amount(link, c, 'NEW')} - {_link_amount(link, c, 'OLD')})")]))
+    # BEFORE: the links are still there, with the target's status; the cascade then finds no target.
+    statements.append(trigger(
+        names[f"{link.target}.delete"], f"BEFORE DELETE ON {link.target} FOR EACH ROW",
+        [_sqlite_target_move(link, link.counters, "OLD", lambda c: f"-{_link_amount(link, c, 'OLD')}")]))
+    return statements
+
+
+def _pg_link_function(link: CountedLink, name: str, changes: str) -> str:
+    """A link trigger's function: `changes` selects (key, through, d) for the links it changed."""
+    changed = f"({changes}) AS c"
+    sums = ", ".join(
+        f"SUM(c.d) AS n{i}" if counter.only is None
+        else f"SUM(CASE WHEN t.{link.split} = '{counter.only}' THEN c.d ELSE 0 END) AS n{i}"
+        for i, counter in enumerate(link.counters))
+    moves = (f"(SELECT c.{link.key} AS id, {sums} FROM {changed} JOIN {link.target} AS t ON t.id = c.{link.through} "
+             f"GROUP BY c.{link.key}) AS s")
+    moved = " OR ".join(f"s.n{i} <> 0" for i in range(len(link.counters)))
+    sets = ", ".join(f"{counter.column} = p.{counter.column} + s.n{i}" for i, counter in enumerate(link.counters))
+    lines = [
+        # The targets whose status decides, FOR SHARE: a status change waits for this transaction
+        # (or this waits for it, then reads the new status). A target already gone counts nothing.
+        f"PERFORM 1 FROM {link.target} AS t WHERE t.id IN (SELECT c.{link.through} FROM {changed}) "
+        "ORDER BY t.id FOR SHARE OF t;",
+        f"PERFORM 1 FROM {link.parent} AS p, {moves}\n    WHERE p.id = s.id AND ({moved}) ORDER BY p.id FOR NO KEY UPDATE OF p;",
+        f"UPDATE {link.parent} AS p SET {sets}\n    FROM {moves}\n    WHERE p.id = s.id AND ({moved});",
+    ]
+    body = "".join(f"  {line}\n" for line in lines)
+    return (f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"BEGIN\n{body}  RETURN NULL;\nEND $$")
+
+
+def _pg_target_function(link: CountedLink, name: str, counters: Sequence[Counter], row: str,
+                        delta: Callable[[Counter], str], result: str) -> str:
+    """A target trigger's function: `counters` of every parent the row links to move by delta a link."""
+    links = (f"(SELECT c.{link.key} AS id, COUNT(*) AS n FROM {link.table} AS c WHERE c.{link.through} = {row}.id "
+             f"GROUP BY c.{link.key}) AS s")
+    sets = ", ".join(f"{c.column} = p.{c.column} + s.n * {delta(c)}" for c in counters)
+    lines = [
+        f"PERFORM 1 FROM {link.parent} AS p, {links}\n    WHERE p.id = s.id ORDER BY p.id FOR NO KEY UPDATE OF p;",
+        f"UPDATE {link.parent} AS p SET {sets}\n    FROM {links}\n    WHERE p.id = s.id;",
+    ]
+    body = "".join(f"  {line}\n" for line in lines)
+    return (f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"BEGIN\n{body}  RETURN {result};\nEND $$")
+
+
+def _pg_link_triggers(link: CountedLink) -> list[str]:
+    names = link.trigger_names()
+    columns = f"{link.key}, {link.through}"
+    keys = (link.key, link.through)
+    changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in keys)
+    old = ", ".join(f"OLD.{column} AS {column}" for column in keys)
+    new = ", ".join(f"NEW.{column}" for column in keys)
+    functions = {
+        f"{link.table}.insert": (
+            _pg_link_function(link, names[f"{link.table}.insert"], f"SELECT {columns}, 1 AS d FROM new_rows"),
+            f"AFTER INSERT ON {link.table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"),
+        f"{link.table}.update": (
+            _pg_link_function(link, names[f"{link.table}.update"], f"SELECT {old}, -1 AS d UNION ALL SELECT {new}, 1"),
+            f"AFTER UPDATE ON {link.table} FOR EACH ROW WHEN ({changed})"),
+        f"{link.table}.delete": (
+            _pg_link_function(link, names[f"{link.table}.delete"], f"SELECT {columns}, -1 AS d FROM old_rows"),
+            f"AFTER DELETE ON {link.table} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT"),
+    }
+    if link.split_counters:
+        functions[f"{link.target}.update"] = (
+            _pg_target_function(link, names[f"{link.target}.update"], link.split_counters, "NEW",
+                                lambda c: f"({_link_amount(link, c, 'NEW')} - {_link_amount(link, c, 'OLD')})", "NULL"),
+            f"AFTER UPDATE ON {link.target} FOR EACH ROW WHEN ({_link_moved(link, 'OLD', 'NEW', 'IS DISTINCT FROM')})")
+    # BEFORE: the links are still there, with the target's status; the cascade then finds no target.
+    functions[f"{link.target}.delete"] = (
+        _pg_target_function(link, names[f"{link.target}.delete"], link.counters, "OLD",
+                            lambda c: f"-{_link_amount(link, c, 'OLD')}", "OLD"),
+        f"BEFORE DELETE ON {link.target} FOR EACH ROW")
+    statements = []
+    for what, (function, head) in functions.items():
+        statements.append(function)
+        statements.append(f"CREATE TRIGGER {names[what]} {head} EXECUTE FUNCTION {names[what]}()")
+    return statements
+
+
+def create_link_triggers_sql(dialect: str, links: Sequence[CountedLink] = COUNTED_LINKS) -> list[str]:
+    """The statements creating the link counters' triggers for `dialect` ("sqlite" or "postgres")."""
+    if dialect == "sqlite":
+        return [statement for link in links for statement in _sqlite_link_triggers(link)]
+    if dialect == "postgres":
+        return [statement for link in links for statement in _pg_link_triggers(link)]
+    raise NotImplementedError(f"no counting triggers for {dialect}")
+
+
+def drop_link_triggers_sql(dialect: str, links: Sequence[CountedLink] = COUNTED_LINKS) -> list[str]:
+    statements = []
+    for link in links:
+        for what, name in link.trigger_names().items():
+            if dialect == "postgres":
+                statements.append(f"DROP TRIGGER IF EXISTS {name} ON {what.split('.')[0]}")
+                statements.append(f"DROP FUNCTION IF EXISTS {name}()")
+            else:
+                statements.append(f"DROP TRIGGER IF EXISTS {name}")
+    return statements
+
+
+def recount_links_sql(links: Sequence[CountedLink] = COUNTED_LINKS, *, check: bool = False) -> list[tuple[str, str]]:
+    """(counter, statement) per link counter: an UPDATE setting the wrong ones right, or with
+    `check` a SELECT of how many are wrong. The links whose target exists, as the triggers count."""
+    statements = []
+    for link in links:
+        for counter in link.counters:
+            only = f" AND t.{link.split} = '{counter.only}'" if counter.only is not None else ""
+            expected = (f"(SELECT COUNT(*) FROM {link.table} AS c JOIN {link.target} AS t ON t.id = c.{link.through} "
+                        f"WHERE c.{link.key} = {link.parent}.id{only})")
+            where = f"{counter.column} <> {expected}"
+            sql = (f"SELECT COUNT(*) FROM {link.parent} WHERE {where}" if check
+                   else f"UPDATE {link.parent} SET {counter.column} = {expected} WHERE {where}")
+            statements.append((f"{link.parent}.{counter.column}", sql))
+    return statements
+
+
+async def recount_links(client: BaseDBAsyncClient, *, fix: bool = True,
+                        links: Sequence[CountedLink] = COUNTED_LINKS) -> dict[str, int]:
+    """`recount` for the link counters (COUNTED_LINKS): how many were wrong, by counter."""
+    wrong: dict[str, int] = {}
+    for name, sql in recount_links_sql(links, check=not fix):
+        wrong[name] = await _execute(client, sql) if fix else (await _rows(client, sql))[0][0]
+    return wrong
+
+
 # --- Recount: every counter from its rows ---------------------------------------------------------
 
 
@@ -370,15 +647,17 @@ async def recount(client: BaseDBAsyncClient, *, fix: bool = True, specs: Sequenc
 
 
 async def recount_all(*, fix: bool = True) -> dict[str, int]:
-    """`recount` of the default connection in one transaction, with the locks it needs."""
+    """`recount` and `recount_links` of the default connection in one transaction, with the locks
+    they need."""
     async with in_transaction() as client:
-        tables = list(dict.fromkeys(spec.table for spec in COUNTED))
+        tables = list(dict.fromkeys([*(spec.table for spec in COUNTED),
+                                     *(table for link in COUNTED_LINKS for table in (link.table, link.target))]))
         if client.capabilities.dialect == "postgres":
             await client.execute_script(f"LOCK TABLE {', '.join(tables)} IN SHARE MODE")
         else:
             # SQLite: a write first takes the database's write lock, for the whole transaction.
             await client.execute_query("DELETE FROM tallies WHERE 0 = 1")
-        return await recount(client, fix=fix)
+        return {**await recount(client, fix=fix), **await recount_links(client, fix=fix)}
 
 
 def _sql(client: BaseDBAsyncClient, sql: str) -> str:

@@ -11,7 +11,7 @@ from models import MODEL_MODULES
 
 DEFAULT_DATABASE_URL = "sqlite://var/community.sqlite3"
 
-def tortoise_config(database_url: str, *, statement_timeout_seconds: float = 0) -> dict[str, Any]:
+def tortoise_config(database_url: str, *, statement_timeout_seconds: float = 0, pool_size: int = 0) -> dict[str, Any]:
     """Tortoise's configuration for `database_url`.
 
     Every statement is bounded by `statement_timeout_seconds` (0: unbounded; the server passes its
@@ -21,9 +21,10 @@ def tortoise_config(database_url: str, *, statement_timeout_seconds: float = 0) 
     `models.sqlite_client`, which also stops the statement of a cancelled request at once.
     Both engines (`models.sqlite_client`, `models.postgres_client`) record the tables each
     statement touches, for the response cache's invalidation (models/touched.py).
+    `pool_size` (0: Tortoise's default of 5) bounds PostgreSQL's pool unless the URL says `maxsize`.
     """
     return {
-        "connections": {"default": _connection(database_url, statement_timeout_seconds)},
+        "connections": {"default": _connection(database_url, statement_timeout_seconds, pool_size)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -36,7 +37,7 @@ def tortoise_config(database_url: str, *, statement_timeout_seconds: float = 0) 
     }
 
 
-def _connection(database_url: str, statement_timeout_seconds: float) -> dict[str, Any] | str:
+def _connection(database_url: str, statement_timeout_seconds: float, pool_size: int) -> dict[str, Any] | str:
     connection = expand_db_url(database_url)
     credentials = connection["credentials"]
     if connection["engine"] == "tortoise.backends.sqlite":
@@ -45,6 +46,8 @@ def _connection(database_url: str, statement_timeout_seconds: float) -> dict[str
     elif connection["engine"] == "tortoise.backends.asyncpg":
         connection["engine"] = "models.postgres_client"  # asyncpg's, recording (models/touched.py)
         credentials.setdefault("reset", keep_session)
+        if pool_size > 0:
+            credentials.setdefault("maxsize", pool_size)
         if statement_timeout_seconds > 0:
             # A server setting of each connection (milliseconds): PostgreSQL itself cancels a
             # statement that runs longer, whatever happens to the client that sent it.

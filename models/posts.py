@@ -75,21 +75,26 @@ class Post(Model):
         return cls.filter(status=PostStatus.PUBLISHED)
 
     @classmethod
-    def visible_count(cls, viewer: User | None, board_slug: str | None = None) -> Size:
-        """How many posts `visible_to(viewer)` holds (on the board `board_slug` when given), read
-        from counters: the published ones for everyone, every status for moderators, and for a
-        member also their own unpublished posts, counted through the (author, status) index:
-        a handful, however large the table."""
+    def visible_count(cls, viewer: User | None, board_slug: str | None = None, tag_name: str | None = None) -> Size:
+        """How many posts `visible_to(viewer)` holds (on the board `board_slug`, or with the tag
+        `tag_name`, when given: not both), read from counters: the published ones for everyone,
+        every status for moderators, and for a member also their own unpublished posts, counted
+        through the (author, status) index: a handful, however large the table."""
+        assert board_slug is None or tag_name is None, "no counter for a board and a tag at once"
         statuses = tuple(PostStatus) if is_staff(viewer) else (PostStatus.PUBLISHED,)
-        if board_slug is None:
-            size = Size(tallies=tally_names("posts", statuses))
-        else:
-            column = "post_count" if is_staff(viewer) else "published_post_count"
+        column = "post_count" if is_staff(viewer) else "published_post_count"
+        own = cls.filter(author_id=viewer.pk, status__in=UNPUBLISHED) if viewer is not None else None
+        if board_slug is not None:
             size = Size(parent=Board.filter(slug=board_slug), columns=(column,))
-        if viewer is None or is_staff(viewer):
+            own = None if own is None else own.filter(board__slug=board_slug)
+        elif tag_name is not None:
+            size = Size(parent=Tag.filter(name=tag_name), columns=(column,))
+            own = None if own is None else own.filter(tag_rows__tag__name=tag_name)
+        else:
+            size = Size(tallies=tally_names("posts", statuses))
+        if own is None or is_staff(viewer):
             return size
-        own = cls.filter(author_id=viewer.pk, status__in=UNPUBLISHED)
-        return replace(size, plus=own if board_slug is None else own.filter(board__slug=board_slug))
+        return replace(size, plus=own)
 
 
 class Reply(Model):
@@ -119,6 +124,10 @@ class Reply(Model):
 class Tag(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=40, unique=True)
+    # Kept by triggers on post_tags and posts (models/counted.py, COUNTED_LINKS): the tag's posts
+    # in any status, and its published ones. Never `save()` a loaded tag (stale counters).
+    post_count = fields.IntField(default=0, db_default=0)
+    published_post_count = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "tags"
@@ -189,9 +198,11 @@ async def create_post(author: User, board_slug: str, title: str, body: str, tags
         status=PostStatus.PUBLISHED if trusted else PostStatus.PENDING,
         created_at=now, published_at=now if trusted else None,
     )
-    for name in names:
-        tag, _ = await Tag.get_or_create(name=name)
-        await PostTag.create(post_id=post.pk, tag_id=tag.pk)
+    tag_ids = [(await Tag.get_or_create(name=name))[0].pk for name in names]
+    # In id order: each link's trigger locks its tag's counters until commit (models/counted.py),
+    # and two posts tagging the same tags must take those locks in one order.
+    for tag_id in sorted(tag_ids):
+        await PostTag.create(post_id=post.pk, tag_id=tag_id)
     return post
 
 

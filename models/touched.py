@@ -20,8 +20,9 @@ wrappers) mix in `RecordingClient`, which does two things with each statement:
   SQLite the connection is still locked by the committing transaction).
 
 A write also changes tables no statement names: the counting triggers' (models/counted.py,
-`COUNTED`: a new post moves `boards`, `users` and `tallies`) and, for a DELETE, its foreign keys'
-ON DELETE CASCADE / SET NULL (read from the models). `changed_by` adds both to a statement's
+`COUNTED` and `COUNTED_LINKS`, read through `trigger_writes()`: a new post moves `boards`,
+`users` and `tallies`, a post's status change and a `post_tags` row move `tags`) and, for a
+DELETE, its foreign keys' ON DELETE CASCADE / SET NULL (read from the models). `changed_by` adds both to a statement's
 tables. A statement whose tables cannot be read off (a script, an unquoted name) counts as
 writing everything (`ALL`) when it writes, and makes the recorder `opaque` when it reads: the
 cache does not keep what it cannot invalidate.
@@ -174,14 +175,12 @@ def _graph() -> Graph | None:
     from tortoise.fields.relational import OnDelete
 
     try:
-        from models.counted import COUNTED, Tally
+        from models.counted import trigger_writes
     except ImportError:  # no counting triggers
-        COUNTED, Tally = (), None
-    triggers: dict[str, set[str]] = defaultdict(set)
-    for spec in COUNTED:
-        triggers[spec.table].update(counter.parent for counter in spec.counters)
-        if spec.split and Tally is not None:
-            triggers[spec.table].add(Tally._meta.db_table)
+        trigger_writes = dict
+    # COUNTED's and COUNTED_LINKS' triggers: a new post moves `boards`, `users`, `tallies`; a
+    # post's status change or deletion and a post_tags row coming or going move `tags`.
+    triggers: dict[str, set[str]] = defaultdict(set, trigger_writes())
     cascades: dict[str, set[tuple[str, bool]]] = defaultdict(set)
     try:
         models = list(Tortoise.apps.get_models_iterable())

@@ -1,8 +1,8 @@
 """Counters instead of COUNT(*) (models/counted.py): every list size the API answers from a
 counter (`totalCount`, `postCount`, `faqCount`, `replyCount`, `updates.totalCount`, the
 community figures) equals COUNT(*) of the rows the viewer may see, after any mix of writes over
-HTTP, concurrent ones included; reading them issues no COUNT over the big tables; migration 0003
-computes them for the rows already there, and `recount` repairs them."""
+HTTP, concurrent ones included; reading them issues no COUNT over the big tables; migrations 0003
+and 0004 (the posts per tag) compute them for the rows already there, and `recount` repairs them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 import pytest
 import pytest_asyncio
@@ -20,10 +20,10 @@ from tortoise.functions import Count
 from gql.relay import to_global_id
 from models import counted
 from models.accounts import Role, User
-from models.counted import COUNTED, Tally, recount_all
+from models.counted import COUNTED, COUNTED_LINKS, Tally, recount_all
 from models.faqs import Faq, FaqCategory, FaqStatus
 from models.issues import OPEN_STATUSES, Issue, IssueStatus, IssueUpdate
-from models.posts import Board, Post, PostStatus, Reply
+from models.posts import Board, Post, PostStatus, PostTag, Reply, Tag
 from tests.conftest import BACKEND
 from tests.factories import gid, make_board, make_post, make_user, token_for
 from tests.support import GraphQLClient, count_sql
@@ -82,7 +82,7 @@ async def ok(client: GraphQLClient, query: str, variables: dict[str, Any], token
 
 
 async def answered(client: GraphQLClient, token: str | None, boards: list[str], categories: list[str],
-                   posts: list[str], authors: list[int], issues: list[int]) -> dict[str, Any]:
+                   posts: list[str], authors: list[int], issues: list[int], tags: Sequence[str] = ()) -> dict[str, Any]:
     """Every counted figure the API answers this viewer, in one request."""
     parts = [
         "posts { totalCount }",
@@ -97,6 +97,7 @@ async def answered(client: GraphQLClient, token: str | None, boards: list[str], 
         " issuesByStatus { status count } }",
     ]
     parts += [f'board{n}: posts(board: "{slug}") {{ totalCount }}' for n, slug in enumerate(boards)]
+    parts += [f'tag{n}: posts(tag: "{name}") {{ totalCount }}' for n, name in enumerate(tags)]
     parts += [f'category{n}: faqs(category: "{slug}") {{ totalCount }}' for n, slug in enumerate(categories)]
     parts += [f'post{n}: post(slug: "{slug}") {{ replyCount replies {{ totalCount }} }}' for n, slug in enumerate(posts)]
     parts += [f'author{n}: node(id: "{to_global_id("User", pk)}") {{ ... on User {{ postCount }} }}'
@@ -106,7 +107,7 @@ async def answered(client: GraphQLClient, token: str | None, boards: list[str], 
 
 
 async def counted_rows(viewer: User | None, boards: list[str], categories: list[str],
-                       posts: list[str], authors: list[int], issues: list[int]) -> dict[str, Any]:
+                       posts: list[str], authors: list[int], issues: list[int], tags: Sequence[str] = ()) -> dict[str, Any]:
     """The same figures by COUNT(*) through the ORM, over what `visible_to(viewer)` selects."""
     visible_posts, visible_faqs = Post.visible_to(viewer), Faq.visible_to(viewer)
     published = Post.filter(status=PostStatus.PUBLISHED)
@@ -134,6 +135,8 @@ async def counted_rows(viewer: User | None, boards: list[str], categories: list[
     }
     for n, slug in enumerate(boards):
         expected[f"board{n}"] = {"totalCount": await visible_posts.filter(board__slug=slug).count()}
+    for n, name in enumerate(tags):
+        expected[f"tag{n}"] = {"totalCount": await visible_posts.filter(tag_rows__tag__name=name).count()}
     for n, slug in enumerate(categories):
         expected[f"category{n}"] = {"totalCount": await visible_faqs.filter(category__slug=slug).count()}
     for n, slug in enumerate(posts):
@@ -173,8 +176,12 @@ async def test_every_count_equals_its_rows_for_every_viewer_after_mixed_writes(c
     member = await User.get(handle=f"cnt_new_{os.getpid()}_0")
     newcomer = await User.get(handle=f"cnt_new_{os.getpid()}_1")
 
-    async def create(token: str, board_slug: str, title: str) -> dict[str, Any]:
-        return (await ok(client, CREATE_POST, {"input": {"board": board_slug, "title": title, "body": "Counted."}}, token))["post"]
+    # Tags of its own (and one of the seed's): the per-tag counters, moved by links and statuses.
+    tag, other = f"cnt-tag-{os.getpid()}", f"cnt-other-{os.getpid()}"
+
+    async def create(token: str, board_slug: str, title: str, tags: tuple[str, ...] = (tag,)) -> dict[str, Any]:
+        return (await ok(client, CREATE_POST, {"input": {"board": board_slug, "title": title, "body": "Counted.",
+                                                         "tags": list(tags)}}, token))["post"]
 
     async def moderate(token: str, post: dict[str, Any], action: str) -> None:
         await ok(client, MODERATE, {"id": post["id"], "action": action}, token)
@@ -182,9 +189,9 @@ async def test_every_count_equals_its_rows_for_every_viewer_after_mixed_writes(c
     first = await create(member_token, board.slug, "A first post, pending")
     assert first["status"] == "PENDING"
     await moderate(mod, first, "APPROVE")
-    second = await create(member_token, board.slug, "Trusted now, published")
-    hidden = await create(member_token, "ideas", "Soon hidden by a moderator")
-    spam = await create(member_token, board.slug, "Soon marked as spam")
+    second = await create(member_token, board.slug, "Trusted now, published", (tag, other, "playlists"))
+    hidden = await create(member_token, "ideas", "Soon hidden by a moderator", (other, tag))
+    spam = await create(member_token, board.slug, "Soon marked as spam", ())
     await moderate(mod, hidden, "HIDE")
     await moderate(st, spam, "MARK_SPAM")
     await moderate(mod, spam, "APPROVE")
@@ -204,7 +211,7 @@ async def test_every_count_equals_its_rows_for_every_viewer_after_mixed_writes(c
     await ok(client, MODERATE_REPLY, {"id": replies[0]["id"], "action": "HIDE"}, mod)
     await ok(client, MODERATE_REPLY, {"id": replies[1]["id"], "action": "HIDE"}, mod)
     await ok(client, MODERATE_REPLY, {"id": replies[1]["id"], "action": "RESTORE"}, mod)
-    doomed = await create(st, board.slug, "A thread deleted with its replies")
+    doomed = await create(st, board.slug, "A thread deleted with its replies", (tag, other, "playlists"))
     for n in range(2):
         await ok(client, REPLY, {"id": doomed["id"], "body": f"Doomed reply {n}"}, member_token)
 
@@ -226,9 +233,23 @@ async def test_every_count_equals_its_rows_for_every_viewer_after_mixed_writes(c
     for status in ("IDENTIFIED", "RESOLVED", "INVESTIGATING", "RESOLVED"):
         await ok(client, ISSUE_UPDATE, {"id": issue["id"], "status": status}, mod)
 
+    # Links that come and go without a post's creation, as an operator or a fixture would add
+    # them: a tag added to a published post and to a hidden one, one removed; then one more hidden
+    # post whose tags all go with it.
+    tag_ids = dict(await Tag.filter(name__in=[tag, other]).values_list("name", "id"))
+    spam_post, blog_post = await Post.get(slug=spam["slug"]), await Post.get(slug=blog["slug"])
+    await PostTag.create(post_id=spam_post.pk, tag_id=tag_ids[other])
+    await PostTag.create(post_id=blog_post.pk, tag_id=tag_ids[other])
+    await PostTag.filter(post__slug=hidden["slug"], tag_id=tag_ids[tag]).delete()
+    await moderate(mod, spam, "APPROVE")  # its new tag's published counter follows
+    await moderate(mod, second, "HIDE")
+    await moderate(mod, second, "RESTORE")
+    gone = await create(st, board.slug, "Hidden, then deleted with its tags", (tag, other))
+    await moderate(mod, gone, "HIDE")
+
     # No mutation deletes a post: a direct delete, as an operator or a fixture would, cascades to
-    # its replies, and the triggers follow that too.
-    await Post.filter(slug=doomed["slug"]).delete()
+    # its replies and its tags' links, and the triggers follow that too.
+    await Post.filter(slug__in=[doomed["slug"], gone["slug"]]).delete()
 
     lists = {
         "boards": [board.slug, "chat", "ideas", "stars-blog", "no-such-board"],
@@ -236,6 +257,7 @@ async def test_every_count_equals_its_rows_for_every_viewer_after_mixed_writes(c
         "posts": [p["slug"] for p in (first, second, hidden, spam, rejected, pending, blog, restored)],
         "authors": [member.pk, newcomer.pk, star.pk],
         "issues": [issue["number"], 1001],
+        "tags": [tag, other, "playlists", "backstage-intro", "no-such-tag"],
     }
     viewers = {
         "anonymous": (None, None),
@@ -259,10 +281,21 @@ async def test_concurrent_writes_leave_every_counter_exact(client: GraphQLClient
     shown = [await make_post(stars[1], board) for _ in range(4)]
     hidden = [await make_post(stars[2], board, status=PostStatus.HIDDEN) for _ in range(4)]
     tokens = [await token_for(user) for user in stars + newcomers]
+    # Two tags every new post takes (in either order), and one the moderated posts have; a third
+    # is added to the moderated posts while their status changes.
+    tags = [f"cnt-race-{name}-{os.getpid()}" for name in ("a", "b", "moderated", "late")]
+    race_tags = [await Tag.create(name=name) for name in tags]
+    for post in shown + hidden:
+        await PostTag.create(post_id=post.pk, tag_id=race_tags[2].pk)
 
     def create(token: str, n: int) -> Any:
-        return client.query(CREATE_POST, {"input": {"board": board.slug, "title": f"Race post {n}", "body": "Go."}},
-                            token=token)
+        names = tags[:2] if n % 2 else tags[1::-1]
+        return client.query(CREATE_POST, {"input": {"board": board.slug, "title": f"Race post {n}", "body": "Go.",
+                                                     "tags": names}}, token=token)
+
+    async def link(post: Post) -> dict[str, Any]:
+        await PostTag.create(post_id=post.pk, tag_id=race_tags[3].pk)
+        return {"link": {"userErrors": []}}
 
     writes = [create(token, n) for n, token in enumerate(tokens)]
     writes += [client.query(REPLY, {"id": gid(thread), "body": f"Race reply {n}"}, token=token)
@@ -271,6 +304,8 @@ async def test_concurrent_writes_leave_every_counter_exact(client: GraphQLClient
     # tallies in opposite directions): no deadlock, no lost update.
     writes += [client.query(MODERATE, {"id": gid(post), "action": "HIDE"}, token=mod) for post in shown]
     writes += [client.query(MODERATE, {"id": gid(post), "action": "RESTORE"}, token=mod) for post in hidden]
+    # A link added to a post while its status changes: counted with the status the post ends with.
+    writes += [link(post) for post in shown + hidden]
     answers = await asyncio.gather(*writes)
     assert all(not next(iter(answer.values()))["userErrors"] for answer in answers), answers
 
@@ -278,9 +313,12 @@ async def test_concurrent_writes_leave_every_counter_exact(client: GraphQLClient
     assert row.post_count == await Post.filter(board_id=board.pk).count() == 1 + 4 + 4 + 16
     assert row.published_post_count == await Post.filter(board_id=board.pk, status=PostStatus.PUBLISHED).count() == 1 + 4 + 8
     assert (await Post.get(id=thread.pk)).reply_count == 16
+    for tag, (total, published) in zip(race_tags, [(16, 8), (16, 8), (8, 4), (8, 4)]):
+        row = await Tag.get(id=tag.pk)
+        assert (row.post_count, row.published_post_count) == (total, published), tag.name
     await assert_exact(client, {"anonymous": (None, None), "moderator": (moderator, mod)},
                        boards=[board.slug], categories=[], posts=[thread.slug], authors=[u.pk for u in stars[:3]],
-                       issues=[])
+                       issues=[], tags=tags)
 
 
 # --- What reading a count costs ---------------------------------------------------------------------
@@ -296,7 +334,7 @@ async def test_counts_of_the_big_lists_issue_no_count(client: GraphQLClient) -> 
       account: faqs(category: "account") { totalCount } stars { totalCount } ongoingIssues { totalCount }
       starsProgram { blogPosts { totalCount } } boards { postCount } faqCategories { faqCount }
       post(slug: "backstage-intro-meet-vincent") { replyCount replies { totalCount } author { postCount } }
-      issue(number: 1001) { updates { totalCount } }
+      issue(number: 1001) { updates { totalCount } } tagged: posts(tag: "playlists") { totalCount }
       communityStats { memberCount starCount publishedPostCount replyCount membersByRole { count } issuesByStatus { count } } }"""
     for token in (None, await token_for(moderator)):
         with count_sql() as sql:
@@ -307,14 +345,18 @@ async def test_counts_of_the_big_lists_issue_no_count(client: GraphQLClient) -> 
 async def test_a_members_count_adds_only_their_own_unpublished_posts(client: GraphQLClient) -> None:
     member = await make_user("cnt_sql_member")
     await make_post(member, await Board.get(slug="help"), status=PostStatus.PENDING)
+    pending = await make_post(member, await Board.get(slug="chat"), status=PostStatus.PENDING)
+    await PostTag.create(post_id=pending.pk, tag_id=(await Tag.get(name="playlists")).pk)
     with count_sql() as sql:
-        data = await client.query('{ posts { totalCount } help: posts(board: "help") { totalCount } }',
-                                  token=await token_for(member))
+        data = await client.query('{ posts { totalCount } help: posts(board: "help") { totalCount }'
+                                  ' tagged: posts(tag: "playlists") { totalCount } }', token=await token_for(member))
     assert data["posts"]["totalCount"] == await Post.visible_to(member).count()
     assert data["help"]["totalCount"] == await Post.visible_to(member).filter(board__slug="help").count()
+    tagged = Post.visible_to(member).filter(tag_rows__tag__name="playlists")
+    assert data["tagged"]["totalCount"] == await tagged.count() == (await Tag.get(name="playlists")).published_post_count + 1
     # One COUNT each, over the member's own unpublished posts: the (author, status) index bounds it.
     found = counts_in(sql.statements)
-    assert len(found) == 2 and all('"author_id"=' in s and '"status" IN' in s for s in found), found
+    assert len(found) == 3 and all('"author_id"=' in s and '"status" IN' in s for s in found), found
 
 
 async def test_the_landing_page_counts_nothing(client: GraphQLClient) -> None:
@@ -338,16 +380,20 @@ async def test_recount_finds_and_repairs_every_kind_of_counter(db: str) -> None:
     await User.filter(id=post.author_id).update(published_post_count=0)
     await Tally.filter(name="posts.PUBLISHED").update(n=1)
     await Tally.filter(name="users.MEMBER").delete()
+    await Tag.filter(name="playlists").update(post_count=0)
+    await Tag.filter(name="android").update(published_post_count=77)
     found = await recount_all(fix=False)
     assert {name: n for name, n in found.items() if n} == {
         "tallies.posts": 1, "tallies.users": 1, "boards.post_count": 1, "boards.published_post_count": 1,
         "faq_categories.published_faq_count": 1, "issues.update_count": 1, "posts.reply_count": 1,
-        "users.published_post_count": 1,
+        "users.published_post_count": 1, "tags.post_count": 1, "tags.published_post_count": 1,
     }
     assert await recount_all() == found
     assert not any((await recount_all(fix=False)).values())
     assert (await Board.get(id=board.pk)).post_count == await Post.filter(board_id=board.pk).count()
     assert (await Tally.get(name="users.MEMBER")).n == await User.filter(role=Role.MEMBER).count()
+    assert (await Tag.get(name="android")).published_post_count == await Post.filter(
+        tag_rows__tag__name="android", status=PostStatus.PUBLISHED).count()
 
 
 def test_the_migration_holds_the_counted_description() -> None:
@@ -356,6 +402,13 @@ def test_the_migration_holds_the_counted_description() -> None:
     migration = import_module("models.migrations.0003_counters")
     # The triggers 0003 creates count what the code reads; a change to COUNTED needs a migration.
     assert migration.COUNTED == COUNTED
+    # 0004 holds the link triggers' SQL itself, frozen: the generator must still produce it (a
+    # change to COUNTED_LINKS or to its SQL needs a migration replacing those triggers).
+    tags = import_module("models.migrations.0004_tag_counters")
+    for dialect in ("sqlite", "postgres"):
+        assert tags.CREATE[dialect] == counted.create_link_triggers_sql(dialect)
+        assert tags.DROP[dialect] == counted.drop_link_triggers_sql(dialect)
+    assert tags.RECOUNT == [sql for _, sql in counted.recount_links_sql()]
 
 
 async def test_the_database_has_every_counting_trigger(db: str) -> None:
@@ -368,6 +421,7 @@ async def test_the_database_has_every_counting_trigger(db: str) -> None:
     else:
         rows = await connection.execute_query_dict("SELECT name FROM sqlite_master WHERE type = 'trigger'")
     expected = {f"{spec.table}_counters_{event}" for spec in COUNTED for event in ("insert", "update", "delete")}
+    expected |= {name for link in COUNTED_LINKS for name in link.trigger_names().values()}
     # A later migration that rebuilds a counted table (SQLite's way to alter a column) drops its
     # triggers with it: it must create them again (counted.create_triggers_sql for that table).
     assert expected <= {row["name"] for row in rows}
@@ -385,6 +439,8 @@ VALUES (1, 'p1', 'P', '', 'b', 'PUBLISHED', FALSE, FALSE, '2025-01-01 00:00:00+0
  (3, 'p3', 'P', '', 'b', 'HIDDEN', FALSE, FALSE, '2025-01-01 00:00:00+00:00', 0, 0, 1, 1),
  (4, 'p4', 'P', '', 'b', 'PENDING', FALSE, FALSE, '2025-01-01 00:00:00+00:00', 0, 0, 1, 2),
  (5, 'p5', 'P', '', 'b', 'PUBLISHED', FALSE, FALSE, '2025-01-01 00:00:00+00:00', 0, 0, 2, 2);
+INSERT INTO tags (id, name) VALUES (1, 't1'), (2, 't2'), (3, 't3');
+INSERT INTO post_tags (id, post_id, tag_id) VALUES (1, 1, 1), (2, 3, 1), (3, 4, 1), (4, 5, 2), (5, 1, 2);
 INSERT INTO replies (id, body, status, created_at, author_id, post_id) VALUES
  (1, 'r', 'PUBLISHED', '2025-01-01 00:00:00+00:00', 1, 1), (2, 'r', 'PUBLISHED', '2025-01-01 00:00:00+00:00', 2, 1),
  (3, 'r', 'HIDDEN', '2025-01-01 00:00:00+00:00', 2, 1), (4, 'r', 'PUBLISHED', '2025-01-01 00:00:00+00:00', 1, 2);
@@ -402,7 +458,7 @@ INSERT INTO issue_updates (id, status, body, posted_at, issue_id) VALUES
 """
 
 
-# What the rows above make every counter, after 0003.
+# What the rows above make every counter, after 0003 and 0004 (`tags`).
 EXPECTED_AFTER_0003 = {
     "tallies": {"faqs.DRAFT": 1, "faqs.PUBLISHED": 2, "issues.IDENTIFIED": 1, "issues.RESOLVED": 1, "posts.HIDDEN": 1,
                 "posts.PENDING": 1, "posts.PUBLISHED": 3, "replies.HIDDEN": 1, "replies.PUBLISHED": 3,
@@ -412,6 +468,7 @@ EXPECTED_AFTER_0003 = {
     "posts": [(1, 2), (2, 1), (3, 0), (4, 0), (5, 0)],
     "faq_categories": [(1, 2, 1), (2, 1, 1)],
     "issues": [(1, 2), (2, 1)],
+    "tags": [(1, 3, 1), (2, 2, 2), (3, 0, 0)],
 }
 COUNTER_QUERIES = {
     "boards": "SELECT id, post_count, published_post_count FROM boards ORDER BY id",
@@ -419,10 +476,11 @@ COUNTER_QUERIES = {
     "posts": "SELECT id, reply_count FROM posts ORDER BY id",
     "faq_categories": "SELECT id, faq_count, published_faq_count FROM faq_categories ORDER BY id",
     "issues": "SELECT id, update_count FROM issues ORDER BY id",
+    "tags": "SELECT id, post_count, published_post_count FROM tags ORDER BY id",
 }
 
 
-async def test_migration_0003_counts_the_rows_already_there(db: str, tmp_path: Path) -> None:
+async def test_migrations_0003_and_0004_count_the_rows_already_there(db: str, tmp_path: Path) -> None:
     """A database at 0002 with rows in it: migrating computes every counter from them, and the
     triggers count from there on (through the real commands, in processes of their own)."""
     if BACKEND == "postgres":
@@ -456,6 +514,10 @@ async def test_migration_0003_counts_the_rows_already_there(db: str, tmp_path: P
                                    " 'PUBLISHED', FALSE, FALSE, '2025-01-01 00:00:00+00:00', 0, 0, 3, 3);")
         after = await _counters(url)
         assert after["tallies"]["posts.PUBLISHED"] == 4 and after["boards"][2] == (3, 1, 1) and after["users"][2] == (3, 1)
+        # And the tags': a link added, a hidden post published, a published one deleted with its links.
+        await _execute_script(url, "INSERT INTO post_tags (id, post_id, tag_id) VALUES (6, 6, 3);"
+                                   " UPDATE posts SET status = 'PUBLISHED' WHERE id = 3; DELETE FROM posts WHERE id = 1;")
+        assert (await _counters(url))["tags"] == [(1, 2, 1), (2, 1, 1), (3, 1, 1)]
         run(sys.executable, "-m", "gql.cli", "recount", "--check")
     finally:
         if BACKEND == "postgres":
@@ -510,3 +572,6 @@ def test_triggers_are_generated_for_both_dialects() -> None:
         statements = counted.create_triggers_sql(dialect)
         assert sum("CREATE TRIGGER" in s for s in statements) == 3 * len(COUNTED)
         assert len(counted.drop_triggers_sql(dialect)) >= 3 * len(COUNTED)
+        links = counted.create_link_triggers_sql(dialect)
+        assert sum("CREATE TRIGGER" in s for s in links) == 5 * len(COUNTED_LINKS)
+        assert len(counted.drop_link_triggers_sql(dialect)) >= 5 * len(COUNTED_LINKS)

@@ -58,6 +58,10 @@ async def test_statement_count_does_not_grow_with_page_size(client: GraphQLClien
         large_data = await client.query(LANDING_PAGE, {"n": 50})
     assert len(large_data["posts"]["nodes"]) > len(small_data["posts"]["nodes"])
     assert len(large_data["stars"]["nodes"]) > len(small_data["stars"]["nodes"])
-    assert small.count == large.count, (small.statements, large.statements)
+    # Not more for more items. It can be one fewer: a relation's batch is skipped when an earlier
+    # list of the page already loaded every row it needs (here, the posts' authors among the 50
+    # Stars, which are users too), as loaders cache by key.
+    assert large.count <= small.count, (small.statements, large.statements)
+    assert small.count - large.count <= 1, (small.statements, large.statements)
     # One statement per list and per relation batch; see the README for the breakdown.
     assert large.count <= 25, large.statements

@@ -26,17 +26,20 @@ class PostQueries:
         column_bounded(tag, "tag", models.Tag, "name")
         column_bounded(author, "author", User, "handle")
         queryset = models.Post.visible_to(info.context.viewer)
+        tag_name = None if tag is None else tag.strip().lower()
         if board is not None:
             queryset = queryset.filter(board__slug=board)
-        if tag is not None:
-            queryset = queryset.filter(tag_rows__tag__name=tag.strip().lower())
+        if tag_name is not None:
+            queryset = queryset.filter(tag_rows__tag__name=tag_name)
         if author is not None:
             queryset = queryset.filter(author__handle=author.strip().lower())
         rows = queryset.order_by("-published_at", "-id")
-        if tag is None and author is None:
-            # Every post, or a board's: `totalCount` from counters. With a tag or an author, COUNT
-            # stays, over that tag's or author's rows only (indexes post_tags(tag), posts(author)).
-            return counted(info, rows, models.Post.visible_count(info.context.viewer, board))  # type: ignore[return-value]
+        if author is None and (board is None or tag_name is None):
+            # Every post, a board's or a tag's: `totalCount` from counters. With an author, or a
+            # board and a tag together, COUNT stays, over that author's rows only (index
+            # posts(author)) or the tag's (index post_tags(tag)).
+            size = models.Post.visible_count(info.context.viewer, board, tag_name)
+            return counted(info, rows, size)  # type: ignore[return-value]
         return rows  # type: ignore[return-value]
 
     @strawberry.field(description="A post by its slug; null when unknown or not visible to you.")
