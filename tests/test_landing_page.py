@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.factories import make_post, make_user
@@ -9,7 +12,8 @@ from models.accounts import Role
 from models.posts import Board
 from tests.support import GraphQLClient, count_sql
 
-LANDING_PAGE = (Path(__file__).parent.parent / "gql" / "landing_page.graphql").read_text()
+ROOT = Path(__file__).parent.parent
+LANDING_PAGE = (ROOT / "gql" / "landing_page.graphql").read_text()
 
 
 async def test_landing_page_shows_the_page_content(client: GraphQLClient) -> None:
@@ -65,3 +69,48 @@ async def test_statement_count_does_not_grow_with_page_size(client: GraphQLClien
     assert small.count - large.count <= 1, (small.statements, large.statements)
     # One statement per list and per relation batch; see the README for the breakdown.
     assert large.count <= 25, large.statements
+
+
+# Runs in its own process, on its own SQLite file: the session's database must stay small.
+_COUNT_LANDING_STATEMENTS = """
+import asyncio, json, sys
+import httpx
+from tortoise import Tortoise
+from gql.app import create_app
+from gql.settings import Settings
+from models.db import tortoise_config
+from tests.support import count_sql
+
+async def main(url, query):
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    settings = Settings.from_env({}, database_url=url, rate_limit_enabled=False, response_cache_enabled=False)
+    app = create_app(settings, manage_orm=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            with count_sql() as sql:
+                response = await http.post("/graphql", json={"query": query, "variables": {"n": 5}})
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    await Tortoise.close_connections()
+    print(sql.count)
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def test_statement_count_does_not_change_with_the_community_size(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'scaled.sqlite3'}"
+    environment = {**os.environ, "DATABASE_URL": url}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, *args], env=environment, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    def statements() -> int:
+        return int(run("-c", _COUNT_LANDING_STATEMENTS, url, LANDING_PAGE).split()[-1])
+
+    run("-m", "gql.cli", "migrate")
+    run("-m", "gql.cli", "seed")
+    at_seed = statements()
+    run("-m", "gql.cli", "seed", "--scale", "300")  # 300 members with their posts, kudos, replies
+    assert statements() == at_seed
