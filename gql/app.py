@@ -9,8 +9,6 @@ from typing import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -21,6 +19,7 @@ from gql.logs import install as install_log_format
 from gql.limits.guard import Guard
 from gql.persisted import store_for
 from gql.graphiql import graphiql_assets, graphiql_page
+from gql.health import Readiness, healthz
 from gql.schema import build_schema
 from gql.settings import Settings
 from gql.transport import GraphQLHTTPEndpoint
@@ -30,10 +29,6 @@ from models.db import tortoise_config
 
 _EXPOSED_HEADERS = ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used",
                     "X-RateLimit-Reset", "Retry-After", "X-Cache"]
-
-
-async def healthz(_request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
 
 
 def tune_garbage_collector(young_threshold: int = 0) -> None:
@@ -58,6 +53,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     guard = Guard(schema, settings, budgets)
     view = GraphQLView(schema, settings, broker, guard, queries)
     cache = ResponseCache(settings, generations_for(settings.redis_url))
+    readiness = Readiness(settings.redis_url, settings.ready_timeout_seconds)
     endpoint = GraphQLHTTPEndpoint(
         schema, settings, broker, guard, queries, ide_page=None if settings.is_production else graphiql_page,
         cache=cache,
@@ -78,7 +74,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
                 yield
         finally:
             await view.watch.close()
-            for store in (broker, budgets, queries, cache):
+            for store in (broker, budgets, queries, cache, readiness):
                 await store.close()
 
     # Bearer tokens, not cookies, carry identity: CORS never needs credentials, so never `*` with them.
@@ -91,7 +87,9 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             # No `methods`: the endpoint answers other methods itself, with 405 and `Allow`.
             Route("/graphql", endpoint),
             WebSocketRoute("/graphql", view),
+            # Liveness and readiness (gql/health.py): neither is rate limited nor cached by anyone.
             Route("/healthz", healthz),
+            Route("/readyz", readiness.endpoint),
             # GraphiQL's assets exist only where GraphiQL does: development.
             *([] if settings.is_production else [graphiql_assets()]),
         ],

@@ -51,29 +51,58 @@ class MemoryBroker:
 
 
 class RedisBroker:
-    """Several workers or hosts: Redis PUBLISH/SUBSCRIBE, one connection per subscription."""
+    """Several workers or hosts: Redis PUBLISH/SUBSCRIBE, one connection per subscription.
+
+    Redis unreachable: publishing is skipped (the write has committed already; subscribers on
+    other workers miss that event), and a subscription pauses, subscribing again every second
+    until Redis answers, then resumes (events published meanwhile are not replayed). One warning
+    each way, and one when Redis is back."""
+
+    RESUBSCRIBE_SECONDS = 1.0
 
     def __init__(self, url: str, prefix: str = "community-api:events:") -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(url)
+        from gql.outage import Outage, fast_redis, unreachable_errors
+
+        self._publisher = fast_redis(url)
+        # Subscriptions block reading, so no read timeout on their connections; connecting is bounded.
+        self._redis = redis.from_url(url, socket_connect_timeout=1)
         self._prefix = prefix
+        self._publishing = Outage("event publishing", "events are not sent to other workers")
+        self._listening = Outage("subscriptions", "subscriptions pause")
+        self._unreachable = unreachable_errors()
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        await self._redis.publish(self._prefix + channel, orjson.dumps(message))
+        if self._publishing.down:
+            return
+        try:
+            await self._publisher.publish(self._prefix + channel, orjson.dumps(message))
+        except self._unreachable as error:
+            self._publishing.failed(error)
+            return
+        self._publishing.succeeded()
 
     async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self._prefix + channel)
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    yield orjson.loads(message["data"])
-        finally:
-            await pubsub.unsubscribe()
-            await pubsub.aclose()
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._prefix + channel)
+                self._listening.succeeded()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        yield orjson.loads(message["data"])
+            except self._unreachable as error:
+                self._listening.failed(error)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except self._unreachable:
+                    pass
+            await asyncio.sleep(self.RESUBSCRIBE_SECONDS)
 
     async def close(self) -> None:
+        await self._publisher.aclose()
         await self._redis.aclose()
 
 

@@ -221,7 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as refusal:
+        # A setting that cannot be read: its message says which and why, no traceback needed.
+        print(f"community-api: {refusal}", file=sys.stderr)
+        return 2
     if args.command == "serve":
         serve(settings)
     elif args.command == "migrate":

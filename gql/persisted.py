@@ -46,17 +46,37 @@ class MemoryQueryStore:
 
 
 class RedisQueryStore:
-    def __init__(self, url: str, prefix: str = "community-api:apq:", ttl_seconds: int = 7 * 24 * 3600) -> None:
-        import redis.asyncio as redis
+    """Redis unreachable: a look-up misses (PERSISTED_QUERY_NOT_FOUND, so the client sends the
+    query again), a registration is skipped (the query still runs); one warning is logged."""
 
-        self._redis = redis.from_url(url, decode_responses=True)
+    def __init__(self, url: str, prefix: str = "community-api:apq:", ttl_seconds: int = 7 * 24 * 3600) -> None:
+        from gql.outage import Outage, fast_redis, unreachable_errors
+
+        self._redis = fast_redis(url, decode_responses=True)
         self._prefix, self._ttl = prefix, ttl_seconds
+        self._outage = Outage("persisted queries", "look-ups miss and registrations are skipped")
+        self._unreachable = unreachable_errors()
 
     async def get(self, digest: str) -> str | None:
-        return await self._redis.get(self._prefix + digest)
+        if self._outage.down:
+            return None
+        try:
+            query = await self._redis.get(self._prefix + digest)
+        except self._unreachable as error:
+            self._outage.failed(error)
+            return None
+        self._outage.succeeded()
+        return query
 
     async def put(self, digest: str, query: str) -> None:
-        await self._redis.set(self._prefix + digest, query, ex=self._ttl)
+        if self._outage.down:
+            return
+        try:
+            await self._redis.set(self._prefix + digest, query, ex=self._ttl)
+        except self._unreachable as error:
+            self._outage.failed(error)
+            return
+        self._outage.succeeded()
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -29,6 +30,31 @@ def _to_tuple(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_trusted_proxies(value: str | tuple[Any, ...] | list[Any]) -> tuple[IPNetwork, ...]:
+    """TRUSTED_PROXIES as networks: `10.0.0.5, 10.1.0.0/16, 2001:db8::/32`. A bare address is a
+    one-address network; an IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) becomes its IPv4 range."""
+    entries = _to_tuple(value) if isinstance(value, str) else tuple(value)
+    networks: list[IPNetwork] = []
+    for entry in entries:
+        if isinstance(entry, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            network = entry
+        else:
+            text = str(entry).strip()
+            try:
+                network = ipaddress.ip_network(text, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"TRUSTED_PROXIES: {text!r} is not an IP address or CIDR range ({exc}); "
+                                 "expected comma-separated entries like 10.0.0.5, 10.1.0.0/16, 2001:db8::/32") from None
+        mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+        if mapped is not None and network.prefixlen >= 96:
+            network = ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+        networks.append(network)
+    return tuple(networks)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the service. Each field is read from the upper-cased env variable of its name."""
@@ -39,6 +65,8 @@ class Settings:
     # Tortoise takes one per statement, and 50 concurrent requests queued for its default of 5.
     database_pool_size: int = 10
     redis_url: str = ""
+    # /readyz: how long each store (database, Redis) has to answer its check, checked concurrently.
+    ready_timeout_seconds: int = 1
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
@@ -112,6 +140,10 @@ class Settings:
     login_window_seconds: int = 900
 
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Proxies whose forwarding headers are believed (gql/limits/guard.py `client_address`):
+    # comma-separated addresses or CIDR ranges, IPv4 or IPv6; empty: the headers are ignored.
+    # Parsed here, once, into networks; a malformed entry refuses to start.
+    trusted_proxies: tuple[IPNetwork, ...] = field(default_factory=tuple)
 
     # WebSockets (per worker): open connections in all and per client address, operations one
     # connection may run at once, and how long a new connection has to send `connection_init`.
@@ -119,6 +151,9 @@ class Settings:
     ws_max_connections_per_client: int = 10
     ws_max_operations: int = 20
     ws_init_timeout_seconds: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trusted_proxies", parse_trusted_proxies(self.trusted_proxies))
 
     @property
     def eligibility_policy(self) -> EligibilityPolicy:

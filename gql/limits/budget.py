@@ -81,26 +81,49 @@ return {1, used}
 
 
 class RedisBudgets:
-    """Several workers share one budget per key."""
+    """Several workers share one budget per key.
+
+    Redis unreachable: each process counts in its own MemoryBudgets meanwhile (the same limits,
+    per process: never unlimited), one warning is logged, and Redis is tried again a second
+    later; once it answers, the shared budgets count again (what was spent in process meanwhile
+    is not carried over)."""
 
     def __init__(self, url: str, prefix: str = "community-api:rate:") -> None:
-        import redis.asyncio as redis
+        from gql.outage import Outage, fast_redis, unreachable_errors
 
-        self._redis = redis.from_url(url)
+        self._redis = fast_redis(url)
         self._script = self._redis.register_script(_SPEND)
         self._prefix = prefix
+        self._fallback = MemoryBudgets()
+        self._outage = Outage("rate budgets", "counting per process")
+        self._unreachable = unreachable_errors()
 
     async def spend(self, key: str, points: int, limit: int, window: int) -> Spend:
+        if self._outage.down:
+            return await self._fallback.spend(key, points, limit, window)
         start = _window(window)
-        allowed, used = await self._script(keys=[f"{self._prefix}{key}:{start}"], args=[points, limit, window])
+        try:
+            allowed, used = await self._script(keys=[f"{self._prefix}{key}:{start}"], args=[points, limit, window])
+        except self._unreachable as error:
+            self._outage.failed(error)
+            return await self._fallback.spend(key, points, limit, window)
+        self._outage.succeeded()
         return Spend(bool(allowed), limit, int(used), start + window)
 
     async def peek(self, key: str, limit: int, window: int) -> Spend:
+        if self._outage.down:
+            return await self._fallback.peek(key, limit, window)
         start = _window(window)
-        used = await self._redis.get(f"{self._prefix}{key}:{start}")
+        try:
+            used = await self._redis.get(f"{self._prefix}{key}:{start}")
+        except self._unreachable as error:
+            self._outage.failed(error)
+            return await self._fallback.peek(key, limit, window)
+        self._outage.succeeded()
         return Spend(True, limit, int(used or 0), start + window)
 
     async def close(self) -> None:
+        await self._fallback.close()
         await self._redis.aclose()
 
 
