@@ -21,16 +21,11 @@ answers again, and bumps that failed are sent with the next call that reaches it
 
 from __future__ import annotations
 
-import logging
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Protocol
 
 from models.touched import ALL
-
-logger = logging.getLogger("gql.cache")
-
 
 class GenerationsUnavailable(Exception):
     """The shared counters cannot be read or bumped now (Redis unreachable)."""
@@ -98,29 +93,26 @@ class RedisGenerations:
     """Several workers: the counters in one Redis hash."""
 
     KEY = "community-api:response-cache:generations"
-    RETRY_SECONDS = 1.0
 
     def __init__(self, url: str) -> None:
-        import redis.asyncio as redis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
+        from gql.outage import Outage, fast_redis, unreachable_errors
 
-        # Fail fast: a request waits on this before it executes.
-        self._redis = redis.from_url(url, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+        # Fail fast: a request waits on this before it executes (gql/outage.py).
+        self._redis = fast_redis(url)
         self._script = self._redis.register_script(_SNAPSHOT)
         self._pending: set[str] = set()  # bumps that did not reach Redis yet
-        self._down_until = 0.0
-        self._warned = False
+        self._outage = Outage("response cache", "answering without the cache")
+        self._unreachable = unreachable_errors()
 
     async def snapshot(self) -> Snapshot:
         self._check_up()
         pending = sorted(self._pending)
         try:
             values = await self._script(keys=[self.KEY], args=[uuid.uuid4().hex, *(_TABLE + t for t in pending)])
-        except Exception as error:  # redis errors, OSError, timeouts: all mean "not now"
+        except self._unreachable as error:
             raise self._down(error) from None
         self._pending.difference_update(pending)
-        self._up()
+        self._outage.succeeded()
         fields = {key.decode(): value.decode() for key, value in zip(values[::2], values[1::2])}
         epoch = fields.pop("epoch", "")
         return Snapshot(epoch, {key[len(_TABLE):]: int(value) for key, value in fields.items()})
@@ -134,27 +126,18 @@ class RedisGenerations:
                 for table in pending:
                     pipe.hincrby(self.KEY, _TABLE + table, 1)
                 await pipe.execute()
-        except Exception as error:
+        except self._unreachable as error:
             raise self._down(error) from None
         self._pending.difference_update(pending)
-        self._up()
+        self._outage.succeeded()
 
     def _check_up(self) -> None:
-        if time.monotonic() < self._down_until:
+        if self._outage.down:
             raise GenerationsUnavailable("Redis was unreachable a moment ago")
 
-    def _down(self, error: Exception) -> GenerationsUnavailable:
-        self._down_until = time.monotonic() + self.RETRY_SECONDS
-        if not self._warned:
-            self._warned = True
-            logger.warning("response cache: Redis unreachable (%s: %s); answering without the cache until it is back",
-                           type(error).__name__, error)
+    def _down(self, error: BaseException) -> GenerationsUnavailable:
+        self._outage.failed(error)
         return GenerationsUnavailable(str(error))
-
-    def _up(self) -> None:
-        if self._warned:
-            self._warned = False
-            logger.info("response cache: Redis reachable again")
 
     async def close(self) -> None:
         await self._redis.aclose()
