@@ -3,6 +3,10 @@
 The log line with the same id carries the real exception, so support can find it; the client never
 sees a stack trace or an SQL message. GraphQL's own errors (ours, validation, variable coercion)
 speak about the request and pass unchanged.
+
+An error caused by an unreachable database (`models.db.is_unreachable`) is no bug: it becomes
+`SERVICE_UNAVAILABLE` with UNAVAILABLE_MESSAGE, logged as one warning per outage (`DATABASE`),
+not a traceback per request; the endpoint answers 503 when nothing else was answered (gql/transport).
 """
 
 from __future__ import annotations
@@ -12,8 +16,35 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from models.db import is_unreachable
+
 logger = logging.getLogger("gql.errors")
 MESSAGE = "Internal server error"
+UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly"
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5  # as /readyz says (gql/health.py)
+
+
+class DatabaseOutage:
+    """This process's view of the database: one warning when requests start failing to reach it,
+    one when an operation is answered again."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def failed(self, error: BaseException | None) -> None:
+        if not self.down:
+            self.down = True
+            logger.warning("database unreachable (%s): answering %s until it answers again",
+                           type(error).__name__, UNAVAILABLE)
+
+    def answered(self) -> None:
+        if self.down:
+            self.down = False
+            logger.warning("database reachable again")
+
+
+DATABASE = DatabaseOutage()
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -29,6 +60,12 @@ class MaskUnexpectedErrors(MaskErrors):
         context = self.execution_context.context
         extras = getattr(context, "extras", {})
         request_id = extras.get("request_id")
+        if is_unreachable(error.original_error):
+            DATABASE.failed(error.original_error)
+            unavailable = GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, source=error.source,
+                                       positions=error.positions, path=error.path)
+            unavailable.extensions = {"code": UNAVAILABLE, "requestId": request_id}
+            return unavailable
         # %r keeps CR/LF in client-chosen names from forging log lines.
         logger.error(
             "request %s: operation %r failed at %s",

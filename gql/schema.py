@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -25,14 +26,15 @@ from gql.moderation.queries import ModerationQueries
 from gql.node import NodeQueries
 from gql.posts.mutations import PostMutations
 from gql.posts.queries import PostQueries
+from gql.search.queries import SearchQueries
+from gql.settings import Settings
 from gql.stars.applications import StarApplicationQueries
 from gql.stars.mutations import StarMutations
 from gql.stars.queries import StarsQueries
-from gql.search.queries import SearchQueries
 from gql.stats.queries import StatsQueries
-from gql.settings import Settings
 from gql.subscriptions import Subscription
 from gql.wizard.queries import WizardQueries
+from models.db import is_unreachable
 
 QUERY_TYPES: tuple[type, ...] = (
     AccountQueries,
@@ -64,12 +66,19 @@ Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # An unreachable database is one warning per outage (gql/masking.py), not a traceback per error.
+        super().process_errors([error for error in errors if not is_unreachable(error.original_error)],
+                               execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema for a profile: production hides introspection and "Did you mean" suggestions."""
     extensions: list[Any] = [ParserCache, ValidationCache, MaskUnexpectedErrors]
     if settings.is_production:
         extensions.append(DisableIntrospection)
-    schema = strawberry.Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

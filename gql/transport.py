@@ -30,6 +30,7 @@ from gql.errors import RequestError
 from gql.logs import new_request_id
 from gql.limits.guard import Admission, Guard
 from gql.loaders import Loaders
+from gql.masking import DATABASE, UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECONDS
 from gql.persisted import QueryStore, resolve_query
 from gql.settings import Settings
 from models.touched import recording
@@ -83,6 +84,8 @@ class Operation:
     allowed: set[OperationType]
     # "HIT" or "MISS" once the response cache was asked about it (gql/cache); None when not.
     cache: str | None = None
+    # True when it executed but nothing could be answered because the database is unreachable.
+    unavailable: bool = False
 
 
 class GraphQLHTTPEndpoint:
@@ -154,6 +157,10 @@ class GraphQLHTTPEndpoint:
         except TimeoutError:
             raise RequestError(504, f"The request took over {self.settings.request_timeout_seconds} s and was cancelled",
                                "TIMEOUT") from None
+        if all(operation.unavailable for operation in operations):
+            # Nothing could be answered: a load balancer or client should come back later.
+            raise RequestError(503, UNAVAILABLE_MESSAGE, UNAVAILABLE,
+                               {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
         response = operations[0].context.response
         assert response is not None
         caching = self._caching(request, viewer, operations, results)
@@ -271,6 +278,9 @@ class GraphQLHTTPEndpoint:
         executed = result.data is not None or not result.errors or any(error.path for error in result.errors)
         if executed:
             body["data"] = result.data
+            operation.unavailable = unanswered(result.data, result.errors)
+            if not operation.unavailable and not any(_code(error) == UNAVAILABLE for error in result.errors or ()):
+                DATABASE.answered()
         if result.extensions:
             body["extensions"] = dict(result.extensions)
         return body, executed
@@ -318,6 +328,18 @@ class GraphQLHTTPEndpoint:
         if found is not None:
             context.viewer, context.token = found
         return context
+
+
+def _code(error: Any) -> Any:
+    return (error.extensions or {}).get("code")
+
+
+def unanswered(data: dict[str, Any] | None, errors: list[Any] | None) -> bool:
+    """Whether an executed operation answered nothing because the database was unreachable:
+    an error says so (gql/masking.py) and no root field has a value."""
+    if not any(_code(error) == UNAVAILABLE and error.path for error in errors or ()):
+        return False
+    return data is None or all(value is None for value in data.values())
 
 
 def parse_params(data: dict[str, Any], *, from_query_string: bool) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
@@ -68,6 +70,63 @@ async def keep_session(connection: Any) -> None:
     pooled connections (no SET, LISTEN, cursors or advisory locks; the statement timeout is a
     connection setting given at connect), so there is nothing for it to undo.
     """
+
+
+# Socket errors that mean "the database's host cannot be reached", whatever the OSError subclass.
+_NETWORK_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.EHOSTUNREACH,
+                   errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ETIMEDOUT, errno.ENOTCONN}
+_DRIVER_MODULES = ("asyncpg", "tortoise", "aiosqlite", "models.postgres_client", "models.sqlite_client")
+
+
+def is_unreachable(error: BaseException | None) -> bool:
+    """Whether `error` (or anything in its chain: a GraphQL error's `original_error`, `__cause__`,
+    `__context__`) says the database cannot be reached, as opposed to a statement that failed.
+
+    Found by cutting a TCP forwarder under a live server (tests/test_store_faults.py): asyncpg's
+    pool raises a bare `ConnectionRefusedError` while it reconnects; a statement in flight gets
+    `ConnectionDoesNotExistError`; a pool Tortoise cannot open is `DBConnectionError`. A bare
+    socket error counts only when it came up through the driver (so a resolver's own I/O does not).
+    """
+    pending, seen = [error], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _unreachable(current):
+            return True
+        pending.extend((getattr(current, "original_error", None), current.__cause__, current.__context__))
+    return False
+
+
+def _unreachable(error: BaseException) -> bool:
+    from tortoise.exceptions import DBConnectionError
+
+    if isinstance(error, DBConnectionError):
+        return True
+    try:
+        import asyncpg.exceptions as pg
+    except ImportError:  # SQLite-only installs
+        pg = None
+    if pg is not None:
+        if isinstance(error, (pg.PostgresConnectionError, pg.CannotConnectNowError, pg.AdminShutdownError,
+                              pg.CrashShutdownError)):
+            return True
+        if isinstance(error, pg.InterfaceError) and "closed" in str(error):
+            return True  # "connection is closed", "pool is closed"
+    if isinstance(error, (ConnectionError, socket.gaierror)) or (
+            isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS):
+        return _through_driver(error)
+    return False
+
+
+def _through_driver(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_globals.get("__name__", "").startswith(_DRIVER_MODULES):
+            return True
+        traceback = traceback.tb_next
+    return False
 
 
 # Read by `tortoise -c models.db.TORTOISE_ORM makemigrations` when a model changes.

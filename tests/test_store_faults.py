@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -21,7 +23,7 @@ import pytest
 from gql.persisted import sha256
 from tests.conftest import client_for, settings_with
 from tests.factories import token_for
-from tests.live_server import free_port, live_server
+from tests.live_server import free_port, live_server, serving_process
 
 QUERY = "{ faqs(first: 3) { nodes { title } } }"  # costs 4 points
 
@@ -205,6 +207,88 @@ async def test_postgres_cut_underneath_a_server_is_503_then_ready_again(db: str,
                 assert back.status_code == 200 and back.json()["checks"] == {"database": "ok"}
     finally:
         forwarder.cut()
+
+
+async def test_unreachable_database_errors_are_told_from_failed_statements() -> None:
+    import asyncpg
+    import asyncpg.exceptions as pg
+    from graphql import GraphQLError
+    from tortoise.exceptions import DBConnectionError, OperationalError
+
+    from models.db import is_unreachable
+
+    # A bare socket error counts only when its traceback passed through the driver.
+    try:
+        await asyncpg.connect(f"postgres://nobody@127.0.0.1:{free_port()}/none", timeout=5)
+    except OSError as caught:
+        refused: BaseException = caught
+    else:
+        raise AssertionError("nothing listens there")
+
+    def wrapped(error: Exception) -> Exception:
+        try:
+            try:
+                raise error
+            except Exception as inner:
+                raise OperationalError("statement failed") from inner
+        except OperationalError as outer:
+            return outer
+
+    for error in (DBConnectionError("no pool"), pg.ConnectionDoesNotExistError("closed in the middle"),
+                  pg.CannotConnectNowError("starting up"), pg.InterfaceError("connection is closed"),
+                  refused, wrapped(DBConnectionError("x"))):
+        assert is_unreachable(error), error
+        assert is_unreachable(GraphQLError("x", original_error=error))  # type: ignore[arg-type]
+    for error in (ConnectionRefusedError(111, "not the database's"), ValueError("x"), OperationalError("syntax"),
+                  pg.UniqueViolationError("dup"), pg.InterfaceError("another operation is in progress"), None):
+        assert not is_unreachable(error), error
+
+
+async def test_postgres_cut_underneath_a_server_answers_503_then_data_again(db: str, db_url: str) -> None:
+    base = os.environ.get("TEST_POSTGRES_URL")
+    if not base or not db_url.startswith("postgres"):
+        pytest.skip("PostgreSQL fault test skipped: TEST_POSTGRES_URL is not set or the backend is not PostgreSQL")
+    parsed = httpx.URL(db_url.replace("postgres://", "http://", 1))
+    forwarder = Forwarder(parsed.host, parsed.port or 5432).open()
+    through = db_url.replace(f"{parsed.host}:{parsed.port or 5432}", f"127.0.0.1:{forwarder.port}", 1)
+    port = free_port()
+    # No response cache: every query must reach the database.
+    env = {**os.environ, "DATABASE_URL": through, "SEED_ON_START": "false", "RATE_LIMIT_ENABLED": "false",
+           "RESPONSE_CACHE_ENABLED": "false"}
+    command = [sys.executable, "-m", "uvicorn", "gql.app:create_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning"]
+    partial = '{ __typename faq(slug: "none") { title } }'  # `faq` is nullable: the query still has data
+    try:
+        with tempfile.TemporaryFile() as stderr, serving_process(command, port, env, stderr=stderr):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+                up = await http.post("/graphql", json={"query": QUERY})
+                assert up.status_code == 200 and up.json()["data"]["faqs"]["nodes"]
+                forwarder.cut()
+                for accept in ("application/json", "application/graphql-response+json"):
+                    for _ in range(3):
+                        down = await http.post("/graphql", json={"query": QUERY}, headers={"Accept": accept})
+                        assert down.status_code == 503, down.text
+                        assert down.headers["retry-after"] == "5" and down.headers["content-type"] == accept
+                        assert down.json() == {"errors": [{"message": "The database is unavailable; try again shortly",
+                                                           "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+                # Something answered: 200 as before, the field's error coded SERVICE_UNAVAILABLE.
+                some = await http.post("/graphql", json={"query": partial})
+                assert some.status_code == 200 and some.json()["data"] == {"__typename": "Query", "faq": None}
+                assert [error["extensions"]["code"] for error in some.json()["errors"]] == ["SERVICE_UNAVAILABLE"]
+                forwarder.reopen()
+                deadline = time.monotonic() + 10
+                while (back := await http.post("/graphql", json={"query": QUERY})).status_code != 200:
+                    assert back.status_code == 503 and time.monotonic() < deadline
+                    await asyncio.sleep(0.2)
+                assert back.json()["data"] == up.json()["data"]
+            stderr.seek(0)
+            logged = stderr.read().decode()
+    finally:
+        forwarder.cut()
+    # One warning for the outage and one for the recovery; no traceback of ours per request.
+    assert logged.count("database unreachable") == 1 and logged.count("database reachable again") == 1
+    assert "INTERNAL_SERVER_ERROR" not in logged and "ERROR strawberry.execution" not in logged
+    assert "ERROR gql.errors" not in logged
 
 
 async def test_redis_cut_underneath_a_server_degrades_then_recovers(db: str, db_url: str) -> None:
