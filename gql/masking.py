@@ -16,6 +16,7 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from gql.outage import Outage
 from models.db import is_unreachable
 
 logger = logging.getLogger("gql.errors")
@@ -25,26 +26,9 @@ UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly"
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5  # as /readyz says (gql/health.py)
 
 
-class DatabaseOutage:
-    """This process's view of the database: one warning when requests start failing to reach it,
-    one when an operation is answered again."""
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def failed(self, error: BaseException | None) -> None:
-        if not self.down:
-            self.down = True
-            logger.warning("database unreachable (%s): answering %s until it answers again",
-                           type(error).__name__, UNAVAILABLE)
-
-    def answered(self) -> None:
-        if self.down:
-            self.down = False
-            logger.warning("database reachable again")
-
-
-DATABASE = DatabaseOutage()
+# This process's view of the database: one warning when requests start failing to reach it, one
+# when an operation is answered again (gql/transport.py).
+DATABASE = Outage("requests", f"answering {UNAVAILABLE}", store="database")
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -37,12 +37,12 @@ def unreachable_errors() -> tuple[type[BaseException], ...]:
 
 
 class Outage:
-    """One store's view of whether Redis is reachable now."""
+    """One user's view of whether a store (Redis, unless `store` says otherwise) is reachable now."""
 
     RETRY_SECONDS = 1.0
 
-    def __init__(self, what: str, fallback: str) -> None:
-        self._what, self._fallback = what, fallback
+    def __init__(self, what: str, fallback: str, store: str = "Redis") -> None:
+        self._what, self._fallback, self._store = what, fallback, store
         self._down_until = 0.0
         self._warned = False
 
@@ -56,10 +56,10 @@ class Outage:
         if not self._warned:
             self._warned = True
             # The error's type and text: redis-py's messages name host and port, never the password.
-            logger.warning("%s: Redis unreachable (%s); %s until it answers again", self._what,
+            logger.warning("%s: %s unreachable (%s); %s until it answers again", self._what, self._store,
                            type(error).__name__, self._fallback)
 
     def succeeded(self) -> None:
         if self._warned:
             self._warned = False
-            logger.warning("%s: Redis reachable again", self._what)
+            logger.warning("%s: %s reachable again", self._what, self._store)

@@ -280,7 +280,7 @@ class GraphQLHTTPEndpoint:
             body["data"] = result.data
             operation.unavailable = unanswered(result.data, result.errors)
             if not operation.unavailable and not any(_code(error) == UNAVAILABLE for error in result.errors or ()):
-                DATABASE.answered()
+                DATABASE.succeeded()
         if result.extensions:
             body["extensions"] = dict(result.extensions)
         return body, executed

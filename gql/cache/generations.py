@@ -21,6 +21,7 @@ answers again, and bumps that failed are sent with the next call that reaches it
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Protocol
@@ -101,6 +102,11 @@ class RedisGenerations:
         self._redis = fast_redis(url)
         self._script = self._redis.register_script(_SNAPSHOT)
         self._pending: set[str] = set()  # bumps that did not reach Redis yet
+        # The epoch offered if the hash has none (HSETNX keeps the first one set). Each call
+        # offers a new one, so a Redis that lost its data never gets an epoch seen before; a
+        # random prefix and a counter make that without a urandom call per request.
+        self._epoch_prefix = uuid.uuid4().hex
+        self._epoch_serial = itertools.count()
         self._outage = Outage("response cache", "answering without the cache")
         self._unreachable = unreachable_errors()
 
@@ -108,7 +114,7 @@ class RedisGenerations:
         self._check_up()
         pending = sorted(self._pending)
         try:
-            values = await self._script(keys=[self.KEY], args=[uuid.uuid4().hex, *(_TABLE + t for t in pending)])
+            values = await self._script(keys=[self.KEY], args=[f"{self._epoch_prefix}{next(self._epoch_serial)}", *(_TABLE + t for t in pending)])
         except self._unreachable as error:
             raise self._down(error) from None
         self._pending.difference_update(pending)
