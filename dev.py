@@ -93,7 +93,10 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "test":
         return run_tests(rest)
-    return subprocess.call([str(VENV / "bin" / "community-api"), command, *rest])
+    # Replaced by the command, not its parent: a SIGTERM sent to this process (a supervisor's, a
+    # container's) reaches the server itself, which shuts down gracefully.
+    executable = str(VENV / "bin" / "community-api")
+    os.execv(executable, [executable, command, *rest])
 
 
 if __name__ == "__main__":

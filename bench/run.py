@@ -6,6 +6,7 @@ load it with wrk (or a Python fallback), compare with baselines measured in the 
     python bench/run.py --quick          # the same, 2,000 members, 3 s each: a smoke run (writes nothing)
     python bench/run.py --counts         # totalCount SQL and landing-page time at 10,000 and 100,000 members
     python bench/run.py --counts --quick # the same at 1,000 and 10,000 members (writes nothing)
+    python bench/run.py --workers        # `community-api serve` with 1 worker, then 2: the same loads
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test python bench/run.py   # on PostgreSQL
 
 Run it with the project's Python (.venv/bin/python). Prints a table; a full run writes its section
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.workloads import CEILING, HAND_WRITTEN, LANDING_PAGE, MIX_READS, RAW, READ_WORKLOADS, key  # noqa: E402
-from tests.live_server import uvicorn_process  # noqa: E402
+from tests.live_server import serving_process, uvicorn_process  # noqa: E402
 
 PY = sys.executable
 WRITERS = 16
@@ -89,6 +90,29 @@ def cli(env: dict[str, str], *args: str) -> str:
 def server(env: dict[str, str], app: str, port: int) -> Any:
     return uvicorn_process(app, port, env, prefix=pinned(0),
                            options=["--loop", "uvloop", "--http", "gql.server:LimitedHttpToolsProtocol", "--no-access-log"])
+
+
+def served_by(env: dict[str, str], port: int, workers: int, cores: str | None) -> Any:
+    """`community-api serve --workers N` as deployed (its supervisor, its uvicorn options), on
+    `cores` (all when None)."""
+    prefix = ["taskset", "-c", cores] if cores and shutil.which("taskset") else []
+    return serving_process([*prefix, PY, "-m", "gql.cli", "serve", "--workers", str(workers)], port,
+                           {**env, "PORT": str(port), "LOG_FORMAT": "text"}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+
+def tree_rss_kb(pid: int) -> int:
+    """RSS of a process and its children (a supervisor and its workers)."""
+    children = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()
+                and _parent_of(entry) == pid]
+    return rss_kb(pid) + sum(tree_rss_kb(child) for child in children)
+
+
+def _parent_of(entry: Path) -> int | None:
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def rss_kb(pid: int, field: str = "VmRSS") -> int:
@@ -289,20 +313,22 @@ def count_fields(data: Any) -> int:
 
 # --- database --------------------------------------------------------------------------------------
 
-def fresh_database(workdir: Path) -> str:
+def fresh_database(workdir: Path, name: str = "community_bench") -> str:
+    """A new, empty database of the benchmark's own: `name` on the server DATABASE_URL names (never
+    that database itself), or a SQLite file in `workdir`."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
-        return f"sqlite://{workdir / 'bench.sqlite3'}"
+        return f"sqlite://{workdir / (name + '.sqlite3')}"
     import asyncpg
 
     async def recreate() -> None:
         admin = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-        await admin.execute('DROP DATABASE IF EXISTS "community_bench" WITH (FORCE)')
-        await admin.execute('CREATE DATABASE "community_bench"')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
         await admin.close()
 
     asyncio.run(recreate())
-    return url.rsplit("/", 1)[0] + "/community_bench"
+    return url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def analyze(db_url: str) -> None:
@@ -632,25 +658,34 @@ def wanted(args: argparse.Namespace, name: str) -> bool:
     return not args.only or key(name) in args.only
 
 
-def run_throughput(args: argparse.Namespace) -> int:
+def seeded_database(args: argparse.Namespace) -> tuple[Path, Path, str, float]:
+    """A work directory, its static-answers directory, and a fresh database migrated and seeded
+    with `args.members` members (statistics analysed); and the seconds that took."""
     workdir = Path(tempfile.mkdtemp(prefix="community-bench-"))
     static_dir = workdir / "static"
     static_dir.mkdir()
     db_url = fresh_database(workdir)
-    backend = backend_of(db_url)
     env = server_env(db_url, static_dir, cache=False)
-    cached_env = server_env(db_url, static_dir, cache=True, redis_url=args.redis_url)
-    if args.redis_url:
-        import redis
-
-        redis.Redis.from_url(args.redis_url).flushdb()  # no generations or answers of an earlier run
     started = time.monotonic()
     cli(env, "migrate")
     cli(env, "seed")
     seed(env, db_url, args.members)
     analyze(db_url)
     seeded = time.monotonic() - started
-    print(f"seeded {args.members:,} members in {seeded:.1f} s on {backend}; checking baselines, per-field costs in process", flush=True)
+    print(f"seeded {args.members:,} members in {seeded:.1f} s on {backend_of(db_url)}", flush=True)
+    return workdir, static_dir, db_url, seeded
+
+
+def run_throughput(args: argparse.Namespace) -> int:
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()  # no generations or answers of an earlier run
+    workdir, static_dir, db_url, seeded = seeded_database(args)
+    backend = backend_of(db_url)
+    env = server_env(db_url, static_dir, cache=False)
+    cached_env = server_env(db_url, static_dir, cache=True, redis_url=args.redis_url)
+    print("checking baselines, per-field costs in process", flush=True)
     prepared = asyncio.run(prepare(db_url, static_dir, args.repeats))
     for name, row in prepared["fields"].items():
         print(f"  {name}: {row['fields']} fields, ceiling {row['ceiling_ms']:.2f} ms, raw JSON {row['raw_json_ms']:.2f} ms "
@@ -741,6 +776,60 @@ def run_throughput(args: argparse.Namespace) -> int:
         print(f"wrote its section of {RESULTS.relative_to(ROOT)}")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+WORKER_LOADS = ("W1 landing page", "W2b posts(first: 50)", "W3 faqs(first: 50)")
+
+
+def run_workers(args: argparse.Namespace) -> int:
+    """The same loads against `serve` with one worker (pinned to core 0, as the throughput mode
+    runs it, and on every core) and with two workers, in one run; cached W1 with each."""
+    workdir, static_dir, db_url, _ = seeded_database(args)
+    backend = backend_of(db_url)
+    api_url = f"http://127.0.0.1:{API_PORT}/graphql"
+    loads = [name for name in READ_WORKLOADS if name.startswith(WORKER_LOADS)]
+    configurations = [("1 worker, core 0", 1, "0"), ("1 worker, any core", 1, None), ("2 workers, any core", 2, None)]
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for label, workers, cores in configurations:
+        results[label] = {}
+        for cache in (False, True):
+            with served_by(server_env(db_url, static_dir, cache=cache), API_PORT, workers, cores) as process:
+                names = loads if not cache else ["W1 landing page"]
+                warm_up(api_url, READ_WORKLOADS["W1 landing page"], args, workdir)
+                for name in names:
+                    result = load(api_url, READ_WORKLOADS[name], args.duration, args.connections, workdir)
+                    result["rss"] = tree_rss_kb(process.pid)
+                    results[label][name + (", cached" if cache else "")] = result
+                    print(f"  {label}: {name}{' cached' if cache else ''}: {result['rps']:.0f} req/s, "
+                          f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms", flush=True)
+    report = render_workers(results, args, db_url)
+    print(report)
+    if args.write:
+        write_section(f"workers:{backend}", report)
+        print(f"wrote its section of {RESULTS.relative_to(ROOT)}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def render_workers(results: dict[str, dict[str, dict[str, Any]]], args: argparse.Namespace, db_url: str) -> str:
+    labels = list(results)
+    names = list(results[labels[0]])
+    lines = [f"## Workers: `community-api serve --workers N` on {backend_of(db_url)}",
+             "",
+             f"{datetime.now(timezone.utc):%Y-%m-%d}, {machine()}; {args.members:,} members, {args.duration} s per load, "
+             f"{args.connections} connections, wrk on core 1, production profile, rate limits off. "
+             "The database server runs on the same machine, on any core.",
+             "",
+             "| workload | " + " | ".join(f"{label}: req/s (p50 / p99 ms)" for label in labels) + " | 2 workers / 1 worker on core 0 |",
+             "|---|" + "---|" * (len(labels) + 1)]
+    for name in names:
+        cells = [f"{results[label][name]['rps']:.0f} ({results[label][name]['p50']:.1f} / {results[label][name]['p99']:.1f})"
+                 for label in labels]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ratio(results[labels[-1]][name]['rps'], results[labels[0]][name]['rps'])} |")
+    lines.append("")
+    lines.append("RSS after the last load (supervisor and workers): " +
+                 ", ".join(f"{label} {results[label][names[-1]]['rss'] / 1024:.0f} MB" for label in labels) + ".")
+    return "\n".join(lines) + "\n"
 
 
 def machine() -> str:
@@ -1172,6 +1261,7 @@ def main() -> int:
     parser.add_argument("--redis-url", default="",
                         help="give the cached server REDIS_URL (default: the in-process cache); a database of its own: it is emptied first")
     parser.add_argument("--counts", action="store_true", help="the counts mode: totalCount SQL and landing page at two sizes")
+    parser.add_argument("--workers", action="store_true", help="the workers mode: serve with 1 worker, then 2, same loads")
     parser.add_argument("--sizes", default="10000,100000", help="--counts: the two community sizes (members)")
     parser.add_argument("--show-sql", action="store_true", help="--counts: print the statements the API sent for each count")
     parser.add_argument("--count-repeats", type=int, default=50, help="--counts: requests (and statement runs) per median")
@@ -1191,6 +1281,8 @@ def main() -> int:
     args.sizes = [int(part) for part in args.sizes.split(",")]
     if args.write is None:
         args.write = not args.quick and not args.only
+    if args.workers:
+        return run_workers(args)
     return run_counts(args) if args.counts else run_throughput(args)
 
 

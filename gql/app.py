@@ -12,14 +12,16 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
+from gql.avatars import avatars_route
 from gql.broker import broker_for
 from gql.cache import ResponseCache, generations_for
 from gql.limits.budget import budgets_for
-from gql.logs import install as install_log_format
+from gql.logs import install as install_log_format, log_requests
 from gql.limits.guard import Guard
 from gql.persisted import store_for
 from gql.graphiql import graphiql_assets, graphiql_page
 from gql.health import Readiness, healthz
+from gql import metrics
 from gql.schema import build_schema
 from gql.settings import Settings
 from gql.transport import GraphQLHTTPEndpoint
@@ -45,7 +47,8 @@ def tune_garbage_collector(young_threshold: int = 0) -> None:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """The ASGI app. `manage_orm=False` leaves the ORM to the caller (tests share one database)."""
     settings = settings or Settings.from_env()
-    install_log_format()  # one line per record, user text escaped: gql/logs.py
+    install_log_format(settings)  # one line per record, JSON or escaped text (LOG_FORMAT): gql/logs.py
+    log_requests(settings)  # one `gql.request` record per request answered (one observer per process)
     schema = build_schema(settings)
     broker = broker_for(settings.redis_url)
     budgets = budgets_for(settings.redis_url)
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     view = GraphQLView(schema, settings, broker, guard, queries)
     cache = ResponseCache(settings, generations_for(settings.redis_url))
     readiness = Readiness(settings.redis_url, settings.ready_timeout_seconds)
+    metrics_endpoint = metrics.endpoint_for(settings)  # None: /metrics is not served (gql/metrics.py)
     endpoint = GraphQLHTTPEndpoint(
         schema, settings, broker, guard, queries, ide_page=None if settings.is_production else graphiql_page,
         cache=cache,
@@ -62,6 +66,8 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         cache.start()  # told of every committed write from now on
+        # Counted while this app runs only, so apps built one after another never count twice.
+        stop_recording = metrics.start_recording() if settings.metrics_enabled else None
         try:
             if not manage_orm:
                 yield
@@ -73,6 +79,9 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
                 tune_garbage_collector(settings.gc_young_threshold)
                 yield
         finally:
+            if stop_recording is not None:
+                stop_recording()
+            metrics.worker_stopped()  # its gauges leave the workers' sum (multiprocess mode)
             await view.watch.close()
             for store in (broker, budgets, queries, cache, readiness):
                 await store.close()
@@ -90,6 +99,10 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             # Liveness and readiness (gql/health.py): neither is rate limited nor cached by anyone.
             Route("/healthz", healthz),
             Route("/readyz", readiness.endpoint),
+            # Default avatars (gql/avatars.py): drawn from the path alone, no database, cached a year.
+            avatars_route(),
+            # Prometheus metrics: not rate limited, never cached; absent in production without a token.
+            *([Route("/metrics", metrics_endpoint)] if metrics_endpoint is not None else []),
             # GraphiQL's assets exist only where GraphiQL does: development.
             *([] if settings.is_production else [graphiql_assets()]),
         ],

@@ -1,4 +1,4 @@
-"""`community-api serve | migrate | seed | recount | user add | token create | check-migrations | export-schema`."""
+"""`community-api serve [--workers N] | migrate | seed | recount | user add | token create | check-migrations | export-schema`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -13,7 +14,7 @@ from typing import Any, Awaitable, Callable
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as run_migrations
 
-from gql.settings import Settings
+from gql.settings import MAX_WORKERS, Settings
 from models.db import tortoise_config
 
 SCHEMA_PATH = Path("schema.graphql")
@@ -147,7 +148,21 @@ async def add_user(settings: Settings, handle: str, role: str, password: str, em
         raise SystemExit(f"refused: {refusal}") from None
 
 
-async def create_token(settings: Settings, handle: str, scope: str, label: str) -> None:
+def token_points(text: str) -> int:
+    """`--points N`: a whole number the domain accepts as a token's own budget (argparse's type,
+    so that a refusal is a usage error, exit 2, before any database is opened)."""
+    from models.accounts import checked_token_points
+    from models.errors import RuleViolation
+
+    try:
+        return checked_token_points(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a whole number of points, not {text!r}") from None
+    except RuleViolation as refusal:
+        raise argparse.ArgumentTypeError(str(refusal)) from None
+
+
+async def create_token(settings: Settings, handle: str, scope: str, label: str, points: int | None = None) -> None:
     from models.accounts import TokenScope, User, issue_token, normalize_handle
     from models.base import get_by_column
 
@@ -156,7 +171,9 @@ async def create_token(settings: Settings, handle: str, scope: str, label: str) 
         if user is None:
             raise SystemExit(f"no user {handle!r}")
         # Printed once; only its digest is stored.
-        print(await issue_token(user, TokenScope(scope.upper()), label))
+        print(await issue_token(user, TokenScope(scope.upper()), label, rate_limit_points=points))
+        budget = f"{user.handle}'s budget" if points is None else f"a budget of its own, {points:,} points per window"
+        print(f"token for {user.handle} ({scope.upper()}), spending {budget}", file=sys.stderr)
 
     await _with_orm(settings, work)
 
@@ -168,36 +185,55 @@ def export_schema(output: Path) -> None:
     print(f"wrote {output}")
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, workers: int | None = None) -> None:
+    """Migrate, seed (development), then serve: in this process with one worker, or under a
+    supervising process that starts `workers` uvicorn processes sharing one listening socket
+    (and replaces one that dies). SIGTERM or SIGINT shuts down gracefully: no new connections,
+    requests in flight finish for up to SHUTDOWN_TIMEOUT_SECONDS, WebSockets close with 1012
+    (service restart), and the app's stores are closed."""
     import uvicorn
 
+    from gql.logs import uvicorn_options
     from gql.server import LimitedHttpToolsProtocol
 
+    workers = settings.workers if workers is None else workers
     asyncio.run(migrate(settings))
     if not settings.is_production and settings.seed_on_start:
         asyncio.run(seed(settings, None))
+    from gql.metrics import MULTIPROC_DIR_VARIABLE, prepare_multiprocess_dir
+
+    if workers > 1 or os.environ.get(MULTIPROC_DIR_VARIABLE):
+        # Each worker counts into files there, and /metrics on any of them sums all (gql/metrics.py):
+        # made when missing, emptied of a previous run's files when given.
+        prepare_multiprocess_dir(os.environ)
     uvicorn.run(
         "gql.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
+        workers=workers,
         log_level=settings.log_level,
         proxy_headers=False,
         # Both come with uvicorn[standard]: a faster event loop and HTTP parser; the parser's
         # protocol is ours, with the head and body deadlines and the head size cap it lacks.
+        # (Workers are spawned: they import it and read its limits from the same environment.)
         loop="uvloop",
         http=LimitedHttpToolsProtocol.configure(settings),
         limit_concurrency=settings.max_connections or None,
         # A WebSocket message is a request too: no larger than an HTTP body may be.
         ws_max_size=settings.max_body_bytes,
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        # Our request line instead of uvicorn's access log; every record in LOG_FORMAT (gql/logs.py).
+        **uvicorn_options(settings),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="community-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="migrate, seed (development) and serve on HOST:PORT")
+    serve_parser = commands.add_parser("serve", help="migrate, seed (development) and serve on HOST:PORT")
+    serve_parser.add_argument("--workers", type=int, metavar="N", help="worker processes (default: WORKERS, 1)")
     commands.add_parser("migrate", help="apply pending database migrations")
     seed_parser = commands.add_parser("seed", help="load the landing-page content (idempotent)")
     seed_parser.add_argument("--scale", type=int, metavar="N", help="also generate N members with posts, FAQs and issues")
@@ -216,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     token_create.add_argument("handle")
     token_create.add_argument("--scope", default="full", choices=["full", "read"], type=str.lower)
     token_create.add_argument("--label", default="cli")
+    token_create.add_argument("--points", type=token_points, metavar="N",
+                              help="a rate-limit budget of its own, N points per window (a server-side "
+                                   "renderer's); without it the token spends its user's budget")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", type=Path, default=SCHEMA_PATH)
     args = parser.parse_args(argv)
@@ -227,8 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         # A setting that cannot be read: its message says which and why, no traceback needed.
         print(f"community-api: {refusal}", file=sys.stderr)
         return 2
+    from gql.logs import install as install_log_format
+
+    install_log_format(settings)  # migrate's and seed's records too, in LOG_FORMAT
     if args.command == "serve":
-        serve(settings)
+        if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+            parser.error(f"--workers takes 1 to {MAX_WORKERS} processes")
+        serve(settings, args.workers)
     elif args.command == "migrate":
         asyncio.run(migrate(settings))
     elif args.command == "seed":
@@ -239,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         password = args.password or getpass.getpass("password: ")
         asyncio.run(add_user(settings, args.handle, args.role, password, args.email, args.display_name))
     elif args.command == "token":
-        asyncio.run(create_token(settings, args.handle, args.scope, args.label))
+        asyncio.run(create_token(settings, args.handle, args.scope, args.label, args.points))
     elif args.command == "recount":
         return asyncio.run(recount(settings, args.check))
     elif args.command == "check-migrations":

@@ -24,6 +24,12 @@ class NotFound(ApiError):
     code = "NOT_FOUND"
 
 
+class Resolved(ApiError):
+    """The issue is resolved: nothing more happens to it (no marks, no updates) until staff reopen it."""
+
+    code = "RESOLVED"
+
+
 class Unauthenticated(ApiError):
     code = "UNAUTHENTICATED"
 

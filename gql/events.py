@@ -15,11 +15,15 @@ def issue_channel(number: int) -> str:
     return f"issue:{number}"
 
 
-async def issue_changed(context: Context, issue: object | None) -> None:
+async def issue_changed(context: Context, issue: object | None, *, to_followers: bool = True) -> None:
+    """The issue changed: its `issueUpdated` subscribers hear it, and, unless `to_followers` is
+    false, the followers' `subscribedIssueUpdated` too (staff updates notify followers; members'
+    affected marks only move the counter live on the issue's own channel)."""
     if issue is not None:
         event = {"issueId": issue.pk}  # type: ignore[attr-defined]
         await context.broker.publish(issue_channel(issue.number), event)  # type: ignore[attr-defined]
-        await context.broker.publish(ISSUES_CHANNEL, event)
+        if to_followers:
+            await context.broker.publish(ISSUES_CHANNEL, event)
 
 
 async def account_changed(context: Context, user_id: int | None) -> None:

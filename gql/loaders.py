@@ -7,6 +7,7 @@ loop at construction), and are named `<Thing>By<Key>Loader` as in Saleor.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from typing import Any, Awaitable, Callable, ClassVar, Hashable, TypeVar
 
@@ -16,7 +17,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from gql.errors import BadUserInput
-from gql.relay import Counted, PageArgs, ordered, ordering_of, reversed_ordering
+from gql.relay import Counted, Keyset, PageArgs, SortOrder, Window, connection_name, ordered
 from gql.selection import selects
 from models import lean
 from models.counted import Size, read_tallies
@@ -106,12 +107,13 @@ class PageRowsByKeyLoader(Loader):
     """One-to-many read a window at a time: the rows of one page of each parent's list (a post's
     replies, an issue's timeline), never the whole list, in one statement for every parent.
 
-    Keys are (parent, start, stop, from_end): each parent's rows [start, stop) in the list's order
-    (the queryset's, ending with the primary key), counted from the end when `from_end` (then
-    returned in list order too). SQL numbers each parent's rows with
-    `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY …)` in a subquery and keeps the window's, so
-    a parent with 50,000 rows costs the page's rows, not 50,000 instances (SQLite ≥ 3.25 and
-    PostgreSQL alike). `count_loader` answers `totalCount` (and the offsets of a tail).
+    Keys are (parent, window): each parent's rows in the window (relay `Window`: after and/or
+    before a cursor's position, at most `limit` rows, from the end nearest `before` when
+    backward), in list order (the queryset's, ending with the primary key). SQL keeps the rows
+    past the cursors' keys, numbers each parent's with
+    `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY …)` in a subquery and keeps the first `limit`,
+    so a parent with 50,000 rows costs the page's rows, not 50,000 instances, however deep the
+    page (SQLite ≥ 3.25 and PostgreSQL alike). `count_loader` answers `totalCount`.
     """
 
     key_field: ClassVar[str]
@@ -122,40 +124,40 @@ class PageRowsByKeyLoader(Loader):
         """Every row of these parents, filtered and ordered (unsliced)."""
         raise NotImplementedError
 
+    @functools.cached_property
+    def listing(self) -> tuple[type[Model], SortOrder]:
+        """The model listed and the lists' order (the same for every parent), once per request."""
+        queryset = self.queryset([])
+        return queryset.model, SortOrder.of(queryset)
+
     async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        parents_by_window: dict[tuple[int, int, bool], list[Any]] = defaultdict(list)
-        for parent, start, stop, from_end in keys:
-            parents_by_window[(start, stop, from_end)].append(parent)
+        parents_by_window: dict[Window, list[Any]] = defaultdict(list)
+        for parent, window in keys:
+            parents_by_window[window].append(parent)
         found: dict[Hashable, Any] = {}
-        # One statement per window shape: one for a whole page of parents asking the same page.
-        for (start, stop, from_end), parents in parents_by_window.items():
+        # One statement per window: one for a whole page of parents asking the same page.
+        for window, parents in parents_by_window.items():
             grouped: dict[Hashable, list[Any]] = defaultdict(list)
-            for row in await self._window(parents, start, stop, from_end):
+            for row in await self._window(parents, window):
                 grouped[getattr(row, self.key_field)].append(row)
             for parent in parents:
                 rows = grouped.get(parent, [])
-                found[(parent, start, stop, from_end)] = rows[::-1] if from_end else rows
+                found[(parent, window)] = rows[::-1] if window.backward else rows
         return found
 
-    async def _window(self, parents: list[Any], start: int, stop: int, from_end: bool) -> list[Any]:
-        if stop <= start:
-            return []
-        queryset = self.queryset(parents)
-        orderings = ordering_of(queryset)
-        if from_end:
-            orderings = reversed_ordering(orderings)
-        meta = queryset.model._meta
+    async def _window(self, parents: list[Any], window: Window) -> list[Any]:
+        selected = window.select(self.listing[1], self.queryset(parents))
+        meta = selected.model._meta
         table = meta.basetable
         rank = RowNumber().over(table[meta.fields_map[self.key_field].source_field or self.key_field])
-        for name, order in orderings:
-            rank = rank.orderby(table[meta.fields_map[name].source_field or name], order=order)
-        ranked = ordered(queryset, []).annotate(page_rank=rank)
+        for name, direction in selected._orderings:
+            rank = rank.orderby(table[meta.fields_map[name].source_field or name], order=direction)
+        ranked = ordered(selected, []).annotate(page_rank=rank)
         ranked._choose_db_if_not_chosen()
         ranked._make_query()
         inner, values = ranked.query.get_parameterized_sql()
-        # start and stop are ints of our own making (bounded by the page size and MAX_CURSOR_OFFSET).
-        sql = (f'SELECT * FROM ({inner}) "ranked" WHERE "page_rank" > {int(start)} '
-               f'AND "page_rank" <= {int(stop)} ORDER BY "page_rank"')
+        # The limit is an int of our own making (at most the largest page plus one).
+        sql = f'SELECT * FROM ({inner}) "ranked" WHERE "page_rank" <= {int(window.limit)} ORDER BY "page_rank"'
         if lean.is_plain(ranked):
             return await lean.fetch_sql(ranked, sql, values)
         executor = ranked._db.executor_class(
@@ -173,12 +175,24 @@ class KeyedRows:
     loader, the count through its count loader; both answer at once when a page hook filled them."""
 
     __slots__ = ("loaders", "loader_class", "parent")
+    keyed = True
 
     def __init__(self, loaders: "Loaders", loader_class: type[PageRowsByKeyLoader], parent: Any) -> None:
         self.loaders, self.loader_class, self.parent = loaders, loader_class, parent
 
-    def window(self, start: int, stop: int, from_end: bool = False) -> Any:
-        return self.loaders[self.loader_class].get((self.parent, start, stop, from_end))
+    def sort_order(self) -> SortOrder:
+        return self.loaders[self.loader_class].listing[1]
+
+    def model(self) -> type[Model]:
+        return self.loaders[self.loader_class].listing[0]
+
+    def rows(self, window: Window) -> Any:
+        return self.loaders[self.loader_class].get((self.parent, window))
+
+    def head(self, size: int) -> Any:
+        """The first `size` rows, as the connection's `first: size` reads them (with the one row past
+        the page): the same loader key, so a field asking both costs one statement."""
+        return self.rows(Window(None, None, size + 1, False))
 
     def count(self) -> Any:
         return self.loaders[self.loader_class.count_loader].get(self.parent)
@@ -310,24 +324,18 @@ def page_filler(**fields: tuple[type[Loader], str]) -> PageHook:
 async def _fill_pages(info: Any, name: str, loader_class: type[PageRowsByKeyLoader], parents: list[Any]) -> None:
     """Fill each parent's window of the connection field `name`, as its arguments ask (the same
     keys the field's resolver will ask for, so that it answers synchronously)."""
-    loaders, settings = info.context.loaders, info.context.settings
+    loader, settings = info.context.loaders[loader_class], info.context.settings
+    model, order = loader.listing
+    keyset = Keyset(connection_name(name, model), order)
     for arguments in _arguments_of(info, name):
         try:
             # Literals come as text (`first: 1` is "1"), variables as coerced values.
             sizes = [None if arguments.get(arg) is None else int(arguments[arg]) for arg in ("first", "last")]
             page = PageArgs.checked(settings, sizes[0], arguments.get("after"), sizes[1], arguments.get("before"))
+            window = keyset.window(page)
         except (BadUserInput, TypeError, ValueError):
             continue  # the field itself reports it
-        if page.from_end:
-            totals = await loaders[loader_class.count_loader].load_many(parents)
-            keys = []
-            for parent, total in zip(parents, totals):
-                start, end = page.bounds(total)
-                keys.append((parent, 0, max(end - start, 0), True))
-        else:
-            start, end = page.bounds(0)
-            keys = [(parent, start, start + max(end - start, 0) + 1, False) for parent in parents]
-        await loaders[loader_class].fill(keys)
+        await loader.fill([(parent, window) for parent in parents])
 
 
 def _arguments_of(info: Any, name: str) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Every log record stays one line at column 0, whatever text it carries.
+"""Every log record stays one line at column 0, whatever text it carries: escaped text or JSON.
 
 Exception messages repeat what clients sent (a library's ValidationError quotes the value it
 refused), and a CR/LF in them would start a line that reads as a record of its own: a forged
@@ -8,6 +8,11 @@ traceback and stack lines that follow a record are each marked with `CONTINUATIO
 line but a record's first starts at column 0. `install` puts it on every handler configured when
 the app is built (uvicorn's, `logging.basicConfig`'s), adding a stderr handler for `gql.*` and
 uncaught exceptions where none is configured (a plain `uvicorn --factory` run).
+
+With LOG_FORMAT=json (production's default) the handlers format through `JsonLines` instead: one
+JSON object per line, which a log pipeline reads without parsing text, the traceback a field of
+its record. Each request answered is one `gql.request` record (`log_requests` registers the
+observer of gql/served.py) whose facts are JSON keys, or `key=value` pairs in the text format.
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ import itertools
 import logging
 import os
 import sys
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+import orjson
+
+from gql.served import Served, observe
+
+if TYPE_CHECKING:
+    from gql.settings import Settings
 
 CONTINUATION = "  | "
 FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -77,10 +90,73 @@ def _escaped(value: Any) -> Any:
     return escape(value) if isinstance(value, str) else value
 
 
-def install() -> None:
-    """Format every configured handler's records as `OneLineRecords` (once: idempotent), and give
-    the root logger a stderr handler when it has none, so that `gql.*` records and uncaught
-    exceptions are written that way too rather than by logging's unformatted last resort."""
+class JsonLines(logging.Formatter):
+    """Each record as one JSON object on one line: `time` (ISO 8601, UTC), `level`, `logger`,
+    `message`, the fields given with `extra=`, and `traceback` / `stack` as strings. orjson
+    escapes the C0 controls; what it leaves raw and a reader may still break lines at, or a
+    terminal obey (DEL, C1, U+2028/9), is escaped after it. `inner`, the handler's formatter before
+    ours, is kept unused so that `install` can go back to text."""
+
+    def __init__(self, inner: logging.Formatter | None = None) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name, value in record.__dict__.items():
+            # An extra field may not pass itself off as one of the four above.
+            if name not in _RECORD_ATTRIBUTES and name not in entry:
+                entry[name] = value
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["traceback"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        try:
+            line = _dumps(entry)
+        except orjson.JSONEncodeError:  # a field orjson refuses even through str() (an int over 64 bits)
+            line = _dumps({key: value if _dumpable(value) else str(value) for key, value in entry.items()})
+        return line if line.isascii() and "\x7f" not in line else line.translate(_JSON_ESCAPES)
+
+
+def _dumps(entry: dict[str, Any]) -> str:
+    return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _dumpable(value: Any) -> bool:
+    try:
+        _dumps({"": value})
+    except orjson.JSONEncodeError:
+        return False
+    return True
+
+
+# What every LogRecord has (not an `extra=` field), and uvicorn's coloured copy of its message.
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+# Valid JSON escapes for what orjson writes raw (it escapes only below U+0020, as JSON requires).
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)}
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    """A formatter of a fresh handler in `log_format` ("json" or "text"); a logging config may
+    name it (`"()": "gql.logs.formatter"`, see `uvicorn_options`)."""
+    return JsonLines() if log_format == "json" else OneLineRecords()
+
+
+def install(settings: Settings | None = None) -> None:
+    """Format every configured handler's records in the settings' LOG_FORMAT (text without
+    settings), once: idempotent, and a second call with the other format switches back. Give the
+    root logger a stderr handler when it has none, so that `gql.*` records and uncaught
+    exceptions are written that way too rather than by logging's unformatted last resort. And let
+    `gql.request` records through at LOG_LEVEL, whatever the root's level (WARNING by default)."""
+    log_format = settings.effective_log_format if settings is not None else "text"
+    wanted = JsonLines if log_format == "json" else OneLineRecords
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.StreamHandler(sys.stderr))
@@ -88,8 +164,87 @@ def install() -> None:
                        if isinstance(logger, logging.Logger))]
     for logger in loggers:
         for handler in logger.handlers:
-            if not isinstance(handler.formatter, OneLineRecords):
-                handler.setFormatter(OneLineRecords(handler.formatter))
+            if type(handler.formatter) is not wanted:
+                original = handler.formatter.inner if isinstance(handler.formatter, (OneLineRecords, JsonLines)) \
+                    else handler.formatter
+                handler.setFormatter(wanted(original))
+    level = logging.getLevelName((settings.log_level if settings is not None else "info").upper())
+    request_logger.setLevel(level if isinstance(level, int) else logging.INFO)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.run` in `community-api serve`: no access log (each request's
+    `gql.request` record says more), and a logging config whose one stderr handler, the root's,
+    formats in LOG_FORMAT from the start: uvicorn's records (which propagate to it) included,
+    before the app is built and after. It replaces `logging.basicConfig`'s handler."""
+    return {
+        "access_log": False,
+        "log_config": {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"ours": {"()": f"{__name__}.formatter", "log_format": settings.effective_log_format}},
+            "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "ours",
+                                    "stream": "ext://sys.stderr"}},
+            "root": {"handlers": ["stderr"], "level": "INFO"},
+        },
+    }
+
+
+# --- The request log -----------------------------------------------------------------------------
+
+request_logger = logging.getLogger("gql.request")
+
+
+def _request_fields(served: Served) -> dict[str, Any]:
+    return {
+        "request_id": served.request_id,
+        "transport": served.transport,
+        "method": served.method,
+        "operation_type": served.operation_type,
+        "operation_name": served.operation_name,
+        "status": served.status,
+        "duration_ms": round(served.duration * 1000, 3),
+        "statements": served.statements,
+        "cost": served.cost,
+        "client": served.client,
+        "cache": served.cache,
+        "error_codes": served.error_codes,
+        "signed_in": served.signed_in,
+    }
+
+
+def _log_request_as_json(served: Served) -> None:
+    if request_logger.isEnabledFor(logging.INFO):
+        # The facts are the keys; the message sums them up for a viewer that shows messages only.
+        request_logger.info("%s %s %s", served.method, served.operation_type or "-", served.status,
+                            extra=_request_fields(served))
+
+
+# The JSON keys as `key=value` pairs, in their order.
+_TEXT_LINE = " ".join(f"{name}=%({name})s" for name in _request_fields(Served("", "", "", "")))
+
+
+def _log_request_as_text(served: Served) -> None:
+    if request_logger.isEnabledFor(logging.INFO):
+        fields = _request_fields(served)
+        # Client text, quoted so that its spaces cannot pose as pairs (and escaped again by the formatter).
+        fields["operation_name"] = "-" if served.operation_name is None else repr(served.operation_name)
+        fields["error_codes"] = ",".join(served.error_codes) or "-"
+        fields["signed_in"] = "yes" if served.signed_in else "no"
+        request_logger.info(_TEXT_LINE, {name: "-" if value is None else value for name, value in fields.items()})
+
+
+_stop_request_log: Callable[[], None] | None = None
+
+
+def log_requests(settings: Settings) -> None:
+    """Log every request answered from now on as one `gql.request` record in LOG_FORMAT. Once per
+    process: building the app again (tests build many) replaces the observer, never adds one."""
+    global _stop_request_log
+    if _stop_request_log is not None:
+        _stop_request_log()
+    as_json = settings.effective_log_format == "json"
+    _stop_request_log = observe(_log_request_as_json if as_json else _log_request_as_text)
 
 
 # Request IDs: a random prefix per process and a counter. Unique across workers and restarts,

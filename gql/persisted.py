@@ -2,6 +2,8 @@
 
 A client first sends only the hash; an unknown hash answers PERSISTED_QUERY_NOT_FOUND, the client
 resends with the query, and from then on the hash alone is enough, also over GET (cacheable URLs).
+A query is stored only once a request carrying it has run (`look_up`, then `remember`): a refused
+one (a method, the limits, validation) must not leave a hash that answers later.
 Stored in memory (LRU) by default, in Redis when REDIS_URL is set so every worker knows every hash.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gql.errors import RequestError
@@ -90,11 +93,21 @@ def sha256(query: str) -> str:
     return hashlib.sha256(query.encode()).hexdigest()
 
 
-async def resolve_query(store: QueryStore, query: str | None, extensions: dict[str, Any] | None) -> str | None:
-    """The query text to run: the one sent, or the one stored under the sent hash."""
+@dataclass(frozen=True)
+class PersistedQuery:
+    """What a request's `query` and `extensions.persistedQuery` come to."""
+
+    # The text to run: the one sent, or the one stored under the sent hash (None: neither).
+    query: str | None
+    # Set when the text came with its hash: the hash to store it under once it has run.
+    registers: str | None = None
+
+
+async def look_up(store: QueryStore, query: str | None, extensions: dict[str, Any] | None) -> PersistedQuery:
+    """The query text to run, stored nothing yet: `remember` once the operation has run."""
     persisted = (extensions or {}).get("persistedQuery")
     if persisted is None:
-        return query
+        return PersistedQuery(query)
     if not isinstance(persisted, dict) or persisted.get("version") != 1 or not isinstance(persisted.get("sha256Hash"), str):
         raise RequestError(400, "persistedQuery needs version 1 and a sha256Hash", "PERSISTED_QUERY_INVALID")
     digest = persisted["sha256Hash"].lower()
@@ -103,8 +116,13 @@ async def resolve_query(store: QueryStore, query: str | None, extensions: dict[s
         if stored is None:
             # 200 with this error is what Apollo clients expect before they retry with the query.
             raise RequestError(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
-        return stored
+        return PersistedQuery(stored)
     if sha256(query) != digest:
         raise RequestError(400, "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH")
-    await store.put(digest, query)
-    return query
+    return PersistedQuery(query, registers=digest)
+
+
+async def remember(store: QueryStore, found: PersistedQuery) -> None:
+    """Store a registration; call it only for an operation that ran (parsed, validated, admitted)."""
+    if found.registers is not None and found.query is not None:
+        await store.put(found.registers, found.query)

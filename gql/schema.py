@@ -34,7 +34,6 @@ from gql.stars.queries import StarsQueries
 from gql.stats.queries import StatsQueries
 from gql.subscriptions import Subscription
 from gql.wizard.queries import WizardQueries
-from models.db import is_unreachable
 
 QUERY_TYPES: tuple[type, ...] = (
     AccountQueries,
@@ -68,9 +67,10 @@ Mutation = merge_types("Mutation", MUTATION_TYPES)
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        # An unreachable database is one warning per outage (gql/masking.py), not a traceback per error.
-        super().process_errors([error for error in errors if not is_unreachable(error.original_error)],
-                               execution_context)
+        """Strawberry logs every error at ERROR, the client's own (validation, bad input) too,
+        without the request id. Ours are logged where they are known: an unexpected exception by
+        the masking, with the request id and traceback (gql/masking.py); an unreachable database
+        as one warning per outage; the client's errors as codes in the request line (gql/logs.py)."""
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -78,6 +78,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [ParserCache, ValidationCache, MaskUnexpectedErrors]
     if settings.is_production:
         extensions.append(DisableIntrospection)
+    if settings.tracing_enabled:  # imported only then: off, nothing of OpenTelemetry loads
+        from gql.tracing import schema_extensions
+
+        extensions[:0] = schema_extensions()  # first: the operation's span encloses the others' work
     schema = Schema(
         query=Query,
         mutation=Mutation,

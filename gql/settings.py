@@ -30,6 +30,21 @@ def _to_tuple(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+LOG_FORMATS = ("json", "text")
+
+
+def parse_log_format(value: str) -> str:
+    """LOG_FORMAT: one of LOG_FORMATS, or empty for the profile's own."""
+    text = value.strip().lower()
+    if text and text not in LOG_FORMATS:
+        raise ValueError(f"LOG_FORMAT: {value!r} is not a log format; expected json or text "
+                         "(empty: json in production, text in development)")
+    return text
+
+
+# `community-api serve` starts at most this many worker processes (WORKERS, `--workers`).
+MAX_WORKERS = 64
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -69,16 +84,21 @@ class Settings:
     ready_timeout_seconds: int = 1
     host: str = "127.0.0.1"
     port: int = 8000
+    # Worker processes `community-api serve` starts (`--workers` wins); each holds its own
+    # DATABASE_POOL_SIZE connections, so PostgreSQL sees up to WORKERS x DATABASE_POOL_SIZE.
+    workers: int = 1
+    # On SIGTERM or SIGINT: how long requests in flight may take to finish before they are cancelled.
+    shutdown_timeout_seconds: int = 30
     log_level: str = "info"
+    # How records are written (gql/logs.py): "json" (one object per line, for a log pipeline) or
+    # "text" (one escaped line, for a terminal); empty: json in production, text in development.
+    log_format: str = ""
     # Seed the demo content at start-up in development (idempotent).
     seed_on_start: bool = True
 
     # Connections: `first`/`last` default and ceiling.
     page_size_default: int = 20
     page_size_max: int = 100
-    # Offset cursors: the deepest offset a cursor may name (so no page's SQL OFFSET exceeds it);
-    # a deeper one is BAD_USER_INPUT with `argument` and `maximum`, before any SQL.
-    max_cursor_offset: int = 10_000
 
     # Stars program eligibility thresholds (DESIGN.md "Domain rules").
     stars_min_age: int = 18
@@ -130,14 +150,24 @@ class Settings:
     response_cache_ttl_seconds: int = 30
     response_cache_max_bytes: int = 32 * 1024 * 1024
 
-    # Rate limits: cost points per window, per token (or per client IP when anonymous).
+    # Rate limits: cost points per window, per signed-in user (all their tokens together), per
+    # client address when anonymous; a token given points of its own (`token create --points`)
+    # spends those. Anonymous: one visitor viewing a page every 30 s for the whole window, even
+    # the 71-point landing page each time (8,520), is never refused; signed in: twice that, as a
+    # person's budget serves all their devices and signing in must never leave less than anonymity
+    # (README, "What a page view costs"; tests/test_public_budgets.py).
     rate_limit_enabled: bool = True
     rate_limit_window_seconds: int = 3600
-    rate_limit_points: int = 5000
-    rate_limit_anonymous_points: int = 1000
+    rate_limit_points: int = 20_000
+    rate_limit_anonymous_points: int = 10_000
     mutation_cost: int = 10
     login_attempts: int = 10
     login_window_seconds: int = 900
+
+    # `recordFaqView` counts a visitor (signed-in user, else client address) once per FAQ per
+    # window of this many seconds; windows are fixed, aligned on multiples of it since 1970 (a day:
+    # UTC midnights).
+    faq_view_window_seconds: int = 86_400
 
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     # Proxies whose forwarding headers are believed (gql/limits/guard.py `client_address`):
@@ -152,8 +182,28 @@ class Settings:
     ws_max_operations: int = 20
     ws_init_timeout_seconds: int = 10
 
+    # Prometheus metrics at /metrics (gql/metrics.py): on or off, and the bearer token a scraper
+    # must send when set. In production without a token /metrics is not served (never public
+    # by accident); in development without one it is open. Kept out of repr: it is a secret.
+    metrics_enabled: bool = True
+    metrics_token: str = field(default="", repr=False)
+
+    # OpenTelemetry spans per operation and per SQL statement (gql/tracing.py), exported as the
+    # OTEL_* variables say; needs the `tracing` extra (without it, refuses to start). Off: nothing
+    # of OpenTelemetry is imported.
+    tracing_enabled: bool = False
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "trusted_proxies", parse_trusted_proxies(self.trusted_proxies))
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ValueError(f"WORKERS: {self.workers} is not 1 to {MAX_WORKERS} processes")
+        if self.shutdown_timeout_seconds < 0:
+            raise ValueError(f"SHUTDOWN_TIMEOUT_SECONDS: {self.shutdown_timeout_seconds} is negative")
+        object.__setattr__(self, "log_format", parse_log_format(self.log_format))
+        if self.tracing_enabled:
+            from gql.tracing import require_packages  # one line naming the missing packages
+
+            require_packages()
 
     @property
     def eligibility_policy(self) -> EligibilityPolicy:
@@ -170,6 +220,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def effective_log_format(self) -> str:
+        """LOG_FORMAT, or the profile's when it is empty (a property: `replace(app_env=...)` follows)."""
+        return self.log_format or ("json" if self.is_production else "text")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

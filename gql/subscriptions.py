@@ -12,7 +12,7 @@ import strawberry
 
 from gql.authentication import refresh
 from gql.context import Info
-from gql.errors import NotFound, Unauthenticated
+from gql.errors import NotFound, Resolved, Unauthenticated
 from gql.events import ISSUES_CHANNEL, MODERATION_CHANNEL, issue_channel
 from gql.issues.types import Issue
 from gql.loaders import Loaders
@@ -20,7 +20,7 @@ from gql.moderation.types import ModerationItem
 from gql.mutations import require_reader, require_viewer
 from models.accounts import Capability
 from models.issues import Issue as IssueModel
-from models.issues import IssueSubscription
+from models.issues import IssueStatus, IssueSubscription
 from models.posts import Post as PostModel
 
 Authorized = Callable[[Info], object]
@@ -48,10 +48,17 @@ async def _deliveries(info: Info, channel: str, authorize: Authorized | None = N
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="The issue, each time staff post an update to it.")
+    @strawberry.subscription(description="The issue, each time it changes: staff post an update, or a member marks or "
+                                         "unmarks it affected (`affectedCount`). Ends with NOT_FOUND for an unknown "
+                                         "issue, RESOLVED for a resolved one.")
     async def issue_updated(self, info: Info, number: int) -> AsyncGenerator[Issue, None]:
-        if not await IssueModel.filter(number=number).exists():
+        issue = await IssueModel.get_or_none(number=number)
+        if issue is None:
             raise NotFound(f"No issue number {number}", argument="number")
+        if issue.status is IssueStatus.RESOLVED:
+            # Nothing would ever arrive: a resolved issue takes no marks, and only a reopening updates it.
+            raise Resolved(f"Issue {number} is resolved: it gets no updates or marks until staff reopen it",
+                           argument="number")
         async for event in _deliveries(info, issue_channel(number)):
             issue = await IssueModel.get_or_none(id=event["issueId"])
             if issue is not None:

@@ -28,10 +28,11 @@ from gql.cache import ResponseCache
 from gql.context import Context
 from gql.errors import RequestError
 from gql.logs import new_request_id
-from gql.limits.guard import Admission, Guard
+from gql.limits.guard import Admission, Guard, client_address
 from gql.loaders import Loaders
 from gql.masking import DATABASE, UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECONDS
-from gql.persisted import QueryStore, resolve_query
+from gql.persisted import PersistedQuery, QueryStore, look_up, remember
+from gql.served import HTTP, Served
 from gql.settings import Settings
 from models.touched import recording
 
@@ -45,12 +46,13 @@ IdePage = Callable[[Request], Awaitable[Response]]
 def negotiate(accept: str | None) -> str | None:
     """The response media type for an Accept header; None when we can offer nothing acceptable.
 
-    No Accept header means the legacy `application/json`, as the draft allows; wildcards get
-    the spec's own `application/graphql-response+json`.
+    No Accept header, or only a wildcard (curl's and most HTTP libraries' `*/*`), means a client
+    that predates the draft: it gets the legacy `application/json`, as the draft asks. A client
+    that names `application/graphql-response+json` gets it (by its quality, then header order).
     """
     if not accept:
         return JSON
-    offers = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": GRAPHQL_RESPONSE, "*/*": GRAPHQL_RESPONSE}
+    offers = {GRAPHQL_RESPONSE: GRAPHQL_RESPONSE, JSON: JSON, "application/*": JSON, "*/*": JSON}
     candidates: list[tuple[float, bool, int, str]] = []
     for position, item in enumerate(accept.split(",")):
         media, *params = (part.strip() for part in item.split(";"))
@@ -82,6 +84,8 @@ class Operation:
     context: Context
     admission: Admission | None
     allowed: set[OperationType]
+    # The query as sent or looked up by hash; a registration is stored only once it has run.
+    persisted: PersistedQuery
     # "HIT" or "MISS" once the response cache was asked about it (gql/cache); None when not.
     cache: str | None = None
     # True when it executed but nothing could be answered because the database is unreachable.
@@ -115,24 +119,31 @@ class GraphQLHTTPEndpoint:
         media_type = negotiate(request.headers.get("accept")) or JSON
         # Every response says which request it answers; logs of masked errors carry the same id.
         headers = {"X-Request-Id": new_request_id()}
+        # What the request log and the metrics will say of it (gql/served.py), filled on the way.
+        served = Served(HTTP, headers["X-Request-Id"], client_address(request), request.method)
         viewer: Context | None = None
-        try:
-            # Who asks, first: every answer, each refusal included, reports that caller's budget.
-            viewer = await self._context(request)
-            media_type = self._media_type(request)
-            if self.ide_page and request.method == "GET" and wants_html(request.headers) and not request.query_params:
-                response = await self.ide_page(request)
-            else:
-                response = await self._graphql(request, viewer, media_type, headers)
-        except RequestError as refusal:
-            response = error_response(refusal, media_type)
-            # Refusals say where the caller's budget stands too (spending nothing).
-            standing = {} if "X-RateLimit-Limit" in refusal.headers else await self.guard.standing(request, viewer)
-            headers.update({**standing, **refusal.headers})
-        response.headers.update(headers)
-        # Refusals and errors are never kept by a cache; `_caching` opens up the answers that may be.
-        response.headers.setdefault("Cache-Control", "no-store")
-        await response(scope, receive, send)
+        with recording() as touched:
+            try:
+                # Who asks, first: every answer, each refusal included, reports that caller's budget.
+                viewer = await self._context(request)
+                served.signed_in = viewer.viewer is not None
+                media_type = self._media_type(request)
+                if self.ide_page and request.method == "GET" and wants_html(request.headers) and not request.query_params:
+                    response = await self.ide_page(request)
+                else:
+                    response = await self._graphql(request, viewer, media_type, headers, served)
+            except RequestError as refusal:
+                response = error_response(refusal, media_type)
+                served.error_codes.append(refusal.code)
+                # Refusals say where the caller's budget stands too (spending nothing).
+                standing = {} if "X-RateLimit-Limit" in refusal.headers else await self.guard.standing(request, viewer)
+                headers.update({**standing, **refusal.headers})
+            response.headers.update(headers)
+            # Refusals and errors are never kept by a cache; `_caching` opens up the answers that may be.
+            response.headers.setdefault("Cache-Control", "no-store")
+            await response(scope, receive, send)
+        served.status, served.statements = response.status_code, touched.statements
+        served.finish()
 
     def _media_type(self, request: Request) -> str:
         if request.method not in ("GET", "POST"):
@@ -145,11 +156,22 @@ class GraphQLHTTPEndpoint:
             raise RequestError(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}", "NOT_ACCEPTABLE")
         return media_type
 
-    async def _graphql(self, request: Request, viewer: Context, media_type: str, headers: dict[str, str]) -> Response:
+    async def _graphql(self, request: Request, viewer: Context, media_type: str, headers: dict[str, str],
+                       served: Served) -> Response:
         payload = await self._params(request)
         batch = payload if isinstance(payload, list) else [payload]
+        served.operation_type = "batch" if isinstance(payload, list) else None
         # Every operation is admitted (limits, cost, budgets) before any of them runs.
-        operations = [await self._admit(request, params, viewer, headers) for params in batch]
+        operations = []
+        for params in batch:
+            operation = await self._admit(request, params, viewer, headers)
+            operations.append(operation)
+            admission = operation.admission
+            if admission is not None:
+                served.cost = (served.cost or 0) + admission.cost
+                if served.operation_type is None and admission.operation is not None:
+                    served.operation_type = admission.operation.value
+                    served.operation_name = admission.operation_name
         try:
             # The time limit covers the whole request and cancels the resolvers' database work.
             async with asyncio.timeout(self.settings.request_timeout_seconds):
@@ -161,6 +183,10 @@ class GraphQLHTTPEndpoint:
             # Nothing could be answered: a load balancer or client should come back later.
             raise RequestError(503, UNAVAILABLE_MESSAGE, UNAVAILABLE,
                                {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
+        for operation, (_, executed) in zip(operations, results):
+            # Only a query that ran earns its hash: a refused registration would answer later.
+            if executed:
+                await remember(self.queries, operation.persisted)
         response = operations[0].context.response
         assert response is not None
         caching = self._caching(request, viewer, operations, results)
@@ -178,11 +204,12 @@ class GraphQLHTTPEndpoint:
             body, executed = results[0]
             response.body, response.status_code = orjson.dumps(body), 200 if executed else 400
         response.headers.update(caching)
+        served.error_codes.extend(str(_code_of(error)) for body, _ in results for error in body.get("errors", ()))
         looked_up = [operation.cache for operation in operations if operation.cache]
         if looked_up:
             # HIT when the cache answered every operation of the request, MISS when anything executed.
             hit = len(looked_up) == len(operations) and all(status == "HIT" for status in looked_up)
-            response.headers["X-Cache"] = "HIT" if hit else "MISS"
+            response.headers["X-Cache"] = served.cache = "HIT" if hit else "MISS"
         response.headers["content-type"] = media_type
         response.headers["content-length"] = str(len(response.body))
         return response
@@ -202,8 +229,8 @@ class GraphQLHTTPEndpoint:
 
     async def _admit(self, request: Request, params: dict[str, Any], viewer: Context,
                      headers: dict[str, str]) -> Operation:
-        allowed = self._allowed(request, sent_text=params["query"] is not None)
-        params["query"] = await resolve_query(self.queries, params["query"], params["extensions"])
+        persisted = await look_up(self.queries, params["query"], params["extensions"])
+        params["query"] = persisted.query
         # Each operation has loaders of its own: a batched mutation must not read a stale cache.
         context = replace(viewer, response=Response(), loaders=Loaders(),
                           extras={"request_id": headers["X-Request-Id"]})
@@ -211,16 +238,7 @@ class GraphQLHTTPEndpoint:
         if params["query"] is not None:
             admission = await self.guard.admit(context, params["query"], params["operationName"], params["variables"])
             headers.update(admission.headers)
-        return Operation(params, context, admission, allowed)
-
-    def _allowed(self, request: Request, *, sent_text: bool) -> set[OperationType]:
-        if request.method == "POST":
-            return {OperationType.QUERY, OperationType.MUTATION}
-        # In production a GET runs persisted queries only: a hash is all an HTTP cache needs, and
-        # a query text in a URL is what any page can make a browser send (scanners flag it).
-        if self.settings.is_production and sent_text:
-            return set()
-        return {OperationType.QUERY}
+        return Operation(params, context, admission, allowed_operations(request.method), persisted)
 
     async def _answer(self, operation: Operation, media_type: str) -> tuple[dict[str, Any], bool]:
         """The operation's response body, and whether it reached execution: from the response
@@ -261,10 +279,6 @@ class GraphQLHTTPEndpoint:
         except InvalidOperationTypeError as refused:
             if refused.operation_type is OperationType.MUTATION:
                 raise RequestError(405, "Mutations need POST", "METHOD_NOT_ALLOWED", {"Allow": "POST"}) from None
-            if refused.operation_type is OperationType.QUERY:
-                raise RequestError(400, "GET runs persisted queries only here: send the query's sha256Hash in "
-                                        "`extensions.persistedQuery` (register it once with a POST)",
-                                   "PERSISTED_QUERY_REQUIRED") from None
             raise RequestError(400, "Subscriptions run over WebSocket (graphql-transport-ws)", "BAD_REQUEST") from None
         except CannotGetOperationTypeError as unknown:
             raise RequestError(400, unknown.as_http_error_reason(), "BAD_REQUEST") from None
@@ -330,8 +344,25 @@ class GraphQLHTTPEndpoint:
         return context
 
 
+def allowed_operations(method: str) -> set[OperationType]:
+    """What a method may run, in every profile. GET runs queries, with their text or a persisted
+    hash, as GraphQL-over-HTTP clients (urql by default) send them: a query only reads, and a
+    cross-site page that makes a browser send one cannot read the answer (no CORS grant, and no
+    cookie carries identity here). Mutations need POST (a GET one is 405), and a POST needs
+    `application/json`, which no cross-site form can send."""
+    if method == "POST":
+        return {OperationType.QUERY, OperationType.MUTATION}
+    return {OperationType.QUERY}
+
+
 def _code(error: Any) -> Any:
     return (error.extensions or {}).get("code")
+
+
+def _code_of(formatted: dict[str, Any]) -> Any:
+    """The code of an error as answered (a formatted dict); errors GraphQL itself raises
+    (validation, unknown fields) carry none."""
+    return (formatted.get("extensions") or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
 
 
 def unanswered(data: dict[str, Any] | None, errors: list[Any] | None) -> bool:
@@ -359,10 +390,11 @@ def parse_params(data: dict[str, Any], *, from_query_string: bool) -> dict[str, 
         if value is not None and not isinstance(value, dict):
             raise RequestError(400, f"`{name}` must be a JSON object", "BAD_REQUEST")
         params[name] = value
-    operation_name = data.get("operationName") or None
+    operation_name = data.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
+        # `0` and `false` too: only null (or "") leaves the operation to the document.
         raise RequestError(400, "`operationName` must be a string", "BAD_REQUEST")
-    params["operationName"] = operation_name
+    params["operationName"] = operation_name or None
     return params
 
 

@@ -45,8 +45,11 @@ from gql.logs import new_request_id
 from gql.events import ACCOUNTS_CHANNEL
 from gql.limits.guard import Admission, Guard, client_address
 from gql.loaders import Loaders
-from gql.persisted import QueryStore, resolve_query
+from gql import metrics
+from gql.persisted import QueryStore, look_up, remember
+from gql.served import WEBSOCKET, Served
 from gql.settings import Settings
+from models.touched import recording
 from gql.transport import parse_params
 
 REVOKED = (4401, "Token revoked")
@@ -67,6 +70,8 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
         super().__init__(*args, **kwargs)
         self.contexts: dict[str, Context] = {}
         self.restarting: set[str] = set()
+        # What the request log and the metrics will say of each running operation (gql/served.py).
+        self.served: dict[str, Served] = {}
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
@@ -93,24 +98,49 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
             return
         if not await self.reauthenticate():
             return
+        served = Served(WEBSOCKET, "", client_address(self.context.request), "WS", signed_in=self.context.viewer is not None)
+        self.served[message["id"]] = served
         try:
-            context, query = await self.admit(message)
+            context, query = await self.admit(message, served)
         except RequestError as refusal:
+            served.status = refusal.status
             await self.send_message({"id": message["id"], "type": "error", "payload": [refusal_error(refusal)]})
+            self._report(message["id"])
             return
         self.contexts[message["id"]] = context
         message["payload"]["query"] = query
         await super().handle_subscribe(message)
 
-    async def admit(self, message: SubscribeMessage) -> tuple[Context, str]:
+    async def admit(self, message: SubscribeMessage, served: Served) -> tuple[Context, str]:
+        served.request_id = new_request_id()
         payload = message.get("payload")
         params = parse_params(payload if isinstance(payload, dict) else {}, from_query_string=False)
-        query = await resolve_query(self.view.queries, params["query"], params["extensions"])
+        found = await look_up(self.view.queries, params["query"], params["extensions"])
+        query = found.query
         if query is None:
             raise RequestError(400, "No GraphQL query found in the message", "BAD_REQUEST")
-        context = replace(self.context, loaders=Loaders(), extras={"request_id": new_request_id()})
-        await self.view.guard.admit(context, query, params["operationName"], params["variables"])
+        context = replace(self.context, loaders=Loaders(), extras={"request_id": served.request_id})
+        admission = await self.view.guard.admit(context, query, params["operationName"], params["variables"])
+        # Admitted (parsed, within every limit and budget): only now may its hash be registered.
+        await remember(self.view.queries, found)
+        served.cost, served.operation_name = admission.cost, admission.operation_name
+        served.operation_type = admission.operation.value if admission.operation else None
         return context, query
+
+    async def send_message(self, message: Any) -> None:
+        # Every message leaves here: the error codes an operation answered are read off its own.
+        served = self.served.get(message.get("id", ""))
+        if served is not None:
+            payload = message.get("payload")
+            errors = payload if message.get("type") == "error" else (payload or {}).get("errors") or ()
+            served.error_codes.extend(str((error.get("extensions") or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
+                                      for error in errors if isinstance(error, dict))
+        await super().send_message(message)
+
+    def _report(self, operation_id: str) -> None:
+        served = self.served.pop(operation_id, None)
+        if served is not None:
+            served.finish()
 
     async def reauthenticate(self) -> bool:
         """Read the connection's token again; close the connection when it no longer signs anyone in."""
@@ -150,25 +180,37 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
         admission = context.extras.get("admission")
         limit = self.view.settings.request_timeout_seconds
         subscription = isinstance(admission, Admission) and admission.operation is OperationType.SUBSCRIPTION
-        try:
-            async with asyncio.timeout(None if subscription else limit):
-                source = await self.schema.stream(operation.query, variable_values=operation.variables,
-                                                  context_value=context, root_value=self.root_value,
-                                                  operation_name=operation.operation_name)
-                async with aclosing(source):
-                    await self._send_result_stream(operation, source)
-            if operation.id in self.restarting:
-                return  # stopped to run again: the new run speaks for the operation
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        except _OperationStreamClosed:
-            return
-        except TimeoutError:
-            refusal = RequestError(504, f"The operation took over {limit} s and was cancelled", "TIMEOUT")
-            await operation.send_operation_message({"id": operation.id, "type": "error",
-                                                    "payload": [refusal_error(refusal)]})
-        finally:
-            if operation.id not in self.operations:
-                self.contexts.pop(operation.id, None)
+        served = self.served.get(operation.id)
+        with recording() as touched:
+            try:
+                if subscription:
+                    metrics.subscription_started()  # ended below, however the run ends
+                async with asyncio.timeout(None if subscription else limit):
+                    source = await self.schema.stream(operation.query, variable_values=operation.variables,
+                                                      context_value=context, root_value=self.root_value,
+                                                      operation_name=operation.operation_name)
+                    async with aclosing(source):
+                        await self._send_result_stream(operation, source)
+                if operation.id in self.restarting:
+                    return  # stopped to run again: the new run speaks for the operation
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            except _OperationStreamClosed:
+                return
+            except TimeoutError:
+                refusal = RequestError(504, f"The operation took over {limit} s and was cancelled", "TIMEOUT")
+                if served is not None:
+                    served.status = 504
+                await operation.send_operation_message({"id": operation.id, "type": "error",
+                                                        "payload": [refusal_error(refusal)]})
+            finally:
+                if subscription:
+                    metrics.subscription_ended()
+                if served is not None:
+                    served.statements += touched.statements
+                if operation.id not in self.restarting:
+                    self._report(operation.id)
+                if operation.id not in self.operations:
+                    self.contexts.pop(operation.id, None)
 
     async def cleanup_operation(self, operation_id: str) -> None:
         await super().cleanup_operation(operation_id)
@@ -233,9 +275,11 @@ class GraphQLView(GraphQL):
             await self._deny(websocket, refusal)
             return
         self.open_by_client[client] += 1
+        metrics.websocket_opened()
         try:
             await super().__call__(scope, receive, send)
         finally:
+            metrics.websocket_closed()
             self.open_by_client[client] -= 1
             if not self.open_by_client[client]:
                 del self.open_by_client[client]

@@ -121,6 +121,10 @@ class AccessToken(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # A budget of its own, in points per rate-limit window, keyed by this token (a server-side
+    # renderer's traffic is not one anonymous visitor's, nor its user's other tokens'); null: the
+    # user's budget, shared by all their tokens. Set only by an operator (`token create --points`).
+    rate_limit_points = fields.IntField(null=True)
 
     class Meta:
         table = "access_tokens"
@@ -278,10 +282,31 @@ def checked_token_label(label: str) -> str:
     return label
 
 
-async def issue_token(user: User, scope: TokenScope = TokenScope.FULL, label: str = "") -> str:
-    """Create a token and return it; this is the only time its clear text exists."""
+# A token's own budget, in points per window: at least one, and at most what no renderer needs
+# (about 140,000 landing pages of 71 points): a larger figure is a typo, not a budget. Far inside
+# the 32-bit column, too.
+TOKEN_POINTS_MAX = 10_000_000
+
+
+def checked_token_points(points: int) -> int:
+    """A budget for a token of its own, refused (never clamped) outside 1..TOKEN_POINTS_MAX."""
+    if not 1 <= points <= TOKEN_POINTS_MAX:
+        raise violation(f"A token's budget is 1 to {TOKEN_POINTS_MAX:,} points per window, not {points:,}",
+                        "OUT_OF_RANGE", "points")
+    return points
+
+
+async def issue_token(user: User, scope: TokenScope = TokenScope.FULL, label: str = "",
+                      rate_limit_points: int | None = None) -> str:
+    """Create a token and return it; this is the only time its clear text exists.
+
+    `rate_limit_points` gives it a budget of its own instead of its user's shared one: for an
+    operator (the CLI) only, never for a client, who would otherwise mint budgets at will."""
+    if rate_limit_points is not None:
+        checked_token_points(rate_limit_points)
     token = new_token()
-    await AccessToken.create(user=user, token_hash=hash_token(token), scope=scope, label=label[:80])
+    await AccessToken.create(user=user, token_hash=hash_token(token), scope=scope, label=label[:80],
+                             rate_limit_points=rate_limit_points)
     return token
 
 

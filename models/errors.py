@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.text import MAX_BRACKETS
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -34,18 +36,29 @@ class Problems:
     def add(self, message: str, code: str, *field: str) -> None:
         self.items.append(Problem(message, code, ("input", *field) if field else ()))
 
-    def check_text(self, value: str, name: str, *, minimum: int, maximum: int, label: str | None = None) -> str:
-        """Strip and length-check a text input; returns the stripped text."""
-        label = label or name
+    def check_text(self, value: str, name: str | tuple[str, ...], *, minimum: int, maximum: int,
+                   label: str | None = None) -> str:
+        """Strip and length-check a text input; returns the stripped text. `name` is the input
+        field, or its path inside the input (`("link", "label")`)."""
+        path = (name,) if isinstance(name, str) else name
+        label = label or path[-1]
         text = value.strip()
         if len(text) < minimum:
             self.add(
                 f"{label} must not be empty" if minimum <= 1 else f"{label} needs at least {minimum} characters",
                 "TOO_SHORT" if minimum > 1 else "BLANK",
-                name,
+                *path,
             )
         elif len(text) > maximum:
-            self.add(f"{label} takes at most {maximum} characters", "TOO_LONG", name)
+            self.add(f"{label} takes at most {maximum} characters", "TOO_LONG", *path)
+        return text
+
+    def check_markdown(self, value: str, name: str, *, maximum: int, label: str) -> str:
+        """`check_text` for a Markdown body (models/text.py), and a bound on its brackets, which is
+        what makes rendering costly: more than `MAX_BRACKETS` is TOO_MANY_LINKS."""
+        text = self.check_text(value, name, minimum=1, maximum=maximum, label=label)
+        if text.count("[") > MAX_BRACKETS:
+            self.add(f"{label} holds more than {MAX_BRACKETS} links or brackets", "TOO_MANY_LINKS", name)
         return text
 
     def raise_if_any(self) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 
 from tortoise import fields
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from models.accounts import User, is_staff
 from models.base import Section, column_max, get_by_column, utcnow
@@ -16,6 +21,8 @@ from models.counted import Size, add_counted, tally_names
 from models.errors import Problems, violation
 from models.guarded import guarded_change
 from models.moderation import TargetKind, record_action
+
+logger = logging.getLogger(__name__)
 
 
 class FaqStatus(str, Enum):
@@ -134,6 +141,100 @@ async def rate(user: User, faq_id: int, helpful: bool) -> Faq:
     return await Faq.get(id=faq_id)
 
 
+# --- Counting views --------------------------------------------------------------------------------
+
+
+class FaqView(Model):
+    """A visitor's counted view of an FAQ in one window of time.
+
+    Why a row per view counted: the unique key (faq, visitor, window) is what makes "once per
+    visitor per window" exact: of two racing requests, across workers, one inserts and the other
+    hits the constraint, where a check beforehand would let both count. Rows of past windows are
+    deleted by `prune_views`.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    faq = fields.ForeignKeyField("models.Faq", related_name="view_marks", on_delete=fields.CASCADE)
+    # SHA-256 (hex) of "user:<id>" or "ip:<client address>": the address is never stored as such.
+    visitor = fields.CharField(max_length=64)
+    window_start = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "faq_views"
+        unique_together = [("faq", "visitor", "window_start")]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def view_window_start(now: datetime, window_seconds: int) -> datetime:
+    """The start of the window `now` falls in: windows are fixed, aligned on multiples of
+    `window_seconds` since 1970 (UTC midnights for a day), the same in every process."""
+    elapsed = int((now - _EPOCH).total_seconds())
+    return _EPOCH + timedelta(seconds=elapsed - elapsed % window_seconds)
+
+
+def visitor_key(user_id: int | None, client_address: str) -> str:
+    """Who a view is counted for: the signed-in user (on any device), else the client address."""
+    who = f"user:{user_id}" if user_id is not None else f"ip:{client_address}"
+    return hashlib.sha256(who.encode()).hexdigest()
+
+
+async def record_view(slug: str, visitor: str, window_seconds: int) -> Faq:
+    """Count a view of the published FAQ `slug` unless `visitor` was counted in this window.
+
+    In the caller's transaction: the visitor's row first (in a savepoint, so that a duplicate
+    leaves the transaction usable on PostgreSQL), then `views + 1` in one UPDATE, only when the
+    row was new. Either both happen or neither."""
+    faq = await get_by_column(Faq.filter(status=FaqStatus.PUBLISHED), "slug", slug)
+    if faq is None:
+        raise violation("No published FAQ has that slug", "NOT_FOUND", "slug")
+    window_start = view_window_start(utcnow(), window_seconds)
+    try:
+        async with in_transaction():
+            await FaqView.create(faq_id=faq.pk, visitor=visitor, window_start=window_start)
+    except IntegrityError:
+        return faq  # counted already in this window
+    await Faq.filter(id=faq.pk).update(views=F("views") + 1)
+    return await Faq.get(id=faq.pk)
+
+
+async def prune_views(window_seconds: int) -> int:
+    """Delete the rows of windows that have ended (they can no longer refuse a view); how many.
+
+    Its own statement, outside any request's transaction: see `ViewPruner`."""
+    return await FaqView.filter(window_start__lt=view_window_start(utcnow(), window_seconds)).delete()
+
+
+class ViewPruner:
+    """Prunes once per window per process: the first view counted in a new window deletes the
+    rows of the ones before, so the table holds about one window of rows, never more than two.
+
+    After the view's commit and in a statement of its own, so a request never waits for (or
+    rolls back with) the pruning; a prune that fails (another worker's racing the same rows) is
+    logged and tried again on the next view."""
+
+    def __init__(self) -> None:
+        self.pruned_window: datetime | None = None
+
+    async def after_view(self, window_seconds: int) -> None:
+        current = view_window_start(utcnow(), window_seconds)
+        if self.pruned_window == current:
+            return
+        try:
+            deleted = await prune_views(window_seconds)
+        except OperationalError as error:
+            logger.warning("pruning faq_views failed, will retry: %s", error)
+            return
+        self.pruned_window = current
+        if deleted:
+            logger.info("pruned %d faq_views rows of past windows", deleted)
+
+
+# One per process: each worker prunes at most once per window.
+view_pruner = ViewPruner()
+
+
 # --- Rules for staff editing FAQs -----------------------------------------------------------------
 
 # One character, then one class: nothing to backtrack; `slug_ok` reads the length first.
@@ -175,7 +276,7 @@ async def save_faq(
     if title is not None or creating:
         values["title"] = problems.check_text(title or "", "title", minimum=5, maximum=200, label="The title")
     if body is not None or creating:
-        values["body"] = problems.check_text(body or "", "body", minimum=1, maximum=20_000, label="The answer")
+        values["body"] = problems.check_markdown(body or "", "body", maximum=20_000, label="The answer")
     if category_slug is not None or creating:
         category_slug = category_slug or ""
         category = await get_by_column(FaqCategory, "slug", category_slug)

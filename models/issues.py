@@ -165,7 +165,7 @@ async def unsubscribe(user: User, issue_id: int) -> Issue:
 async def post_update(author: User, issue_id: int, status: IssueStatus, body: str) -> tuple[Issue, IssueUpdate]:
     """Add a timeline entry and move the issue to `status` in one step."""
     problems = Problems()
-    body = problems.check_text(body, "body", minimum=1, maximum=UPDATE_BODY_MAX, label="The update")
+    body = problems.check_markdown(body, "body", maximum=UPDATE_BODY_MAX, label="The update")
     problems.raise_if_any()
     issue = await _existing_issue(issue_id)
     reopening = issue.status is IssueStatus.RESOLVED and status is IssueStatus.INVESTIGATING
@@ -186,7 +186,7 @@ async def post_update(author: User, issue_id: int, status: IssueStatus, body: st
 async def create_issue(author: User, title: str, description: str, platforms: list[Platform]) -> Issue:
     problems = Problems()
     title = problems.check_text(title, "title", minimum=5, maximum=200, label="The title")
-    description = problems.check_text(description, "description", minimum=1, maximum=10_000, label="The description")
+    description = problems.check_markdown(description, "description", maximum=10_000, label="The description")
     if not platforms:
         problems.add("Name at least one platform", "BLANK", "platforms")
     problems.raise_if_any()

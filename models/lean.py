@@ -16,6 +16,7 @@ writes load their rows through the models as before.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, TypeVar
 
@@ -27,7 +28,7 @@ ModelT = TypeVar("ModelT", bound=Model)
 Record = Any  # an asyncpg Record or an sqlite3.Row: both iterate values, index and give keys()
 
 
-def _datetime(value: Any) -> datetime | None:
+def utc_datetime(value: Any) -> datetime | None:
     """What `DatetimeField.to_python_value` gives with `use_tz` and UTC, without iso8601: asyncpg
     returns aware UTC datetimes already; SQLite stores ISO-8601 text, which `fromisoformat` reads."""
     if value is None:
@@ -63,7 +64,7 @@ def _cast(field_type: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def _converter(field: Any) -> Callable[[Any], Any]:
     if isinstance(field, fields.DatetimeField):
-        return _datetime
+        return utc_datetime
     if isinstance(field, (fields.data.CharEnumFieldInstance, fields.data.IntEnumFieldInstance)):
         return _enum(field)
     return field.to_python_value  # type: ignore[no-any-return]
@@ -157,6 +158,31 @@ async def fetch_sql(queryset: QuerySet[ModelT], sql: str, values: list[Any]) -> 
     queryset._choose_db_if_not_chosen()
     _, records = await queryset._db.execute_query(sql, values)
     return build_rows(queryset.model, list(records))
+
+
+async def fetch_union(querysets: list[QuerySet[ModelT]], order_by: str, limit: int) -> list[ModelT]:
+    """The rows of several plain querysets of one model (each limited and ordered), in one
+    statement: `UNION ALL` of them, ordered by `order_by` (column text of our own making) and
+    cut at `limit`. PostgreSQL numbers its parameters: each part's are renumbered after the
+    previous parts' (Tortoise puts every value in a parameter, so `$n` in the text is only that)."""
+    query, sql, values = union_sql(querysets, order_by, limit)
+    return await fetch_sql(query, sql, values)
+
+
+def union_sql(querysets: list[QuerySet[ModelT]], order_by: str, limit: int) -> tuple[QuerySet[ModelT], str, list[Any]]:
+    """The statement `fetch_union` runs: a queryset bound to the database, its SQL, its values."""
+    compiled = [_compiled(queryset) for queryset in querysets]
+    postgres = compiled[0][0]._db.capabilities.dialect == "postgres"
+    texts: list[str] = []
+    values: list[Any] = []
+    for index, (_, sql, part_values) in enumerate(compiled):
+        if postgres and values:
+            shift = len(values)
+            sql = re.sub(r"\$(\d+)", lambda match: f"${int(match.group(1)) + shift}", sql)
+        texts.append(f'SELECT * FROM ({sql}) "part{index}"')
+        values += part_values
+    sql = f'SELECT * FROM ({" UNION ALL ".join(texts)}) "parts" ORDER BY {order_by} LIMIT {int(limit)}'
+    return compiled[0][0], sql, values
 
 
 async def first(queryset: QuerySet[ModelT]) -> ModelT | None:

@@ -15,6 +15,7 @@ from models.accounts import Role, User, is_staff
 from models.base import Section, UserMark, column_max, get_by_column, utcnow
 from models.counted import Size, add_counted, remove_counted, tally_names
 from models.errors import Problems, violation
+from models.text import excerpt
 
 
 class PostStatus(str, Enum):
@@ -44,6 +45,7 @@ class Post(Model):
     board = fields.ForeignKeyField("models.Board", related_name="posts", on_delete=fields.RESTRICT)
     author = fields.ForeignKeyField("models.User", related_name="posts", on_delete=fields.RESTRICT)
     title = fields.CharField(max_length=200)
+    # The body's plain-text preview (models/text.py), made when the body is written.
     excerpt = fields.TextField(default="")
     body = fields.TextField()
     status = fields.CharEnumField(PostStatus, max_length=16, default=PostStatus.PENDING)
@@ -55,6 +57,10 @@ class Post(Model):
     # give_kudo/remove_kudo, published replies by triggers (models/counted.py).
     kudos_count = fields.IntField(default=0)
     reply_count = fields.IntField(default=0)
+    # The Star a "Meet the Stars" post introduces (models/stars.py `feature_star`); null for others.
+    featured_star = fields.ForeignKeyField(
+        "models.User", related_name="featured_in_posts", null=True, on_delete=fields.SET_NULL
+    )
 
     class Meta:
         table = "posts"
@@ -171,16 +177,11 @@ def slugify(text: str) -> str:
     return f"{slug or 'post'}-{secrets.token_hex(3)}"
 
 
-def excerpt_of(body: str, limit: int = 200) -> str:
-    flat = " ".join(body.split())
-    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
-
-
 async def create_post(author: User, board_slug: str, title: str, body: str, tags: list[str]) -> Post:
     """A member's first post waits for a moderator; after that, and for Stars and staff, posts publish at once."""
     problems = Problems()
     title = problems.check_text(title, "title", minimum=5, maximum=200, label="The title")
-    body = problems.check_text(body, "body", minimum=1, maximum=20_000, label="The post")
+    body = problems.check_markdown(body, "body", maximum=20_000, label="The post")
     names = list(dict.fromkeys(tag.strip().lower() for tag in tags))
     if len(names) > MAX_TAGS:
         problems.add(f"At most {MAX_TAGS} tags", "TOO_MANY", "tags")
@@ -194,7 +195,7 @@ async def create_post(author: User, board_slug: str, title: str, body: str, tags
     trusted = author.role is not Role.MEMBER or await Post.filter(author_id=author.pk, status=PostStatus.PUBLISHED).exists()
     now = utcnow()
     post = await Post.create(
-        slug=slugify(title), board=board, author_id=author.pk, title=title, body=body, excerpt=excerpt_of(body),
+        slug=slugify(title), board=board, author_id=author.pk, title=title, body=body, excerpt=excerpt(body),
         status=PostStatus.PUBLISHED if trusted else PostStatus.PENDING,
         created_at=now, published_at=now if trusted else None,
     )
@@ -208,7 +209,7 @@ async def create_post(author: User, board_slug: str, title: str, body: str, tags
 
 async def reply_to(author: User, post_id: int, body: str) -> Reply:
     problems = Problems()
-    body = problems.check_text(body, "body", minimum=1, maximum=10_000, label="The reply")
+    body = problems.check_markdown(body, "body", maximum=10_000, label="The reply")
     problems.raise_if_any()
     post = await _published(post_id)
     if post.locked:

@@ -17,7 +17,11 @@ from models.counted import Size, tally_names
 from models.errors import Problems, violation
 from models.guarded import guarded_change
 from models.moderation import TargetKind, record_action
-from models.posts import Post, PostStatus
+from models.posts import Board, Post, PostStatus
+
+
+# The board of "Meet the Stars": the Stars blog.
+STARS_BLOG = "stars-blog"
 
 
 class ApplicationStatus(str, Enum):
@@ -72,11 +76,23 @@ class Perk(Model):
         ordering = ["position", "id"]
 
 
+class ProgramIcon(str, Enum):
+    """The icons the program's values are drawn with: one per value on the page, and no others,
+    so that a frontend can ship the whole set (the API names an icon, it does not draw it)."""
+
+    RESPECT = "respect"
+    INCLUSION = "inclusion"
+    SUPPORT = "support"
+    TEAMWORK = "teamwork"
+    FUN = "fun"
+    RESPONSIBILITY = "responsibility"
+
+
 class ProgramValue(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=60, unique=True)
     description = fields.TextField()
-    icon = fields.CharField(max_length=60)
+    icon = fields.CharEnumField(ProgramIcon, max_length=60)
     position = fields.IntField(default=0)
 
     class Meta:
@@ -404,3 +420,26 @@ def star_members() -> QuerySet[User]:
 def star_members_count() -> Size:
     """How many `star_members()` there are: the users holding the STAR role, from their counter."""
     return Size(tallies=tally_names("users", (Role.STAR,)))
+
+
+# --- "Meet the Stars" ------------------------------------------------------------------------------
+
+
+async def feature_star(editor: User, post_id: int, star_id: int | None) -> Post:
+    """Link a Stars-blog post to the Star it introduces (`featuredStar`), or unlink it (None).
+
+    A Star is whoever has a Star profile: the STAR role, or staff who were Stars before."""
+    post = await Post.get_or_none(id=post_id)
+    if post is None:
+        raise violation("No post has that ID", "NOT_FOUND", "postId")
+    if not await Board.filter(id=post.board_id, slug=STARS_BLOG).exists():
+        raise violation("Only posts on the Stars blog introduce a Star", "NOT_STARS_BLOG", "postId")
+    handle = ""
+    if star_id is not None:
+        star = await User.get_or_none(id=star_id)
+        if star is None or not await StarProfile.filter(user_id=star_id).exists():
+            raise violation("No Star has that ID", "NOT_A_STAR", "starId")
+        handle = star.handle
+    await Post.filter(id=post_id).update(featured_star_id=star_id)
+    await record_action(editor, TargetKind.POST, post_id, "FEATURE_STAR", handle)
+    return await Post.get(id=post_id)

@@ -11,7 +11,8 @@ Our DB clients (models/sqlite_client.py, models/postgres_client.py, and their tr
 wrappers) mix in `RecordingClient`, which does two things with each statement:
 - its tables go to the `Touched` recorder the current task set with `recording()`: a request
   sets one around its execution, and so learns which tables its answer was built from (the
-  dataloaders' batches run in tasks that inherit the request's context, so they count too);
+  dataloaders' batches run in tasks that inherit the request's context, so they count too),
+  and the statements are counted (the request log's and the metrics' statements per request);
 - a write is announced to the `on_commit` listeners (the cache's invalidation) once it is
   committed: right after the statement in autocommit, after the outermost COMMIT inside a
   transaction (writes of a rolled-back one are dropped). The announcement is awaited before
@@ -62,16 +63,24 @@ class Statement:
 
 @dataclass
 class Touched:
-    """What the statements run under one `recording()` read and wrote (written: before commit)."""
+    """What the statements run under one `recording()` read and wrote (written: before commit),
+    and how many there were. A recording inside another (the cache's, inside a request's) adds
+    each statement to the one around it too."""
 
     read: set[str] = field(default_factory=set)
     written: set[str] = field(default_factory=set)
     opaque: bool = False
+    statements: int = 0
+    outer: "Touched | None" = None
 
     def add(self, statement: Statement) -> None:
-        self.read |= statement.read
-        self.written |= statement.written
-        self.opaque = self.opaque or statement.opaque
+        recorder: Touched | None = self
+        while recorder is not None:
+            recorder.read |= statement.read
+            recorder.written |= statement.written
+            recorder.opaque = recorder.opaque or statement.opaque
+            recorder.statements += 1
+            recorder = recorder.outer
 
 
 _current: ContextVar[Touched | None] = ContextVar("touched", default=None)
@@ -81,7 +90,7 @@ _listeners: list[Listener] = []
 @contextmanager
 def recording() -> Iterator[Touched]:
     """Record the tables the statements run inside the block (and the tasks it starts) touch."""
-    touched = Touched()
+    touched = Touched(outer=_current.get())
     token = _current.set(touched)
     try:
         yield touched
@@ -223,35 +232,43 @@ SCRIPT = Statement(written=frozenset({ALL}), opaque=True, deletes=True)
 class RecordingClient:
     """Mixed in before a Tortoise DB client class: records and announces each statement's tables."""
 
+    # Set by gql/tracing.py when tracing is on (a function of the client, the SQL and the running
+    # statement): awaits the statement inside a span. None (off) costs a statement one look-up in
+    # `_traced`; models/ stays free of gql/ and of OpenTelemetry.
+    trace_statement: Callable[[Any, str, Awaitable[Any]], Awaitable[Any]] | None = None
+
     async def execute_insert(self, query: str, values: list) -> Any:
         try:
-            return await super().execute_insert(query, values)  # type: ignore[misc]
+            return await self._traced(query, super().execute_insert(query, values))  # type: ignore[misc]
         finally:
             await self._touch(parse(query))
 
     async def execute_many(self, query: str, values: list) -> Any:
         try:
-            return await super().execute_many(query, values)  # type: ignore[misc]
+            return await self._traced(query, super().execute_many(query, values))  # type: ignore[misc]
         finally:
             await self._touch(parse(query))
 
     async def execute_query(self, query: str, values: list | None = None) -> Any:
         try:
-            return await super().execute_query(query, values)  # type: ignore[misc]
+            return await self._traced(query, super().execute_query(query, values))  # type: ignore[misc]
         finally:
             await self._touch(parse(query))
 
     async def execute_query_dict(self, query: str, values: list | None = None) -> Any:
         try:
-            return await super().execute_query_dict(query, values)  # type: ignore[misc]
+            return await self._traced(query, super().execute_query_dict(query, values))  # type: ignore[misc]
         finally:
             await self._touch(parse(query))
 
     async def execute_script(self, query: str) -> Any:
         try:
-            return await super().execute_script(query)  # type: ignore[misc]
+            return await self._traced(query, super().execute_script(query))  # type: ignore[misc]
         finally:
             await self._touch(SCRIPT)
+
+    def _traced(self, query: str, running: Awaitable[Any]) -> Awaitable[Any]:
+        return running if self.trace_statement is None else self.trace_statement(query, running)
 
     async def _touch(self, statement: Statement) -> None:
         touched = _current.get()

@@ -25,6 +25,8 @@ _real_create_app = app_module.create_app
 class EchoingLookup:
     """Stands in for `Post.visible_to(viewer)`: a lookup that fails repeating what it was given."""
 
+    model = Post  # what `get_by_column` reads the slug's column bound from, as from a QuerySet
+
     async def get_or_none(self, **filters: Any) -> None:
         raise LookupError("no post with slug " + str(filters.get("slug")))
 

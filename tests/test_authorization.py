@@ -18,7 +18,7 @@ from models import faqs, issues, moderation, posts
 from models.accounts import AccessToken, Role, TokenScope, User, hash_token
 from models.faqs import FaqRating, FaqStatus
 from models.moderation import ReportReason, TargetKind
-from models.posts import Post, PostStatus
+from models.posts import Board, Post, PostStatus
 from tests.factories import make_application, make_board, make_faq, make_issue, make_post, make_user, token_for
 from tests.support import GraphQLClient, database_state
 
@@ -53,6 +53,8 @@ OPERATIONS: dict[str, tuple[str, set[str]]] = {
     "giveKudo": ('mutation { giveKudo(input: {postId: "%s"}) { userErrors { code } } }' % POST, ALL_WRITERS),
     "removeKudo": ('mutation { removeKudo(input: {postId: "%s"}) { userErrors { code } } }' % POST, ALL_WRITERS),
     "rateFaq": ('mutation { rateFaq(input: {faqId: "%s", helpful: true}) { userErrors { code } } }' % FAQ, ALL_WRITERS),
+    # A view is reading, not writing: anyone counts as a visitor, signed in or not, suspended or read-only.
+    "recordFaqView": ('mutation { recordFaqView(input: {slug: "authz-no-such-faq"}) { userErrors { code } } }', set(VIEWERS)),
     "markIssueAffected": ('mutation { markIssueAffected(input: {issueId: "%s"}) { userErrors { code } } }' % ISSUE, ALL_WRITERS),
     "unmarkIssueAffected": ('mutation { unmarkIssueAffected(input: {issueId: "%s"}) { userErrors { code } } }' % ISSUE, ALL_WRITERS),
     "subscribeToIssue": ('mutation { subscribeToIssue(input: {issueId: "%s"}) { userErrors { code } } }' % ISSUE, ALL_WRITERS),
@@ -72,6 +74,7 @@ OPERATIONS: dict[str, tuple[str, set[str]]] = {
     "updateFaq": ('mutation { updateFaq(input: {faqId: "%s", title: "Changed title"}) { userErrors { code } } }' % FAQ, STAFF),
     "publishFaq": ('mutation { publishFaq(input: {faqId: "%s"}) { userErrors { code } } }' % FAQ, STAFF),
     "createAnnouncement": ('mutation { createAnnouncement(input: {title: "", body: ""}) { userErrors { code } } }', STAFF),
+    "setPostFeaturedStar": ('mutation { setPostFeaturedStar(input: {postId: "%s", starId: null}) { userErrors { code } } }' % POST, STAFF),
     "setUserRole": ('mutation { setUserRole(input: {userId: "%s", role: STAR}) { userErrors { code } } }' % USER, {"admin"}),
     "suspendUser": ('mutation { suspendUser(input: {userId: "%s", reason: "r"}) { userErrors { code } } }' % USER, {"admin"}),
     "starApplications": ("{ starApplications { totalCount } }", STAFF_READERS),
@@ -169,6 +172,12 @@ async def someones_application(_: User) -> list[Model]:
     return await application_of(await make_user("authz_applicant"))
 
 
+async def a_featured_blog_post(_: User) -> list[Model]:
+    # Featuring a Star: the call's `starId: null` would unlink it.
+    star = await make_user("authz_featured", Role.STAR)
+    return [await make_post(await make_user("authz_blogger"), await Board.get(slug="stars-blog"), featured_star_id=star.pk)]
+
+
 async def a_member(_: User) -> list[Model]:
     return [await make_user("authz_target")]
 
@@ -230,6 +239,7 @@ TARGETS: dict[str, Build] = {
     "subscribeToIssue": an_issue,
     "unsubscribeFromIssue": partial(issue_marked, issues.subscribe),
     "revokeToken": own_token,
+    "setPostFeaturedStar": a_featured_blog_post,
 }
 
 

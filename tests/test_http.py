@@ -46,13 +46,26 @@ async def test_get_refuses_mutations_with_405_allow_post_and_runs_nothing(client
         ("application/json", "application/json"),
         ("application/json;q=0.9, application/graphql-response+json", "application/graphql-response+json"),
         ("application/graphql-response+json;q=0.5, application/json", "application/json"),
-        ("*/*", "application/graphql-response+json"),
+        # Only a wildcard (curl, most HTTP libraries): a client older than the draft, so its JSON.
+        ("*/*", "application/json"),
+        ("application/*", "application/json"),
+        ("text/html, */*;q=0.8", "application/json"),
+        ("*/*, application/graphql-response+json", "application/graphql-response+json"),
+        ("application/graphql-response+json, application/json;q=0.9", "application/graphql-response+json"),
     ],
 )
 async def test_accept_negotiation(client: GraphQLClient, accept: str, expected: str) -> None:
     response = await client.post(QUERY, headers={"accept": accept})
     assert response.status_code == 200
     assert response.headers["content-type"] == expected
+
+
+@pytest.mark.parametrize("operation_name", [0, False, 1, True, ["q"]])
+async def test_an_operation_name_that_is_not_a_string_is_400(client: GraphQLClient, operation_name: object) -> None:
+    # Falsy ones too: `false` must not quietly mean "no name".
+    response = await client.http.post("/graphql", json={"query": QUERY, "operationName": operation_name})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 async def test_nothing_acceptable_is_406(client: GraphQLClient) -> None:

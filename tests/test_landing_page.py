@@ -29,8 +29,8 @@ async def test_landing_page_shows_the_page_content(client: GraphQLClient) -> Non
         "Tweeting from AskSpotifyStars",
     ]
     assert [(v["name"], v["icon"]) for v in program["values"]] == [
-        ("Respect", "respect"), ("Inclusion", "inclusion"), ("Support", "support"),
-        ("Teamwork", "teamwork"), ("Fun", "fun"), ("Responsibility", "responsibility"),
+        ("Respect", "RESPECT"), ("Inclusion", "INCLUSION"), ("Support", "SUPPORT"),
+        ("Teamwork", "TEAMWORK"), ("Fun", "FUN"), ("Responsibility", "RESPONSIBILITY"),
     ]
     assert [(p["title"], p["publishedAt"][:10]) for p in program["blogPosts"]["nodes"]] == [
         ("Backstage intro - Meet Vincent", "2024-10-07"),

@@ -15,9 +15,10 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
+import orjson
 import pytest
 from uvicorn.logging import AccessFormatter, DefaultFormatter
 
@@ -118,17 +119,20 @@ def _started_by_the_cli(port: int) -> list[str]:
     return [sys.executable, "-c", "import sys, tests.log_probe, gql.cli; sys.exit(gql.cli.main(['serve']))"]
 
 
-@pytest.fixture(params=[_started_by_uvicorn, _started_by_the_cli], ids=["uvicorn --factory", "community-api serve"],
-                scope="module")
+@pytest.fixture(params=[(start, log_format) for log_format in ("text", "json")
+                        for start in (_started_by_uvicorn, _started_by_the_cli)],
+                ids=[f"{start} {log_format}" for log_format in ("text", "json")
+                     for start in ("uvicorn --factory", "community-api serve")], scope="module")
 def server(request: pytest.FixtureRequest, db: str, db_url: str, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[tuple[httpx.Client, Path]]:
+           ) -> Iterator[tuple[httpx.Client, Path, str]]:
+    start, log_format = request.param
     port = free_port()
     log = tmp_path_factory.mktemp("log") / "stderr.log"
     env = {**os.environ, "DATABASE_URL": db_url, "HOST": "127.0.0.1", "PORT": str(port), "SEED_ON_START": "false",
-           "LOG_LEVEL": "warning", "RATE_LIMIT_ENABLED": "false"}
-    with log.open("wb") as stderr, serving_process(request.param(port), port, env, stderr=stderr), \
+           "LOG_LEVEL": "warning", "RATE_LIMIT_ENABLED": "false", "LOG_FORMAT": log_format}
+    with log.open("wb") as stderr, serving_process(start(port), port, env, stderr=stderr), \
             httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
-        yield http, log
+        yield http, log, log_format
 
 
 def _logged(log: Path, marker: str) -> str:
@@ -141,29 +145,46 @@ def _logged(log: Path, marker: str) -> str:
     raise AssertionError(f"{marker!r} never logged:\n{text}")
 
 
+def _json_records(text: str) -> list[dict[str, Any]]:
+    """The JSON records in `text` (that every line a server writes is one: tests/test_request_log.py)."""
+    return [orjson.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
 def assert_no_forged_line(text: str) -> None:
     assert not any(line.startswith(FORGED) for line in text.splitlines()), text
     assert "\r" not in text and "\x1b" not in text.replace("\x1b[", ""), text  # only colour codes, if any
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
-def test_a_resolver_error_quoting_the_client_forges_nothing(server: tuple[httpx.Client, Path], hostile: str) -> None:
-    http, log = server
+def test_a_resolver_error_quoting_the_client_forges_nothing(server: tuple[httpx.Client, Path, str],
+                                                            hostile: str) -> None:
+    http, log, log_format = server
     response = http.post("/graphql", json={"query": "query($s: String!) { post(slug: $s) { id } }", "variables": {"s": hostile}})
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     request_id = error["extensions"]["requestId"]
     text = _logged(log, f"request {request_id}:")
-    assert any(line.startswith(f"ERROR gql.errors: request {request_id}: ") for line in text.splitlines())
+    if log_format == "json":  # the record, its traceback quoting the client exactly, is one line of JSON
+        [record] = [entry for entry in _json_records(text)
+                    if entry["logger"] == "gql.errors" and entry["message"].startswith(f"request {request_id}: ")]
+        assert record["level"] == "ERROR" and record["traceback"].endswith(f"LookupError: no post with slug {hostile}")
+    else:
+        assert any(line.startswith(f"ERROR gql.errors: request {request_id}: ") for line in text.splitlines())
+        # The client's text did reach the log, in the traceback's lines, each marked as a continuation.
+        assert f"\n{logs.CONTINUATION}LookupError: no post with slug {logs.escape(hostile.splitlines()[0])}" in text
     assert_no_forged_line(text)
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
-def test_an_uncaught_exception_quoting_the_client_forges_nothing(server: tuple[httpx.Client, Path], hostile: str) -> None:
-    http, log = server
+def test_an_uncaught_exception_quoting_the_client_forges_nothing(server: tuple[httpx.Client, Path, str],
+                                                                 hostile: str) -> None:
+    http, log, log_format = server
     marker = f"probe-{HOSTILE.index(hostile)}"
     # The server drops the connection after an uncaught exception: never reuse it.
     response = http.get("/probe/uncaught", params={"text": f"{marker}{hostile}"}, headers={"Connection": "close"})
     assert response.status_code == 500
     text = _logged(log, f"uncaught: {marker}")
+    if log_format == "json":
+        assert any(f"RuntimeError: uncaught: {marker}{hostile}" in entry.get("traceback", "")
+                   for entry in _json_records(text))
     assert_no_forged_line(text)

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from gql.persisted import RedisQueryStore, sha256
+from models.accounts import User
 from tests.conftest import client_for, settings_with
 from tests.factories import make_user, token_for
 from tests.support import GraphQLClient, count_sql
@@ -95,14 +96,41 @@ async def test_only_clean_anonymous_get_answers_are_cacheable(client: GraphQLCli
         assert response.headers["cache-control"] == "no-store", response.text
 
 
-async def test_production_gets_run_persisted_queries_only(db: str) -> None:
+async def test_production_gets_run_query_texts_and_hashes(db: str) -> None:
+    """GraphQL-over-HTTP clients send queries as GET (urql by default; @urql/exchange-persisted
+    registers a missed hash that way): production runs them, as it runs a hash alone."""
     query = "{ faqs(first: 1) { nodes { slug } } } # production-get"
     digest = sha256(query)
     async with client_for(settings_with(app_env="production", rate_limit_enabled=False)) as client:
         as_text = await client.http.get("/graphql", params={"query": query})
-        await client.http.post("/graphql", json={"query": query, "extensions": apq(digest)})
+        registered = await client.http.get("/graphql", params={"query": query, "extensions": json.dumps(apq(digest))})
         by_hash = await client.http.get("/graphql", params={"extensions": json.dumps(apq(digest))})
-    assert as_text.status_code == 400
-    assert as_text.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
-    assert by_hash.status_code == 200 and by_hash.json()["data"]["faqs"]["nodes"]
+    assert as_text.status_code == 200 and as_text.json()["data"]["faqs"]["nodes"]
+    assert registered.status_code == 200 and by_hash.status_code == 200
+    assert by_hash.json()["data"] == as_text.json()["data"]
     assert by_hash.headers["cache-control"] == "public, max-age=60"
+
+
+MUTATION = 'mutation { register(input: {handle: "apq_refused", password: "long enough pw"}) { token } }'
+
+
+@pytest.mark.parametrize(("why", "query", "method", "status"), [
+    ("a mutation over GET", MUTATION, "GET", 405),
+    ("a validation error", "{ faqs(first: 1) { noSuchField } }", "POST", 400),
+    ("introspection in production", "{ __schema { types { name } } }", "GET", 400),
+    ("over a shape limit", "{ " + " ".join(f"a{i}: __typename" for i in range(40)) + " }", "POST", 400),
+], ids=["mutation-over-get", "validation-error", "introspection-in-production", "over-a-limit"])
+async def test_a_refused_registration_stores_nothing(db: str, why: str, query: str, method: str, status: int) -> None:
+    """Had the refused request stored its hash, the next hash-only request would run what was
+    refused (or answer a query that never ran): the hash must still be unknown."""
+    query = f"{query} # {why} {uuid.uuid4().hex}"
+    extensions = apq(sha256(query))
+    async with client_for(settings_with(app_env="production", rate_limit_enabled=False)) as client:
+        if method == "GET":
+            refused = await client.http.get("/graphql", params={"query": query, "extensions": json.dumps(extensions)})
+        else:
+            refused = await client.http.post("/graphql", json={"query": query, "extensions": extensions})
+        later = await client.http.post("/graphql", json={"extensions": extensions})
+    assert refused.status_code == status, refused.text
+    assert later.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert not await User.filter(handle="apq_refused").exists()

@@ -93,6 +93,23 @@ async def test_authorization_never_trusts_the_operation_name(db: str, production
             assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+async def test_get_queries_run_in_production_under_the_same_profile(db: str, production) -> None:
+    """GraphQL-over-HTTP clients send queries as GET: production runs them, and a GET gets no
+    more than a POST does (introspection, suggestions and limits as the profile says)."""
+    async with client_for(production) as prod:
+        def get(query: str):
+            return prod.http.get("/graphql", params={"query": query})
+
+        answered = await get("{ viewer { isAuthenticated } }")
+        introspection = await get(INTROSPECTION)
+        misspelt = await get("{ viewr { isAuthenticated } }")
+        aliased = await get("{ " + " ".join(f"a{i}: __typename" for i in range(40)) + " }")
+    assert answered.status_code == 200 and answered.json()["data"] == {"viewer": {"isAuthenticated": False}}
+    assert introspection.status_code == 400 and "introspection" in introspection.json()["errors"][0]["message"].lower()
+    assert misspelt.status_code == 400 and "Did you mean" not in misspelt.text
+    assert aliased.status_code == 400 and aliased.json()["errors"][0]["extensions"]["code"] == "MAX_ALIASES_EXCEEDED"
+
+
 async def test_mutations_over_get_are_refused_in_production(db: str, production) -> None:
     async with client_for(production) as prod:
         response = await prod.http.get("/graphql", params={"query": 'mutation { register(input: {handle: "prod_get", password: "long enough pw"}) { token } }'})

@@ -518,12 +518,14 @@ async def test_a_write_counts_what_triggers_and_cascades_change(db: str) -> None
         assert "tags" in changed_by(parse('INSERT INTO "post_tags" ("post_id","tag_id") VALUES (?,?)'))
 
 
-async def test_in_production_a_get_with_query_text_is_refused_even_when_its_answer_is_kept(db: str) -> None:
+async def test_in_production_get_queries_are_kept_and_mutations_over_get_never_reach_the_cache(db: str) -> None:
+    """Production runs GET queries with their text (as GraphQL-over-HTTP clients send them): their
+    answers are kept like any other, and a mutation over GET is still refused before a lookup."""
     query = "{ faqCategories { name } }"
     async with client_for(settings_with(rate_limit_enabled=False, app_env="production")) as client:
-        kept, _ = await read(client, query)
-        assert (await read(client, query))[0].headers["X-Cache"] == "HIT"
-        refused = await client.http.get("/graphql", params={"query": query})
-    assert kept.headers["X-Cache"] == "MISS"
-    assert refused.status_code == 400 and "X-Cache" not in refused.headers
-    assert refused.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+        first = await client.http.get("/graphql", params={"query": query})
+        second = await client.http.get("/graphql", params={"query": query})
+        refused = await client.http.get("/graphql", params={"query": "mutation { __typename }"})
+    assert first.status_code == second.status_code == 200 and second.json()["data"] == first.json()["data"]
+    assert second.headers["X-Cache"] == "HIT" and second.headers["Cache-Control"].startswith("public")
+    assert refused.status_code == 405 and "X-Cache" not in refused.headers

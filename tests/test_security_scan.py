@@ -1,7 +1,8 @@
 """graphql-cop's checks, made the way graphql-cop makes them, against the production profile.
 
 Issue #4: the scanner graphql-cop (github.com/dolevf/graphql-cop) must find nothing on
-APP_ENV=production. It cannot be installed here, so each of its checks is redone: the same
+APP_ENV=production; issue #12 accepts one finding, GET queries, for GraphQL-over-HTTP clients, and
+`test_get_queries` pins why it is no CSRF. It cannot be installed here, so each check is redone: the same
 request (method, headers, body, the `operationName: "cop"` its helper always adds) against a real
 uvicorn, judged by the same rule graphql-cop uses to report a finding. Each test also pins what
 we answer instead (status and code), so that no check passes because its request went nowhere;
@@ -142,10 +143,16 @@ def test_ide_detection(production: httpx.Client, path: str, accept: str, status:
 
 def test_get_queries(production: httpx.Client) -> None:
     """Flags (MEDIUM, possible CSRF) a query text answered over GET, which any cross-site page can
-    make a browser send. In production GET runs persisted queries only (their hashes stay cacheable)."""
-    response = production.get("/graphql", params={"query": "query cop {__typename}"})
-    assert not answers_typename(response), response.text
-    assert response.status_code == 400 and error(response)["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+    make a browser send. Accepted since issue #12: GraphQL-over-HTTP clients send queries as GET
+    (urql by default). It is no CSRF here, and this pins each reason: a GET runs queries only,
+    which change nothing (a mutation is 405, `test_get_mutations`); the page that sent it cannot
+    read the answer (no CORS grant to its origin); and the browser's ambient credentials count
+    for nothing (identity is a bearer token a page on another site does not have, never a cookie)."""
+    response = production.get("/graphql", params={"query": "query cop { __typename viewer { isAuthenticated } }"},
+                              headers={"Origin": "https://evil.example", "Cookie": "session=stolen"})
+    assert answers_typename(response), response.text  # graphql-cop's rule fires: the accepted finding
+    assert "access-control-allow-origin" not in response.headers
+    assert body(response)["data"]["viewer"] == {"isAuthenticated": False}
 
 
 def test_get_mutations(production: httpx.Client) -> None:

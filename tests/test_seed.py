@@ -6,6 +6,8 @@ from tortoise import Tortoise
 from tortoise.functions import Count
 
 from models.accounts import Role, User, verify_password
+from models.announcements import Announcement, checked_link
+from models.errors import Problems
 from models.issues import Issue
 from models.posts import Post, PostStatus
 from models.seed import load_page_content
@@ -27,6 +29,20 @@ async def test_the_three_intro_authors_are_stars(db: str) -> None:
         assert user.role is Role.STAR
         assert await StarProfile.filter(user_id=user.pk).exists()
     assert (await User.get(handle="ribezaz")).display_name == "Leticia"
+
+
+async def test_each_intro_links_the_star_it_introduces_and_calls_to_action_are_links(db: str) -> None:
+    intros = {post.slug: post.featured_star_id for post in await Post.filter(board__slug="stars-blog")}
+    stars = {user.handle: user.pk for user in await User.filter(handle__in=("vincent", "ribezaz", "susana"))}
+    assert intros == {"backstage-intro-meet-vincent": stars["vincent"], "backstage-intro-meet-leticia": stars["ribezaz"],
+                      "backstage-intro-meet-susana": stars["susana"]}
+    # The seed writes links straight to the table: each must pass the rule createAnnouncement applies.
+    linked = await Announcement.exclude(link_url=None)
+    assert {announcement.title for announcement in linked} == {"Meet the Stars: Backstage intros are back",
+                                                               "Wrapped questions? Start here"}
+    for announcement in linked:
+        problems = Problems()
+        assert checked_link(announcement.link_url, announcement.link_label, problems) and not problems.items
 
 
 async def test_demo_accounts_sign_in_with_the_demo_password(db: str) -> None:

@@ -14,6 +14,17 @@ from gql.context import Info
 from gql.loaders import then
 from gql.relay import Node, node_type
 from models import accounts as models
+from models import avatars
+
+
+@strawberry.type(description=(
+    "A default avatar: the user's initials on a colour derived from their handle. `url` serves it as SVG "
+    "(`/avatars/<INITIALS>-<colour>.svg`, a path on this API, cached for a year)."))
+class Avatar:
+    url: str = strawberry.field(description="The SVG of this avatar: a path on this API.")
+    initials: str = strawberry.field(description="Up to two letters or digits from the display name (or handle); may be empty.")
+    color: str = strawberry.field(description='The background colour, "#rrggbb" (white initials are legible on it).')
+
 
 Role = strawberry.enum(models.Role, description="What a user may do: MEMBER < STAR < MODERATOR < ADMIN.")
 
@@ -24,9 +35,19 @@ class User(Node):
     handle: str
     display_name: str
     role: Role
-    avatar_url: str | None
     bio: str
     created_at: datetime
+
+    @strawberry.field(description=(
+        "The user's picture: the one stored for them (by an admin or the seed), else their default avatar "
+        "(`avatar.url`). Never null. A path on this API (`/avatars/...`) or an absolute URL."))
+    def avatar_url(self) -> str:
+        return avatars.avatar_url(self.avatar_url, self.display_name, self.handle)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The default avatar, drawn from the user's name: to render it without fetching it.")
+    def avatar(self) -> Avatar:
+        drawn = avatars.default_avatar(self.display_name, self.handle)  # type: ignore[attr-defined]
+        return Avatar(url=drawn.url, initials=drawn.initials, color=drawn.colour)
 
     @strawberry.field(description="When the user joined the Stars program; null for non-Stars.")
     def star_since(self, info: Info) -> datetime | None:

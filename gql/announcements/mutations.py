@@ -6,18 +6,27 @@ import strawberry
 
 from gql.announcements.types import Announcement
 from gql.context import Info
+from gql.markdown import MARKDOWN_SOURCE
 from gql.mutations import MutationPayload, mutate, returning
 from models import announcements as rules
 from models.accounts import Capability
 
 
+@strawberry.input(description="A call to action: where it goes and what its button says.")
+class LinkInput:
+    url: str = strawberry.field(description=(
+        f"An absolute http:// or https:// URL to a host (no credentials in it), at most {rules.LINK_URL_MAX} characters."))
+    label: str = strawberry.field(description=f"1–{rules.LINK_LABEL_MAX} characters, e.g. \"Read the intro\".")
+
+
 @strawberry.input
 class CreateAnnouncementInput:
     title: str
-    body: str
+    body: str = strawberry.field(description=MARKDOWN_SOURCE)
     pinned: bool = False
     published_at: datetime | None = strawberry.field(default=None, description="Now when omitted; later schedules it.")
     expires_at: datetime | None = None
+    link: LinkInput | None = strawberry.field(default=None, description="The call to action; none when omitted.")
     client_mutation_id: str | None = None
 
 
@@ -32,5 +41,6 @@ class AnnouncementMutations:
     async def create_announcement(self, info: Info, input: CreateAnnouncementInput) -> AnnouncementPayload:
         return await mutate(info, AnnouncementPayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning(
             "announcement",
-            rules.create_announcement(viewer, input.title, input.body, input.pinned, input.published_at, input.expires_at),
+            rules.create_announcement(viewer, input.title, input.body, input.pinned, input.published_at, input.expires_at,
+                                      (input.link.url, input.link.label) if input.link is not None else None),
         ))

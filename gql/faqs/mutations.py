@@ -4,7 +4,9 @@ import strawberry
 
 from gql.context import Info
 from gql.faqs.types import Faq
-from gql.mutations import MutationPayload, mutate, returning
+from gql.limits.guard import client_address
+from gql.markdown import MARKDOWN_SOURCE
+from gql.mutations import MutationPayload, mutate, perform, returning
 from gql.relay import pk_of
 from models import faqs as rules
 from models.accounts import Capability
@@ -26,7 +28,7 @@ class FaqPayload(MutationPayload):
 class CreateFaqInput:
     slug: str
     title: str
-    body: str
+    body: str = strawberry.field(description=MARKDOWN_SOURCE)
     category: str = strawberry.field(description="The category's slug.")
     labels: list[str] = strawberry.field(default_factory=list)
     client_mutation_id: str | None = None
@@ -37,7 +39,7 @@ class UpdateFaqInput:
     faq_id: strawberry.ID
     slug: str | None = None
     title: str | None = None
-    body: str | None = None
+    body: str | None = strawberry.field(default=None, description=MARKDOWN_SOURCE)
     category: str | None = None
     labels: list[str] | None = strawberry.field(default=None, description="Replaces all labels when given.")
     client_mutation_id: str | None = None
@@ -49,8 +51,31 @@ class PublishFaqInput:
     client_mutation_id: str | None = None
 
 
+@strawberry.input(description="A reader opened an FAQ.")
+class RecordFaqViewInput:
+    slug: str = strawberry.field(description="The published FAQ's slug.")
+    client_mutation_id: str | None = None
+
+
 @strawberry.type
 class FaqMutations:
+    @strawberry.mutation(description=(
+        "Count a view of a published FAQ, so that \"most popular\" (`faqs(orderBy: POPULAR)`) moves: once per "
+        "visitor and FAQ per window of FAQ_VIEW_WINDOW_SECONDS (a day by default; fixed windows, UTC midnights), a "
+        "visitor being the signed-in user, or the client address when anonymous. A repeat in the window changes "
+        "nothing and is no error. Anyone may call it; it is charged like every mutation. An unknown or "
+        "unpublished slug is a NOT_FOUND userError."))
+    async def record_faq_view(self, info: Info, input: RecordFaqViewInput) -> FaqPayload:
+        context = info.context
+        viewer_id = context.viewer.pk if context.viewer is not None else None
+        visitor = rules.visitor_key(viewer_id, client_address(context.request))
+        window = context.settings.faq_view_window_seconds
+        payload = await perform(FaqPayload, input.client_mutation_id,
+                                lambda: returning("faq", rules.record_view(input.slug, visitor, window)))
+        if payload.faq is not None:
+            await rules.view_pruner.after_view(window)
+        return payload
+
     @strawberry.mutation(description='Answer "was this helpful?"; answering again changes your answer.')
     async def rate_faq(self, info: Info, input: RateFaqInput) -> FaqPayload:
         return await mutate(info, FaqPayload, input, Capability.RATE_FAQS,

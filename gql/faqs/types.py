@@ -14,6 +14,7 @@ from gql.faqs.loaders import (
     ViewerRatingByFaqIdLoader,
 )
 from gql.loaders import viewer_row
+from gql.markdown import html_of
 from gql.relay import Node, node_type
 from models import faqs as models
 
@@ -45,9 +46,11 @@ class FaqCategory(Node):
 class Faq(Node):
     slug: str
     title: str
-    body: str
+    body: str = strawberry.field(description="The answer's Markdown (CommonMark) source.")
+    body_html = html_of("body", "The answer")
     status: FaqStatus
-    views: int
+    views: int = strawberry.field(description=(
+        "Readers who opened it, each counted once a window (`recordFaqView`): what POPULAR orders by."))
     helpful_count: int
     not_helpful_count: int
     created_at: datetime

@@ -7,6 +7,7 @@ import strawberry
 from gql import events
 from gql.context import Info
 from gql.issues.types import Issue, IssueStatus, IssueUpdate, Platform
+from gql.markdown import MARKDOWN_SOURCE
 from gql.mutations import MutationPayload, mutate, returning
 from gql.relay import pk_of
 from models import issues as rules
@@ -23,14 +24,14 @@ class IssueInput:
 class PostIssueUpdateInput:
     issue_id: strawberry.ID
     status: IssueStatus
-    body: str
+    body: str = strawberry.field(description=MARKDOWN_SOURCE)
     client_mutation_id: str | None = None
 
 
 @strawberry.input
 class CreateIssueInput:
     title: str
-    description: str
+    description: str = strawberry.field(description=MARKDOWN_SOURCE)
     platforms: list[Platform]
     client_mutation_id: str | None = None
 
@@ -46,20 +47,33 @@ class PostIssueUpdatePayload(MutationPayload):
     update: IssueUpdate | None = None
 
 
-def _mark(info: Info, input: IssueInput, change: Callable[[User, int], Awaitable[rules.Issue]]) -> Awaitable[IssuePayload]:
+# A member's change to their own row on an issue: (viewer, issue id) -> the issue as it is after.
+MarkChange = Callable[[User, int], Awaitable[rules.Issue]]
+
+
+def _mark(info: Info, input: IssueInput, change: MarkChange) -> Awaitable[IssuePayload]:
     return mutate(info, IssuePayload, input, Capability.MARK_ISSUES,
                   lambda viewer: returning("issue", change(viewer, pk_of(input.issue_id, "Issue"))))
 
 
+async def _count_affected(info: Info, input: IssueInput, change: MarkChange) -> IssuePayload:
+    """A mark or unmark, then `issueUpdated` for its new `affectedCount`: published after the
+    commit, and only when the count moved (a refused change, e.g. ALREADY_MARKED, has no issue)."""
+    payload = await _mark(info, input, change)
+    await events.issue_changed(info.context, payload.issue, to_followers=False)
+    return payload
+
+
 @strawberry.type
 class IssueMutations:
-    @strawberry.mutation(description='"I have this too": count yourself as affected (once).')
+    @strawberry.mutation(description='"I have this too": count yourself as affected (once). '
+                                     "Publishes `issueUpdated`.")
     async def mark_issue_affected(self, info: Info, input: IssueInput) -> IssuePayload:
-        return await _mark(info, input, rules.mark_affected)
+        return await _count_affected(info, input, rules.mark_affected)
 
-    @strawberry.mutation(description="Take back your affected mark.")
+    @strawberry.mutation(description="Take back your affected mark. Publishes `issueUpdated`.")
     async def unmark_issue_affected(self, info: Info, input: IssueInput) -> IssuePayload:
-        return await _mark(info, input, rules.unmark_affected)
+        return await _count_affected(info, input, rules.unmark_affected)
 
     @strawberry.mutation(description="Hear about this issue's updates (issueUpdated subscription).")
     async def subscribe_to_issue(self, info: Info, input: IssueInput) -> IssuePayload:

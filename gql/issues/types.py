@@ -13,7 +13,8 @@ from gql.issues.loaders import (
     ViewerAffectedMarkByIssueIdLoader,
     ViewerSubscriptionByIssueIdLoader,
 )
-from gql.loaders import rows_of, viewer_row
+from gql.loaders import rows_of, then, viewer_row
+from gql.markdown import html_of
 from gql.relay import Connection, Node, connection, node_type
 from models import issues as models
 
@@ -32,7 +33,8 @@ class IssueOrder(Enum):
 @strawberry.type(description="One entry on an issue's timeline.")
 class IssueUpdate(Node):
     status: IssueStatus
-    body: str
+    body: str = strawberry.field(description="What staff said, as Markdown (CommonMark) source.")
+    body_html = html_of("body", "What staff said")
     posted_at: datetime
 
 
@@ -41,7 +43,8 @@ class IssueUpdate(Node):
 class Issue(Node):
     number: int
     title: str
-    description: str
+    description: str = strawberry.field(description="The problem, as Markdown (CommonMark) source.")
+    description_html = html_of("description", "The description")
     status: IssueStatus
     affected_count: int = strawberry.field(description='Members who said "I have this too".')
     created_at: datetime
@@ -55,6 +58,15 @@ class Issue(Node):
     def updates(self, info: Info) -> Connection[IssueUpdate]:
         # This page of the timeline; when a page of issues filled the loader, it needs no wait.
         return rows_of(info, UpdatesByIssueIdLoader, self.pk)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=IssueUpdate | None,
+                      description="The newest timeline entry, as `updates(first: 1)` shows it (null when none): a "
+                                  "field without arguments, so a subscription selecting it refreshes every card.")
+    def latest_update(self, info: Info) -> Awaitable[models.IssueUpdate | None]:
+        # Read as `updates(first: 1)` reads it: a list of issues asks one statement for all, none
+        # more when it selects both.
+        window = rows_of(info, UpdatesByIssueIdLoader, self.pk).head(1)  # type: ignore[attr-defined]
+        return then(window, lambda rows: rows[0] if rows else None)
 
     @strawberry.field(graphql_type=bool, description='Whether you said "I have this too" (false when anonymous).')
     def viewer_is_affected(self, info: Info) -> Awaitable[bool]:

@@ -115,6 +115,8 @@ class Analysis(Figures):
     """The operation's figures; shared through the cache below, so read-only once returned."""
 
     operation: OperationType | None = None
+    # The chosen operation's name in the document (an anonymous one has none).
+    operation_name: str | None = None
     # Selection sets the walk read: the work it did, linear in the document's size.
     walked: int = 0
 
@@ -178,7 +180,8 @@ def analyse(
     # Invalid variables: execution refuses them before any resolver runs; count with defaults only.
     walker = _Walker(schema, document, coerced if isinstance(coerced, VariableValues) else VariableValues({}, {}),
                      default_page, limits)
-    analysis = Analysis(operation=operation.operation if operation else None)
+    analysis = Analysis(operation=operation.operation if operation else None,
+                        operation_name=operation.name.value if operation and operation.name else None)
     walker.tally_fragments()
     for each in operations:
         figures = walker.selection_set(each.selection_set, schema.get_root_type(each.operation))

@@ -174,6 +174,7 @@ def _is_trusted(address: IPAddress, trusted: Sequence[IPNetwork]) -> bool:
 class Admission:
     cost: int
     operation: OperationType | None = None
+    operation_name: str | None = None
     # The answer depends on the caller's own budget (it selects `rateLimit`).
     per_client: bool = False
     spend: Spend | None = None
@@ -211,7 +212,8 @@ class Guard:
         if analysis.cost > settings.max_query_cost:
             raise RequestError(400, f"Query cost is {analysis.cost}, over the limit of {settings.max_query_cost}",
                                "QUERY_TOO_COMPLEX", value=analysis.cost, limit=settings.max_query_cost)
-        admission = Admission(cost=analysis.cost, operation=analysis.operation, per_client=analysis.per_client)
+        admission = Admission(cost=analysis.cost, operation=analysis.operation, operation_name=analysis.operation_name,
+                              per_client=analysis.per_client)
         context.extras["admission"] = admission
         if not settings.rate_limit_enabled:
             return admission
@@ -232,7 +234,14 @@ class Guard:
         return (await self.budgets.peek(key, limit, self.settings.rate_limit_window_seconds)).headers()
 
     def _budget(self, context: Context) -> tuple[str, int]:
-        # Per person, not per token: signing in again must not buy a fresh budget.
+        """The budget the caller spends: the key it is counted under and its points per window."""
+        # A token an operator gave points of its own (a server-side renderer's) spends those alone:
+        # its traffic is many visitors', not its user's nor one address's. Read from the token row
+        # authentication loaded: no query.
+        token = context.token
+        if token is not None and token.rate_limit_points is not None:
+            return f"token:{token.pk}", token.rate_limit_points
+        # Otherwise per person, not per token: signing in again must not buy a fresh budget.
         if context.viewer is not None:
             return f"user:{context.viewer.pk}", self.settings.rate_limit_points
         return self._anonymous(context.request)

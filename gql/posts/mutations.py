@@ -4,10 +4,12 @@ import strawberry
 
 from gql import events
 from gql.context import Info
+from gql.markdown import MARKDOWN_SOURCE
 from gql.mutations import MutationPayload, mutate, returning
 from gql.posts.types import Post, Reply
 from gql.relay import pk_of
 from models import posts as rules
+from models import stars
 from models.accounts import Capability, User
 
 
@@ -15,7 +17,7 @@ from models.accounts import Capability, User
 class CreatePostInput:
     board: str = strawberry.field(description="The board's slug.")
     title: str
-    body: str
+    body: str = strawberry.field(description=MARKDOWN_SOURCE)
     tags: list[str] = strawberry.field(default_factory=list, description="Up to 5 tags.")
     client_mutation_id: str | None = None
 
@@ -23,13 +25,21 @@ class CreatePostInput:
 @strawberry.input
 class ReplyToPostInput:
     post_id: strawberry.ID
-    body: str
+    body: str = strawberry.field(description=MARKDOWN_SOURCE)
     client_mutation_id: str | None = None
 
 
 @strawberry.input
 class KudoInput:
     post_id: strawberry.ID
+    client_mutation_id: str | None = None
+
+
+@strawberry.input(description="Link a Stars-blog post to the Star it introduces.")
+class SetPostFeaturedStarInput:
+    post_id: strawberry.ID = strawberry.field(description="A post on the Stars blog.")
+    star_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A Star (a User with a Star profile); null or omitted unlinks.")
     client_mutation_id: str | None = None
 
 
@@ -74,3 +84,13 @@ class PostMutations:
     async def remove_kudo(self, info: Info, input: KudoInput) -> PostPayload:
         return await mutate(info, PostPayload, input, Capability.GIVE_KUDOS,
                             lambda viewer: returning("post", rules.remove_kudo(viewer, pk_of(input.post_id, "Post"))))
+
+    @strawberry.mutation(description=(
+        "Staff: say which Star a \"Meet the Stars\" post introduces (`Post.featuredStar`), or none. The post must be "
+        "on the Stars blog (NOT_STARS_BLOG), the user a Star (NOT_A_STAR)."))
+    async def set_post_featured_star(self, info: Info, input: SetPostFeaturedStarInput) -> PostPayload:
+        async def action(viewer: User) -> dict:
+            star_id = pk_of(input.star_id, "User") if input.star_id is not None else None
+            return await returning("post", stars.feature_star(viewer, pk_of(input.post_id, "Post"), star_id))
+
+        return await mutate(info, PostPayload, input, Capability.MANAGE_CONTENT, action)

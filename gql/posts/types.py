@@ -16,6 +16,7 @@ from gql.posts.loaders import (
     ViewerKudoByPostIdLoader,
 )
 from gql.loaders import rows_of, viewer_row
+from gql.markdown import html_of
 from gql.relay import Connection, Node, connection, node_type
 from models import posts as models
 
@@ -37,7 +38,8 @@ class Board(Node):
 @node_type(models.Reply)
 @strawberry.type(description="A reply in a post's thread.")
 class Reply(Node):
-    body: str
+    body: str = strawberry.field(description="The reply's Markdown (CommonMark) source.")
+    body_html = html_of("body", "The reply")
     status: PostStatus = strawberry.field(description="PUBLISHED, or HIDDEN by a moderator.")
     created_at: datetime
 
@@ -51,8 +53,11 @@ class Reply(Node):
 class Post(Node):
     slug: str
     title: str
-    excerpt: str
-    body: str
+    excerpt: str = strawberry.field(description=(
+        "The start of the body as plain text (not HTML), at most 200 characters: markup dropped, "
+        "entities decoded, whitespace collapsed, cut between two words and ended with \"…\" when cut."))
+    body: str = strawberry.field(description="The post's Markdown (CommonMark) source.")
+    body_html = html_of("body", "The post")
     status: PostStatus
     locked: bool
     pinned: bool
@@ -64,6 +69,12 @@ class Post(Node):
     @strawberry.field(graphql_type=User)
     def author(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[UserByIdLoader].get(self.author_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(graphql_type=User | None, description=(
+        "The Star a \"Meet the Stars\" post introduces; null for other posts. Set by staff (`setPostFeaturedStar`)."))
+    def featured_star(self, info: Info) -> Awaitable[Any] | None:
+        star_id = self.featured_star_id  # type: ignore[attr-defined]
+        return None if star_id is None else info.context.loaders[UserByIdLoader].get(star_id)
 
     @strawberry.field(graphql_type=Board)
     def board(self, info: Info) -> Awaitable[Any]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import heapq
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -12,7 +13,8 @@ from gql.faqs.types import Faq
 from gql.limits.analysis import repeated_by
 from gql.issues.types import Issue
 from gql.posts.types import Post
-from gql.relay import Connection, connection, ordered, ordering_of, reversed_ordering
+from gql.relay import Connection, SortOrder, Window, connection, typed_key
+from models import lean
 from models import search as models
 from models.errors import RuleViolation
 
@@ -21,45 +23,45 @@ SearchResult = Annotated[Faq | Issue | Post, strawberry.union("SearchResult", de
 
 
 class SearchSource:
-    """Results of several kinds merged newest first (by date, then id, then kind).
-
-    A page never reads more than it needs: the first page reads at most `stop` rows of each kind;
-    a deeper one (its depth bounded by MAX_CURSOR_OFFSET) reads only the (date, id) keys of the
-    rows before it, then the page's own rows; `last` without `before` reads at most `last` rows
-    of each kind from the oldest end, plus one COUNT per kind for the cursors' offsets.
-    """
+    """Results of several kinds merged newest first (by date, then id, then kind name), paged by
+    keys like any connection: a page reads at most its size plus one rows of each kind, past the
+    cursor's (date, id, kind) in that kind's own (date, id) order, and merges them."""
 
     def __init__(self, sources: list[tuple[QuerySet[Any], str]]) -> None:
-        self.sources = sources
+        self.kinds = [(queryset, date, queryset.model.__name__, SortOrder.of(queryset)) for queryset, date in sources]
+        self.date_of = {queryset.model: date for queryset, date in sources}
+        self.order = SortOrder([typed_key("date", True, datetime), typed_key("id", True, int),
+                                typed_key("kind", True, str)], nulls_largest=False, read=self._key)
 
-    async def slice(self, start: int, stop: int) -> list[Any]:
-        if start == 0:
-            per_kind = [[(getattr(row, date), row.pk, kind, row) for row in await queryset.limit(stop)]
-                        for kind, (queryset, date) in enumerate(self.sources)]
-            return [row for *_, row in heapq.merge(*per_kind, key=_merge_key, reverse=True)][:stop]
-        keys = [[(moment, pk, kind, None) for moment, pk in await queryset.limit(stop).values_list(date, "id")]
-                for kind, (queryset, date) in enumerate(self.sources)]
-        page = list(heapq.merge(*keys, key=_merge_key, reverse=True))[start:stop]
-        rows: dict[tuple[int, int], Any] = {}
-        for kind, (queryset, _) in enumerate(self.sources):
-            ids = [pk for _, pk, of_kind, _ in page if of_kind == kind]
-            if ids:
-                rows.update(((kind, row.pk), row) for row in await queryset.filter(id__in=ids))
-        return [rows[(kind, pk)] for _, pk, kind, _ in page if (kind, pk) in rows]
+    def sort_order(self) -> SortOrder:
+        return self.order
 
-    async def tail(self, size: int) -> list[Any]:
-        per_kind = [[(getattr(row, date), row.pk, kind, row)
-                     for row in await ordered(queryset, reversed_ordering(ordering_of(queryset))).limit(size)]
-                    for kind, (queryset, date) in enumerate(self.sources)]
-        oldest = [row for *_, row in heapq.merge(*per_kind, key=_merge_key)][:size]
-        return oldest[::-1]
+    def model(self) -> None:
+        return None
+
+    def _key(self, row: Any) -> tuple[Any, int, str]:
+        return getattr(row, self.date_of[type(row)]), row.pk, type(row).__name__
+
+    async def rows(self, window: Window) -> list[Any]:
+        found = []
+        for queryset, _, name, order in self.kinds:
+            bounds = []
+            # Within one (date, id), kinds follow their names, newest-first order descending too.
+            if window.after is not None:
+                bounds.append(order.beyond(window.after[:2], True, inclusive=name < window.after[2]))
+            if window.before is not None:
+                bounds.append(order.beyond(window.before[:2], False, inclusive=name > window.before[2]))
+            selected = order.prepared(queryset, window.backward).filter(*bounds).limit(window.limit)
+            found.append([(*self._key(row), row) for row in await lean.fetch(selected)])
+        merged = [row for *_, row in heapq.merge(*found, key=_merge_key, reverse=not window.backward)][:window.limit]
+        return merged[::-1] if window.backward else merged
 
     async def count(self) -> int:
         # One COUNT per kind searched (each kind once, however often `types` names it).
-        return sum([await queryset.count() for queryset, _ in self.sources])
+        return sum([await queryset.count() for queryset, *_ in self.kinds])
 
 
-def _merge_key(item: tuple[Any, int, int, Any]) -> tuple[Any, int, int]:
+def _merge_key(item: tuple[Any, int, str, Any]) -> tuple[Any, int, str]:
     return item[0], item[1], item[2]
 
 

@@ -11,8 +11,7 @@ from gql.posts.types import Post
 from gql.relay import Connection, connection
 from gql.stars.loaders import EligibilityByProgramIdLoader, PerksByProgramIdLoader, ValuesByProgramIdLoader
 from models import posts as post_models
-
-STARS_BLOG = "stars-blog"
+from models import stars as stars_models
 
 
 @strawberry.type(description="A condition to join the Stars program, as the program page states it.")
@@ -26,11 +25,18 @@ class Perk:
     title: str
 
 
+Icon = strawberry.enum(stars_models.ProgramIcon, name="Icon", description=(
+    "The icon a program value is drawn with. The whole set, one per value on the program page: RESPECT "
+    "(Respect), INCLUSION (Inclusion), SUPPORT (Support), TEAMWORK (Teamwork), FUN (Fun), RESPONSIBILITY "
+    "(Responsibility). The API names the icon; the frontend ships the drawing of each, and a new value comes "
+    "with a new icon here first."))
+
+
 @strawberry.type(description="One of the program's values.")
 class ProgramValue:
     name: str
     description: str
-    icon: str = strawberry.field(description="Icon name, e.g. `respect`.")
+    icon: Icon = strawberry.field(description="Which of the documented set of icons (`Icon`) shows the value.")
 
 
 @strawberry.type(description="The Stars program: who it is for, what it offers, what it stands for.")
@@ -55,6 +61,6 @@ class StarsProgram:
 
     @connection('"Meet the Stars": the Stars blog, newest first.', on_page=prepare_page)
     def blog_posts(self, info: Info) -> Connection[Post]:
-        queryset = post_models.Post.visible_to(info.context.viewer).filter(board__slug=STARS_BLOG)
-        size = post_models.Post.visible_count(info.context.viewer, STARS_BLOG)
+        queryset = post_models.Post.visible_to(info.context.viewer).filter(board__slug=stars_models.STARS_BLOG)
+        size = post_models.Post.visible_count(info.context.viewer, stars_models.STARS_BLOG)
         return counted(info, queryset.order_by("-published_at", "-id"), size)  # type: ignore[return-value]

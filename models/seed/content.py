@@ -20,8 +20,9 @@ from models.announcements import Announcement
 from models.base import utcnow
 from models.faqs import Faq, FaqCategory, FaqLabel, FaqStatus
 from models.issues import Issue, IssueAffected, IssuePlatform, IssueStatus, IssueUpdate, Platform
-from models.posts import Board, Kudo, Post, PostStatus, PostTag, Reply, Tag, excerpt_of
+from models.posts import Board, Kudo, Post, PostStatus, PostTag, Reply, Tag
 from models.stars import EligibilityRequirement, Perk, ProgramValue, StarProfile, StarsProgram
+from models.text import excerpt
 from models.wizard import WizardOption, WizardOptionFaq, WizardOptionIssue, WizardStep
 
 HERE = Path(__file__).parent
@@ -109,6 +110,7 @@ async def _announcements(loader: Loader, items: list[dict[str, Any]]) -> None:
         await loader.ensure(
             Announcement, {"title": item["title"]}, body=item["body"], pinned=item.get("pinned", False),
             published_at=item["published_at"], expires_at=item.get("expires_at"),
+            link_url=item.get("link", {}).get("url"), link_label=item.get("link", {}).get("label"),
         )
 
 
@@ -167,10 +169,11 @@ async def _posts(loader: Loader, items: list[dict[str, Any]], users: dict[str, U
         post, created = await loader.ensure(
             Post, {"slug": item["slug"]},
             board=boards[item["board"]], author=users[item["author"]], title=item["title"], body=item["body"],
-            excerpt=item.get("excerpt") or excerpt_of(item["body"]), status=status, locked=item.get("locked", False),
+            excerpt=excerpt(item["body"]), status=status, locked=item.get("locked", False),
             created_at=published_at or datetime.fromisoformat("2025-06-01T12:00:00+00:00"),
             published_at=published_at if status is not PostStatus.PENDING else None,
             kudos_count=len(kudos_from),  # reply_count: the replies' trigger counts them below
+            featured_star=users[item["featured_star"]] if "featured_star" in item else None,
         )
         if not created:
             continue

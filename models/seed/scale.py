@@ -17,7 +17,8 @@ from tortoise.models import Model
 from models.accounts import User
 from models.faqs import Faq, FaqCategory, FaqStatus
 from models.issues import Issue, IssueAffected, IssuePlatform, IssueStatus, IssueUpdate, Platform
-from models.posts import Board, Kudo, Post, PostStatus, PostTag, Reply, Tag, excerpt_of
+from models.posts import Board, Kudo, Post, PostStatus, PostTag, Reply, Tag
+from models.text import excerpt
 
 BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 BATCH = 1000
@@ -106,7 +107,7 @@ async def generate_scale(members: int, seed: int = 1) -> dict[str, int]:
             when = BASE + timedelta(minutes=rng.randint(0, 60 * 24 * 600))
             body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 80)))
             posts.append(Post(slug=slug, board_id=rng.choice(boards), author_id=user_ids[handles[i - existing]],
-                              title=_title(rng), body=body, excerpt=excerpt_of(body), status=PostStatus.PUBLISHED,
+                              title=_title(rng), body=body, excerpt=excerpt(body), status=PostStatus.PUBLISHED,
                               created_at=when, published_at=when, kudos_count=len(kudoers)))
             extras[slug] = ([k for k in kudoers if k < len(all_members)], [all_members[r] for r in repliers])
     await _bulk(Post, posts)

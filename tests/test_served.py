@@ -1,0 +1,115 @@
+"""The one record of each request (gql/served.py) that the request log and the metrics read:
+what it says must be what happened, over HTTP and over the WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+
+from gql.served import HTTP, WEBSOCKET, Served, observe
+from tests.conftest import client_for, settings_with
+from tests.support import count_sql
+from tests.ws_client import acknowledged, next_message, send_subscribe
+
+
+@contextmanager
+def served_records() -> Iterator[list[Served]]:
+    records: list[Served] = []
+    stop = observe(records.append)
+    try:
+        yield records
+    finally:
+        stop()
+
+
+@pytest.mark.uncached
+async def test_a_query_is_one_record_with_its_cost_and_statements(db: str) -> None:
+    async with client_for(settings_with(rate_limit_enabled=True, response_cache_enabled=False)) as client:
+        with served_records() as records, count_sql() as sql:
+            response = await client.post("query Page { faqs(first: 3) { nodes { title } } announcements { nodes { title } } }",
+                                         operation_name="Page", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.status_code == 200
+    (served,) = records
+    assert (served.transport, served.method, served.status) == (HTTP, "POST", 200)
+    assert (served.operation_type, served.operation_name) == ("query", "Page")
+    assert served.request_id == response.headers["X-Request-Id"]
+    assert served.cost == response.json()["extensions"]["cost"]["requested"]
+    assert served.statements == sql.count > 0
+    assert served.error_codes == [] and served.cache is None and not served.signed_in
+    # No proxy is trusted here: the forwarding header is ignored, the peer is the client.
+    assert served.client == "127.0.0.1" and served.duration > 0
+
+
+async def test_refusals_and_field_errors_are_recorded_with_their_codes(db: str) -> None:
+    async with client_for(settings_with(rate_limit_enabled=True, max_depth=3)) as client:
+        with served_records() as records:
+            parse_error = await client.post("{ faqs(")
+            too_deep = await client.post("{ faqs { nodes { category { faqs { nodes { id } } } } } }")
+            unknown = await client.post("{ nothingHere }")
+            bad_input = await client.post('{ posts(first: 5, board: "%s") { totalCount } }' % ("b" * 500))
+    assert [r.status for r in records] == [parse_error.status_code, too_deep.status_code, unknown.status_code,
+                                           bad_input.status_code] == [400, 400, 400, 200]
+    assert [r.error_codes for r in records] == [["GRAPHQL_PARSE_FAILED"], ["MAX_DEPTH_EXCEEDED"],
+                                                ["GRAPHQL_VALIDATION_FAILED"], ["BAD_USER_INPUT"]]
+    # Refused before admission: no operation type, no cost; the field error ran and was charged.
+    assert (records[0].operation_type, records[0].cost) == (None, None)
+    assert records[3].operation_type == "query" and records[3].cost is not None
+
+
+async def test_a_rate_limited_request_is_recorded_as_429(db: str) -> None:
+    async with client_for(settings_with(rate_limit_enabled=True, rate_limit_anonymous_points=3)) as client:
+        with served_records() as records:
+            statuses = [(await client.post("{ announcements { nodes { title } } }")).status_code for _ in range(5)]
+    assert 429 in statuses
+    assert [r.status for r in records] == statuses
+    assert all(r.error_codes == ["RATE_LIMITED"] for r in records if r.status == 429)
+
+
+async def test_response_cache_hits_and_misses_are_recorded(db: str) -> None:
+    async with client_for(settings_with(rate_limit_enabled=False)) as client:
+        with served_records() as records:
+            for _ in range(2):
+                await client.query("query Cached { faqCategories { slug } }")
+    assert [r.cache for r in records] == ["MISS", "HIT"]
+    assert records[1].statements == 0  # answered from memory
+
+
+async def test_websocket_operations_are_recorded_one_each(db: str) -> None:
+    # httpx's in-process transport speaks no WebSocket: a real uvicorn, in this event loop.
+    import uvicorn
+
+    from gql.app import create_app
+    from tests.live_server import free_port
+
+    app = create_app(settings_with(rate_limit_enabled=True), manage_orm=False)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        with served_records() as records:
+            async with acknowledged(f"http://127.0.0.1:{port}", None) as socket:
+                await send_subscribe(socket, "q", "query Titles { announcements { nodes { title } } }")
+                assert (await next_message(socket, "complete"))["id"] == "q"
+                await send_subscribe(socket, "bad", "{ faqs(")
+                assert (await next_message(socket, "error"))["id"] == "bad"
+                await send_subscribe(socket, "s", "subscription Watch { issueUpdated(number: 1002) { number } }")
+                await asyncio.sleep(0.3)
+                await socket.send('{"id": "s", "type": "complete"}')
+                await asyncio.sleep(0.3)
+    finally:
+        server.should_exit = True
+        await serving
+    by_name = {r.operation_name: r for r in records}
+    query, watch = by_name["Titles"], by_name["Watch"]
+    assert all(r.transport == WEBSOCKET and r.method == "WS" for r in records) and len(records) == 3
+    assert (query.operation_type, query.status, query.error_codes) == ("query", 200, [])
+    assert query.statements > 0 and query.cost is not None and query.request_id
+    (refused,) = [r for r in records if r.operation_name is None]
+    assert (refused.status, refused.error_codes, refused.cost) == (400, ["GRAPHQL_PARSE_FAILED"], None)
+    # A subscription is recorded when it ends (here: the client completed it).
+    assert (watch.operation_type, watch.status) == ("subscription", 200)
