@@ -114,6 +114,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "uncached: the test's premise is that every request executes (statement "
                                        "counts of a repeated query): its `client` has the response cache off")
     config.addinivalue_line("markers", "slow: takes more than a few seconds (real server processes)")
+    config.addinivalue_line("markers", "only_on(backend): what the test checks is the same on every database "
+                                       "(transport, processes, logs): it runs in that backend's pass only")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # `dev.py test` runs the suite once per backend; a test about the transport need not run twice.
+    marker = item.get_closest_marker("only_on")
+    if marker is not None and marker.args[0] != BACKEND:
+        pytest.skip(f"runs in the {marker.args[0]} pass only: it checks nothing the database changes")
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pytest
 
 from tests.live_server import ROOT, live_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.only_on("sqlite")]
 
 CLIENTS = ROOT / "tests" / "js"
 LOCK = CLIENTS / "package-lock.json"

@@ -188,3 +188,7 @@ def test_an_uncaught_exception_quoting_the_client_forges_nothing(server: tuple[h
         assert any(f"RuntimeError: uncaught: {marker}{hostile}" in entry.get("traceback", "")
                    for entry in _json_records(text))
     assert_no_forged_line(text)
+
+
+# Transport, processes and logs behave the same on every database: checked in one pass.
+pytestmark = pytest.mark.only_on("sqlite")

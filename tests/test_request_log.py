@@ -370,3 +370,7 @@ def test_community_api_serve_writes_nothing_but_json(db: str, db_url: str,
     assert request_record(records, response)["statements"] > 0
     assert any(entry["logger"] == "uvicorn.error" for entry in records)
     assert "uvicorn.access" not in server.stdout.read_text() and "POST /graphql" not in server.stdout.read_text()
+
+
+# Transport, processes and logs behave the same on every database: checked in one pass.
+pytestmark = pytest.mark.only_on("sqlite")

@@ -269,3 +269,7 @@ def test_development_profile_trips_the_information_checks(development: httpx.Cli
         assert suggests(cop_query(development, MISSPELT))
     else:
         assert shows_ide(development.get("/graphql", headers={"Accept": "text/html"}))
+
+
+# Transport, processes and logs behave the same on every database: checked in one pass.
+pytestmark = pytest.mark.only_on("sqlite")

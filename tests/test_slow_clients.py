@@ -356,3 +356,7 @@ def test_serve_runs_uvicorn_with_the_limits(monkeypatch: pytest.MonkeyPatch) -> 
     assert (options["limit_concurrency"], options["timeout_keep_alive"], options["loop"]) == (77, 3, "uvloop")
     # A WebSocket message is bounded like an HTTP body (uvicorn's own default is 16 MiB).
     assert options["ws_max_size"] == settings.max_body_bytes
+
+
+# Transport, processes and logs behave the same on every database: checked in one pass.
+pytestmark = pytest.mark.only_on("sqlite")

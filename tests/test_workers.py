@@ -27,7 +27,7 @@ import pytest
 from tests.live_server import ROOT, free_port, serving_process
 from tests.ws_client import close_code, subscribed
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.only_on("postgres")]
 
 QUERY = "{ faqs(first: 1) { totalCount } }"
 
