@@ -6,6 +6,8 @@ these are for requests that cannot be answered at all.
 
 from __future__ import annotations
 
+from typing import Any
+
 from graphql import GraphQLError
 
 
@@ -48,3 +50,17 @@ class RequestError(Exception):
         self.status, self.message, self.code = status, message, code
         self.headers = headers or {}
         self.extensions = extensions
+
+
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
+def coded(error: dict[str, Any]) -> dict[str, Any]:
+    """An answered error (formatted) with an `extensions.code`, as every error of ours has: the
+    ones graphql-core makes itself before execution come without one, validation's
+    (GRAPHQL_VALIDATION_FAILED) and the variables' coercion (BAD_USER_INPUT)."""
+    extensions = error.setdefault("extensions", {})
+    if "code" not in extensions and not error.get("path"):
+        extensions["code"] = BadUserInput.code if str(error.get("message", "")).startswith("Variable '$") \
+            else VALIDATION_FAILED
+    return error

@@ -26,7 +26,7 @@ from gql.authentication import CredentialsRefused, authenticate
 from gql.broker import Broker
 from gql.cache import ResponseCache
 from gql.context import Context
-from gql.errors import RequestError
+from gql.errors import RequestError, coded
 from gql.logs import new_request_id
 from gql.limits.guard import Admission, Guard, client_address
 from gql.loaders import Loaders
@@ -204,7 +204,8 @@ class GraphQLHTTPEndpoint:
             body, executed = results[0]
             response.body, response.status_code = orjson.dumps(body), 200 if executed else 400
         response.headers.update(caching)
-        served.error_codes.extend(str(_code_of(error)) for body, _ in results for error in body.get("errors", ()))
+        served.error_codes.extend(str((error.get("extensions") or {}).get("code"))
+                                  for body, _ in results for error in body.get("errors", ()))
         looked_up = [operation.cache for operation in operations if operation.cache]
         if looked_up:
             # HIT when the cache answered every operation of the request, MISS when anything executed.
@@ -287,7 +288,7 @@ class GraphQLHTTPEndpoint:
 
         body: dict[str, Any] = {}
         if result.errors:
-            body["errors"] = [error.formatted for error in result.errors]
+            body["errors"] = [coded(error.formatted) for error in result.errors]
         # A request that never reached execution (syntax or validation errors) has no `data`.
         executed = result.data is not None or not result.errors or any(error.path for error in result.errors)
         if executed:
@@ -359,10 +360,6 @@ def _code(error: Any) -> Any:
     return (error.extensions or {}).get("code")
 
 
-def _code_of(formatted: dict[str, Any]) -> Any:
-    """The code of an error as answered (a formatted dict); errors GraphQL itself raises
-    (validation, unknown fields) carry none."""
-    return (formatted.get("extensions") or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
 
 
 def unanswered(data: dict[str, Any] | None, errors: list[Any] | None) -> bool:

@@ -40,7 +40,7 @@ from strawberry.utils.aio import aclosing
 from gql.authentication import CredentialsRefused, authenticate, refresh
 from gql.broker import Broker
 from gql.context import Context
-from gql.errors import RequestError
+from gql.errors import RequestError, coded
 from gql.logs import new_request_id
 from gql.events import ACCOUNTS_CHANNEL
 from gql.limits.guard import Admission, Guard, client_address
@@ -128,13 +128,14 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
         return context, query
 
     async def send_message(self, message: Any) -> None:
-        # Every message leaves here: the error codes an operation answered are read off its own.
+        # Every message leaves here: graphql-core's own errors (validation, variables) get their
+        # code, as over HTTP, and the codes an operation answered are read off its own messages.
+        payload = message.get("payload")
+        errors = payload if message.get("type") == "error" else (payload or {}).get("errors") or ()
+        codes = [str(coded(error)["extensions"].get("code")) for error in errors if isinstance(error, dict)]
         served = self.served.get(message.get("id", ""))
         if served is not None:
-            payload = message.get("payload")
-            errors = payload if message.get("type") == "error" else (payload or {}).get("errors") or ()
-            served.error_codes.extend(str((error.get("extensions") or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
-                                      for error in errors if isinstance(error, dict))
+            served.error_codes.extend(codes)
         await super().send_message(message)
 
     def _report(self, operation_id: str) -> None:

@@ -97,6 +97,10 @@ async def test_websocket_operations_are_recorded_one_each(db: str) -> None:
                 assert (await next_message(socket, "complete"))["id"] == "q"
                 await send_subscribe(socket, "bad", "{ faqs(")
                 assert (await next_message(socket, "error"))["id"] == "bad"
+                await send_subscribe(socket, "invalid", "query Invalid { nothingHere }")
+                invalid = await next_message(socket, "error")
+                assert invalid["id"] == "invalid"
+                assert invalid["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
                 await send_subscribe(socket, "s", "subscription Watch { issueUpdated(number: 1002) { number } }")
                 await asyncio.sleep(0.3)
                 await socket.send('{"id": "s", "type": "complete"}')
@@ -106,10 +110,21 @@ async def test_websocket_operations_are_recorded_one_each(db: str) -> None:
         await serving
     by_name = {r.operation_name: r for r in records}
     query, watch = by_name["Titles"], by_name["Watch"]
-    assert all(r.transport == WEBSOCKET and r.method == "WS" for r in records) and len(records) == 3
+    assert all(r.transport == WEBSOCKET and r.method == "WS" for r in records) and len(records) == 4
+    assert by_name["Invalid"].error_codes == ["GRAPHQL_VALIDATION_FAILED"]
     assert (query.operation_type, query.status, query.error_codes) == ("query", 200, [])
     assert query.statements > 0 and query.cost is not None and query.request_id
     (refused,) = [r for r in records if r.operation_name is None]
     assert (refused.status, refused.error_codes, refused.cost) == (400, ["GRAPHQL_PARSE_FAILED"], None)
     # A subscription is recorded when it ends (here: the client completed it).
     assert (watch.operation_type, watch.status) == ("subscription", 200)
+
+
+async def test_every_error_answered_has_a_code_graphql_cores_own_included(db: str) -> None:
+    async with client_for(settings_with(rate_limit_enabled=False)) as client:
+        unknown_field = await client.post("{ nothingHere }")
+        bad_variable = await client.post("query($n: Int!) { posts(first: $n) { totalCount } }", {"n": "many"})
+        missing_variable = await client.post("query($n: Int!) { posts(first: $n) { totalCount } }", {})
+    assert [r.status_code for r in (unknown_field, bad_variable, missing_variable)] == [400, 400, 400]
+    assert [[e["extensions"]["code"] for e in r.json()["errors"]] for r in (unknown_field, bad_variable, missing_variable)] \
+        == [["GRAPHQL_VALIDATION_FAILED"], ["BAD_USER_INPUT"], ["BAD_USER_INPUT"]]
