@@ -197,6 +197,10 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     from gql.server import LimitedHttpToolsProtocol
 
     workers = settings.workers if workers is None else workers
+    if workers > 1 and not settings.redis_url:
+        logging.getLogger("gql.cli").warning(
+            "%d workers without REDIS_URL: each keeps its own rate budgets and login attempts (up to %dx the "
+            "limits), persisted queries, subscription events and cache invalidations; set REDIS_URL", workers, workers)
     asyncio.run(migrate(settings))
     if not settings.is_production and settings.seed_on_start:
         asyncio.run(seed(settings, None))

@@ -75,8 +75,10 @@ def prepare_multiprocess_dir(environ: MutableMapping[str, str]) -> None:
         environ[MULTIPROC_DIR_VARIABLE] = path
         return
     os.makedirs(path, exist_ok=True)
-    for stale in glob.glob(os.path.join(path, "*.db")):
-        os.remove(stale)
+    # Only prometheus-client's own files: the variable might name a directory holding others.
+    for kind in ("counter", "gauge", "histogram", "summary"):
+        for stale in glob.glob(os.path.join(path, f"{kind}_*.db")):
+            os.remove(stale)
 
 
 @dataclass(frozen=True)

@@ -232,9 +232,20 @@ def _checked(kind: type) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if type(value) is not kind:
             raise ValueError(f"not a {kind.__name__}")
+        if kind is str and ("\x00" in value or not value.isascii() and _not_utf8(value)):
+            # JSON's \ud800 or \u0000: no driver or database takes it, so it is a forged cursor.
+            raise ValueError("not text a database holds")
         return value
 
     return check
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def ordering_of(queryset: QuerySet[Any]) -> list[tuple[str, Order]]:

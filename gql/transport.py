@@ -31,6 +31,7 @@ from gql.logs import new_request_id
 from gql.limits.guard import Admission, Guard, client_address
 from gql.loaders import Loaders
 from gql.masking import DATABASE, UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECONDS
+from gql.masking import MESSAGE as MASKED_MESSAGE, logger as masking_logger
 from gql.persisted import PersistedQuery, QueryStore, look_up, remember
 from gql.served import HTTP, Served
 from gql.settings import Settings
@@ -138,6 +139,13 @@ class GraphQLHTTPEndpoint:
                 # Refusals say where the caller's budget stands too (spending nothing).
                 standing = {} if "X-RateLimit-Limit" in refusal.headers else await self.guard.standing(request, viewer)
                 headers.update({**standing, **refusal.headers})
+            except Exception:
+                # Outside the resolvers (they are masked: gql/masking.py): still a coded JSON answer
+                # with the request id, one log record with the traceback, and a request counted.
+                masking_logger.exception("request %s: %s %s failed", served.request_id, request.method, request.url.path)
+                failure = RequestError(500, MASKED_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=served.request_id)
+                response = error_response(failure, media_type)
+                served.error_codes.append(failure.code)
             response.headers.update(headers)
             # Refusals and errors are never kept by a cache; `_caching` opens up the answers that may be.
             response.headers.setdefault("Cache-Control", "no-store")

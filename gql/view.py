@@ -53,6 +53,7 @@ from models.touched import recording
 from gql.transport import parse_params
 
 REVOKED = (4401, "Token revoked")
+MAX_CODES_RECORDED = 100
 logger = logging.getLogger("gql.ws")
 
 
@@ -134,8 +135,9 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
         errors = payload if message.get("type") == "error" else (payload or {}).get("errors") or ()
         codes = [str(coded(error)["extensions"].get("code")) for error in errors if isinstance(error, dict)]
         served = self.served.get(message.get("id", ""))
-        if served is not None:
-            served.error_codes.extend(codes)
+        if served is not None and len(served.error_codes) < MAX_CODES_RECORDED:
+            # A subscription may answer errors for as long as it lives: its record keeps the first.
+            served.error_codes.extend(codes[:MAX_CODES_RECORDED - len(served.error_codes)])
         await super().send_message(message)
 
     def _report(self, operation_id: str) -> None:

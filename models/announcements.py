@@ -56,6 +56,7 @@ def checked_link(url: str, label: str, problems: Problems) -> tuple[str, str]:
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        _ = parts.port  # raises ValueError when out of range
     except ValueError:  # an unbalanced IPv6 bracket, a port out of range
         parts, host = None, None
     if (parts is None or parts.scheme.lower() not in LINK_SCHEMES or not host or parts.username is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -38,8 +39,10 @@ def initials_of(display_name: str, handle: str) -> str:
         words = ["".join(char for char in word if char.isalnum()) for word in text.split()]
         letters = [word[0] for word in words if word]
         if letters:
-            # Upper-casing can lengthen a letter ("ß" → "SS"): cut after it, not before.
-            return "".join(letters[:INITIALS_MAX]).upper()[:INITIALS_MAX]
+            # Upper-casing can lengthen a letter ("ß" → "SS") or split it ("ǰ" → "J" + a combining
+            # mark): recompose, keep letters and digits only (what the route accepts), then cut.
+            upper = unicodedata.normalize("NFC", "".join(letters[:INITIALS_MAX]).upper())
+            return "".join(char for char in upper if char.isalnum())[:INITIALS_MAX]
     return ""
 
 

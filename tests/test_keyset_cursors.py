@@ -365,6 +365,17 @@ async def test_malformed_truncated_forged_and_old_cursors_are_refused(api: Graph
     assert "another version" in message
 
 
+async def test_a_text_key_no_database_can_hold_is_refused_before_sql(api: GraphQLClient) -> None:
+    """JSON can carry a lone surrogate or a NUL in a text key; no driver takes either, so such a
+    cursor is forged: BAD_USER_INPUT like any other, not a failed statement and a traceback."""
+    good = await _end_cursor(api, "faqs", "orderBy: TITLE")
+    content = _decoded(good)
+    assert isinstance(content["k"][0], str)
+    for text in ("\ud800x", "a\u0000b"):
+        cursor = _encoded({**content, "k": [text, *content["k"][1:]]})
+        await _refused_without_sql(api, "faqs", "orderBy: TITLE", "after", cursor)
+
+
 @pytest.mark.parametrize("argument", ["after", "before"])
 async def test_foreign_cursors_are_refused(api: GraphQLClient, argument: str) -> None:
     newest = await _end_cursor(api, "ongoingIssues", "orderBy: NEWEST")

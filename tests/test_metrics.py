@@ -342,9 +342,10 @@ def test_prepare_multiprocess_dir(tmp_path: Path) -> None:
     (tmp_path / "gauge_livesum_4242.db").write_bytes(b"\0" * 16)
     keep = tmp_path / "README"
     keep.write_text("not ours")
+    (tmp_path / "community.db").write_text("an operator's database: not ours either")
     environ = {metrics.MULTIPROC_DIR_VARIABLE: str(tmp_path)}
     metrics.prepare_multiprocess_dir(environ)
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["README"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["README", "community.db"]
     assert environ == {metrics.MULTIPROC_DIR_VARIABLE: str(tmp_path)}
 
     # Set to a directory that does not exist yet: made.

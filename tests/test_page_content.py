@@ -214,6 +214,17 @@ async def test_a_stored_avatar_wins_and_odd_names_still_get_one(page_client: Gra
     assert (await page_client.http.get(drawn["avatarUrl"])).status_code == 200
 
 
+@pytest.mark.parametrize("display_name", ["ǰohn ΐota", "éva ßchmidt", "Ann Lee", "ﬁona ǅemal", "١٢ عمر"])
+async def test_every_default_avatar_url_is_served(page_client: GraphQLClient, display_name: str) -> None:
+    # Upper-casing may split a letter into a letter and a combining mark ("ǰ" is "J" + U+030C):
+    # the initials keep what the route draws, so the URL a user is given always answers.
+    from models.avatars import default_avatar
+
+    avatar = default_avatar(display_name, "someone")
+    response = await page_client.http.get(avatar.url)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
+
+
 @pytest.mark.parametrize("path", ["/avatars/vi-1e6b3a.svg", "/avatars/VIN-1e6b3a.svg", "/avatars/VI-000000.svg",
                                   "/avatars/%3Cb%3E-1e6b3a.svg", "/avatars/VI-1e6b3a.png", "/avatars/"])
 async def test_the_avatar_route_draws_nothing_else(page_client: GraphQLClient, path: str) -> None:

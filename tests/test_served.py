@@ -128,3 +128,22 @@ async def test_every_error_answered_has_a_code_graphql_cores_own_included(db: st
     assert [r.status_code for r in (unknown_field, bad_variable, missing_variable)] == [400, 400, 400]
     assert [[e["extensions"]["code"] for e in r.json()["errors"]] for r in (unknown_field, bad_variable, missing_variable)] \
         == [["GRAPHQL_VALIDATION_FAILED"], ["BAD_USER_INPUT"], ["BAD_USER_INPUT"]]
+
+
+async def test_an_unexpected_failure_outside_the_resolvers_is_a_coded_500_and_recorded(
+        db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gql.limits.guard import Guard
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug outside any resolver")
+
+    monkeypatch.setattr(Guard, "admit", broken)
+    async with client_for(settings_with(rate_limit_enabled=False)) as client:
+        with served_records() as records:
+            response = await client.post("{ faqCategories { slug } }")
+    assert response.status_code == 500
+    (error,) = response.json()["errors"]
+    assert error["message"] == "Internal server error"  # the bug's text stays in the log
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": response.headers["X-Request-Id"]}
+    (served,) = records
+    assert (served.status, served.error_codes) == (500, ["INTERNAL_SERVER_ERROR"])
