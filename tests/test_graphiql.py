@@ -52,3 +52,7 @@ def test_graphiql_renders_in_a_real_browser(db: str, db_url: str) -> None:
     assert "graphiql-container" in dom, dom[:2000]
     assert "Loading GraphiQL" not in dom
     assert "LandingPage" in dom  # the default query is in the editor
+
+
+# The HTTP layer behaves the same on every database: checked in one pass.
+pytestmark = pytest.mark.only_on("sqlite")

@@ -166,3 +166,7 @@ async def test_bad_get_parameters_are_400(client: GraphQLClient, params: dict, s
 async def test_unknown_operation_name_is_400(client: GraphQLClient) -> None:
     response = await client.post("query A { viewer { isAuthenticated } }", operation_name="B")
     assert response.status_code == 400
+
+
+# The HTTP layer behaves the same on every database: checked in one pass.
+pytestmark = pytest.mark.only_on("sqlite")
