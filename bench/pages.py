@@ -21,8 +21,6 @@ import argparse
 import asyncio
 import logging
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import amedian_ms, analyze, api_settings, cli, fresh_database, quiet_sql_log, seed, server_env  # noqa: E402
+from bench.run import amedian_ms, api_settings, backend_of, quiet_sql_log, seeded_database  # noqa: E402
 
 QUERY = """query($after: String) { posts(first: %d, after: $after) {
   pageInfo { hasNextPage endCursor } nodes { id title publishedAt } } }"""
@@ -113,18 +111,8 @@ def main() -> int:
     parser.add_argument("--page", type=int, default=200, help="the deep page (default 200)")
     parser.add_argument("--repeats", type=int, default=50, help="timed requests per figure (medians)")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="community-bench-pages-"))
-    static_dir = workdir / "static"
-    static_dir.mkdir()
-    db_url = fresh_database(workdir, DATABASE)
-    env = server_env(db_url, static_dir, cache=False)
-    started = time.monotonic()
-    cli(env, "migrate")
-    cli(env, "seed")
-    seed(env, db_url, args.members)
-    analyze(db_url)
-    backend = "postgres" if db_url.startswith("postgres") else "sqlite"
-    print(f"seeded {args.members:,} members in {time.monotonic() - started:.1f} s on {backend}", flush=True)
+    _, _, db_url, _ = seeded_database(args, DATABASE)
+    backend = backend_of(db_url)
     figures = asyncio.run(measure(db_url, args.size, args.page, args.repeats))
     deep = f"page {args.page}"
     print(f"\nposts(first: {args.size}) newest first, {figures['posts']:,} published posts, {backend}, "

@@ -658,13 +658,13 @@ def wanted(args: argparse.Namespace, name: str) -> bool:
     return not args.only or key(name) in args.only
 
 
-def seeded_database(args: argparse.Namespace) -> tuple[Path, Path, str, float]:
-    """A work directory, its static-answers directory, and a fresh database migrated and seeded
-    with `args.members` members (statistics analysed); and the seconds that took."""
-    workdir = Path(tempfile.mkdtemp(prefix="community-bench-"))
+def seeded_database(args: argparse.Namespace, name: str = "community_bench") -> tuple[Path, Path, str, float]:
+    """A work directory, its static-answers directory, and a fresh database `name` migrated and
+    seeded with `args.members` members (statistics analysed); and the seconds that took."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
     static_dir = workdir / "static"
     static_dir.mkdir()
-    db_url = fresh_database(workdir)
+    db_url = fresh_database(workdir, name)
     env = server_env(db_url, static_dir, cache=False)
     started = time.monotonic()
     cli(env, "migrate")
@@ -769,13 +769,18 @@ def run_throughput(args: argparse.Namespace) -> int:
                              "cached": True, "connections": args.connections})
                 print(f"  mix: {mix['rps']:.0f} req/s, {mix.get('mix')}", flush=True)
 
-    report = render_throughput(rows, extra, args, seeded, soak, db_url, prepared["statements"])
+    publish(render_throughput(rows, extra, args, seeded, soak, db_url, prepared["statements"]),
+            f"throughput:{backend}", args, workdir)
+    return 0
+
+
+def publish(report: str, section: str, args: argparse.Namespace, workdir: Path) -> None:
+    """Print a mode's report, write its section of RESULTS.md (when asked), drop its work directory."""
     print(report)
     if args.write:
-        write_section(f"throughput:{backend}", report)
+        write_section(section, report)
         print(f"wrote its section of {RESULTS.relative_to(ROOT)}")
     shutil.rmtree(workdir, ignore_errors=True)
-    return 0
 
 
 WORKER_LOADS = ("W1 landing page", "W2b posts(first: 50)", "W3 faqs(first: 50)")
@@ -802,12 +807,7 @@ def run_workers(args: argparse.Namespace) -> int:
                     results[label][name + (", cached" if cache else "")] = result
                     print(f"  {label}: {name}{' cached' if cache else ''}: {result['rps']:.0f} req/s, "
                           f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms", flush=True)
-    report = render_workers(results, args, db_url)
-    print(report)
-    if args.write:
-        write_section(f"workers:{backend}", report)
-        print(f"wrote its section of {RESULTS.relative_to(ROOT)}")
-    shutil.rmtree(workdir, ignore_errors=True)
+    publish(render_workers(results, args, db_url), f"workers:{backend}", args, workdir)
     return 0
 
 

@@ -323,6 +323,7 @@ async def test_the_seeded_announcements_carry_their_calls_to_action(page_client:
     ({"url": "https:///no-host", "label": "Go"}, "INVALID", "url"),
     ({"url": "https://example.com/a b", "label": "Go"}, "INVALID", "url"),
     ({"url": "https://[::1/", "label": "Go"}, "INVALID", "url"),
+    ({"url": "https://example.com:99999/", "label": "Go"}, "INVALID", "url"),  # a port out of range
     ({"url": "https://example.com/" + "a" * LINK_URL_MAX, "label": "Go"}, "TOO_LONG", "url"),
     ({"url": "https://example.com/", "label": "  "}, "BLANK", "label"),
     ({"url": "https://example.com/", "label": "x" * 61}, "TOO_LONG", "label"),
