@@ -16,8 +16,6 @@ from typing import Any, Protocol
 
 from gql.errors import RequestError
 
-MAX_QUERY_BYTES = 100_000
-
 
 class QueryStore(Protocol):
     async def get(self, digest: str) -> str | None: ...
