@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -27,6 +29,10 @@ LOCK_INPUTS = ("requirements.lock", "pyproject.toml")
 
 LOCAL_POSTGRES = ("127.0.0.1", 5432, "postgres://postgres@127.0.0.1:5432/test")
 LOCAL_REDIS = ("127.0.0.1", 6379, "redis://127.0.0.1:6379/15")
+# The two passes run at once: each gets a Redis database of its own (rate limits, persisted
+# queries and the response cache's generations are keys; events are namespaced by the number).
+REDIS_DATABASE_OF = {"sqlite": "15", "postgres": "14"}
+BACKENDS = ("sqlite", "postgres")
 
 
 def _fingerprint() -> str:
@@ -74,14 +80,46 @@ def test_environment() -> dict[str, str]:
 
 
 def run_tests(pytest_args: list[str]) -> int:
-    """One pytest process per backend: Tortoise cannot switch dialects inside one process."""
+    """One pytest process per backend (Tortoise cannot switch dialects inside one process), both at
+    once: the suite is CPU-bound and a machine has two cores or more. The SQLite pass prints as it
+    goes; the PostgreSQL pass's output follows when both have ended. `DEV_TEST_SERIAL=1` runs them
+    one after the other (one core, or to read both as they go)."""
     env = test_environment()
-    status = 0
-    for backend in ("sqlite", "postgres"):
-        print(f"dev.py: running the suite on {backend}", flush=True)
-        code = subprocess.call([str(PYTHON), "-m", "pytest", *pytest_args], env={**env, "TEST_BACKEND": backend})
-        status = status or code
-    return status
+    commands = {backend: [str(PYTHON), "-m", "pytest", *pytest_args] for backend in BACKENDS}
+    environments = {backend: _backend_environment(env, backend) for backend in BACKENDS}
+    if env.get("DEV_TEST_SERIAL") == "1":
+        status = 0
+        for backend in BACKENDS:
+            print(f"dev.py: running the suite on {backend}", flush=True)
+            status = subprocess.call(commands[backend], env=environments[backend]) or status
+        return status
+    print(f"dev.py: running the suite on {' and '.join(BACKENDS)} at once", flush=True)
+    first, *others = BACKENDS
+    with tempfile.TemporaryDirectory(prefix="dev-test-") as folder:
+        logs = {backend: open(Path(folder) / f"{backend}.log", "w+b") for backend in others}
+        try:
+            running = {backend: subprocess.Popen(commands[backend], env=environments[backend], stdout=logs[backend],
+                                                 stderr=subprocess.STDOUT) for backend in others}
+            codes = {first: subprocess.call(commands[first], env=environments[first])}
+            codes.update({backend: process.wait() for backend, process in running.items()})
+            for backend in others:
+                print(f"dev.py: the suite on {backend}", flush=True)
+                logs[backend].seek(0)
+                shutil.copyfileobj(logs[backend], sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+        finally:
+            for log in logs.values():
+                log.close()
+    for backend, code in codes.items():
+        print(f"dev.py: {backend}: {'passed' if code == 0 else f'FAILED (pytest exit {code})'}", flush=True)
+    return next((code for code in codes.values() if code), 0)
+
+
+def _backend_environment(env: dict[str, str], backend: str) -> dict[str, str]:
+    environment = {**env, "TEST_BACKEND": backend}
+    if "TEST_REDIS_URL" in env and "TEST_REDIS_URL" not in os.environ:  # ours, not the caller's
+        environment["TEST_REDIS_URL"] = env["TEST_REDIS_URL"].rsplit("/", 1)[0] + "/" + REDIS_DATABASE_OF[backend]
+    return environment
 
 
 def main(argv: list[str]) -> int:

@@ -68,7 +68,11 @@ class RedisBroker:
         self._publisher = fast_redis(url)
         # Subscriptions block reading, so no read timeout on their connections; connecting is bounded.
         self._redis = redis.from_url(url, socket_connect_timeout=1)
-        self._prefix = prefix
+        # Pub/sub channels ignore the database number (every client of the Redis server hears
+        # every channel), so the number goes into the name: two deployments on databases 1 and 2
+        # of one server must not receive each other's events.
+        database = self._redis.connection_pool.connection_kwargs.get("db", 0)
+        self._prefix = f"{prefix}{database}:"
         self._publishing = Outage("event publishing", "events are not sent to other workers")
         self._listening = Outage("subscriptions", "subscriptions pause")
         self._unreachable = unreachable_errors()

@@ -62,3 +62,30 @@ async def test_redis_broker_crosses_connections_like_two_workers() -> None:
     finally:
         await publisher.close()
         await subscriber.close()
+
+
+async def test_redis_databases_do_not_hear_each_others_events() -> None:
+    """Pub/sub channels belong to the whole Redis server, not to a database: two deployments on
+    databases of one server (or the suite's two passes) must not receive each other's events."""
+    url = redis_url()
+    base, number = url.rsplit("/", 1)
+    neighbour = f"{base}/{(int(number or 0) + 1) % 16}"
+    channel = f"test:{uuid.uuid4().hex}"
+    ours, theirs, listener = RedisBroker(url), RedisBroker(neighbour), RedisBroker(url)
+    received: list[dict] = []
+
+    async def listen() -> None:
+        async for message in listener.subscribe(channel):
+            received.append(message)
+            return
+
+    try:
+        listening = asyncio.create_task(listen())
+        await asyncio.sleep(0.05)  # let the subscription register before publishing
+        await theirs.publish(channel, {"from": "the other database"})
+        await ours.publish(channel, {"from": "ours"})
+        await asyncio.wait_for(listening, timeout=5)
+        assert received == [{"from": "ours"}]
+    finally:
+        for broker in (ours, theirs, listener):
+            await broker.close()
