@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -29,6 +30,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from bench import ceiling, raw
 from gql.app import tune_garbage_collector
 from gql.relay import to_global_id
+from gql.scalars import serialize_datetime
 from gql.settings import Settings
 from models.db import tortoise_config
 from models.faqs import Faq, FaqCategory
@@ -104,8 +106,8 @@ def create_app() -> Starlette:
                                                 Route("/hand/landing", landing, methods=["GET", "POST"])])
 
 
-def _iso(moment: object) -> object:
-    return moment.isoformat() if moment is not None else None  # type: ignore[attr-defined]
+def _iso(moment: datetime | None) -> str | None:
+    return serialize_datetime(moment) if moment is not None else None
 
 
 async def landing(_request: Request) -> Response:

@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 
 from bench import raw
 
@@ -310,9 +311,14 @@ class Query:
         return PostConnection(nodes=_data().posts[:first])
 
 
+# The API's DateTime format (gql/scalars.py), so the answers compare equal.
+API_DATETIME = strawberry.scalar(name="DateTime", serialize=raw.api_datetime)
+
+
 def build_schema(execution_context_class: Any = None) -> strawberry.Schema:
     """Stock Strawberry (or the API's execution context, for the per-field comparison)."""
     return strawberry.Schema(query=Query, extensions=[ParserCache, ValidationCache],
+                             config=StrawberryConfig(scalar_map={datetime: API_DATETIME}),
                              **({"execution_context_class": execution_context_class} if execution_context_class else {}))
 
 

@@ -66,13 +66,20 @@ class Session:
         self.iso = _iso_pg if dialect == "postgres" else _iso_sqlite
 
 
+def api_datetime(value: datetime) -> str:
+    """The API's DateTime text (gql/scalars.py serialize_datetime): UTC, milliseconds, `Z`."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
 def _iso_pg(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return api_datetime(value) if value is not None else None
 
 
 def _iso_sqlite(value: str | None) -> str | None:
-    # Stored as str(datetime) ("2024-10-07 09:00:00+00:00"); the API answers datetime.isoformat().
-    return value.replace(" ", "T", 1) if value is not None else None
+    # Stored as str(datetime) ("2024-10-07 09:00:00+00:00"); the API answers its DateTime format.
+    return api_datetime(datetime.fromisoformat(value)) if value is not None else None
 
 
 async def _keep_session(connection: Any) -> None:

@@ -19,7 +19,7 @@ from gql.limits.budget import budgets_for
 from gql.logs import install as install_log_format, log_requests
 from gql.limits.guard import Guard
 from gql.persisted import store_for
-from gql.graphiql import graphiql_assets, graphiql_page
+from gql.graphiql import GraphiQLIde, PublishedSchema
 from gql.health import Readiness, healthz
 from gql import metrics
 from gql.schema import build_schema
@@ -58,8 +58,10 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     cache = ResponseCache(settings, generations_for(settings.redis_url))
     readiness = Readiness(settings.redis_url, settings.ready_timeout_seconds)
     metrics_endpoint = metrics.endpoint_for(settings)  # None: /metrics is not served (gql/metrics.py)
+    published_schema = PublishedSchema(schema)  # GET /schema.graphql, in both profiles (the SDL is public)
+    ide = GraphiQLIde() if settings.graphiql_enabled else None
     endpoint = GraphQLHTTPEndpoint(
-        schema, settings, broker, guard, queries, ide_page=None if settings.is_production else graphiql_page,
+        schema, settings, broker, guard, queries, ide_page=ide.page if ide is not None else None,
         cache=cache,
     )
 
@@ -103,8 +105,9 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             avatars_route(),
             # Prometheus metrics: not rate limited, never cached; absent in production without a token.
             *([Route("/metrics", metrics_endpoint)] if metrics_endpoint is not None else []),
-            # GraphiQL's assets exist only where GraphiQL does: development.
-            *([] if settings.is_production else [graphiql_assets()]),
+            published_schema.route(),
+            # GraphiQL's assets exist only where GraphiQL does (GRAPHIQL_IN_PRODUCTION).
+            *(ide.routes() if ide is not None else []),
         ],
         lifespan=lifespan,
     )

@@ -1,4 +1,4 @@
-"""`community-api serve [--workers N] | migrate | seed | recount | user add | token create | check-migrations | export-schema`."""
+"""`community-api serve [--workers N] | migrate | seed | recount | backup PATH | restore PATH | user add | token create | check-migrations | export-schema`."""
 
 from __future__ import annotations
 
@@ -103,6 +103,27 @@ async def recount(settings: Settings, check: bool) -> int:
     if not wrong:
         print("recount: every counter equals its rows")
     return 1 if check and wrong else 0
+
+
+def copy_database(settings: Settings, command: str, path: Path, force: bool) -> int:
+    """`backup PATH` / `restore PATH` of a SQLite database (models/backup.py); a refusal prints its
+    code and why (exit 2) and writes nothing."""
+    from models.backup import BackupRefused, backup, restore
+
+    try:
+        if command == "backup":
+            copied = backup(settings.database_url, path, force=force)
+        else:
+            copied = restore(settings.database_url, path, force=force)
+    except BackupRefused as refusal:
+        print(f"community-api {command}: {refusal.code}: {refusal}", file=sys.stderr)
+        return 2
+    done = f"backed up to {copied.path}" if command == "backup" else f"restored {path} into {copied.path}"
+    restarted = f"; writes restarted the stepwise copy {copied.restarts} times" if copied.restarts else ""
+    print(f"{command}: {done} ({copied.tables} tables, {copied.size_bytes:,} bytes{restarted})")
+    if command == "restore":
+        print("restore: run `community-api migrate` (or start `serve`) if the backup predates this version")
+    return 0
 
 
 async def pending_model_changes() -> list[str]:
@@ -244,6 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check-migrations", help="fail when the models changed without a migration")
     recount_parser = commands.add_parser("recount", help="recompute every counter from its rows (repair)")
     recount_parser.add_argument("--check", action="store_true", help="only report wrong counters (exit 1 if any)")
+    backup_parser = commands.add_parser("backup", help="copy the live SQLite database to PATH (online, consistent)")
+    backup_parser.add_argument("path", type=Path)
+    backup_parser.add_argument("--force", action="store_true", help="replace PATH when it exists")
+    restore_parser = commands.add_parser("restore", help="replace the SQLite database with the backup at PATH "
+                                                         "(servers stopped)")
+    restore_parser.add_argument("path", type=Path)
+    restore_parser.add_argument("--force", action="store_true", help="replace the database when it exists")
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     user_add = user.add_parser("add", help="create a user")
     user_add.add_argument("handle")
@@ -290,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(create_token(settings, args.handle, args.scope, args.label, args.points))
     elif args.command == "recount":
         return asyncio.run(recount(settings, args.check))
+    elif args.command in ("backup", "restore"):
+        return copy_database(settings, args.command, args.path, args.force)
     elif args.command == "check-migrations":
         return check_migrations()
     elif args.command == "export-schema":

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
+from gql.encoding import dumps
 from gql.served import Served, observe
 
 if TYPE_CHECKING:
@@ -35,8 +36,9 @@ CONTINUATION = "  | "
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 _ESCAPE_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# C0 and C1 controls, DEL, and the separators str.splitlines() breaks lines at.
-_CONTROLS = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
+# C0 and C1 controls, DEL, and the separators str.splitlines() breaks lines at; and lone surrogates,
+# which no UTF-8 stream can write (a handler's strict stream would fail on them).
+_CONTROLS = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029, *range(0xD800, 0xE000)]
 _ESCAPES: dict[int, str] = {
     code: _ESCAPE_NAMES.get(chr(code), f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}") for code in _CONTROLS
 }
@@ -118,23 +120,10 @@ class JsonLines(logging.Formatter):
             entry["traceback"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        try:
-            line = _dumps(entry)
-        except orjson.JSONEncodeError:  # a field orjson refuses even through str() (an int over 64 bits)
-            line = _dumps({key: value if _dumpable(value) else str(value) for key, value in entry.items()})
+        # Total (gql/encoding.py): a field orjson refuses even through str() (an int over 64 bits, a
+        # lone surrogate in a quoted value) is written another way, never an exception in logging.
+        line = dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
         return line if line.isascii() and "\x7f" not in line else line.translate(_JSON_ESCAPES)
-
-
-def _dumps(entry: dict[str, Any]) -> str:
-    return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def _dumpable(value: Any) -> bool:
-    try:
-        _dumps({"": value})
-    except orjson.JSONEncodeError:
-        return False
-    return True
 
 
 # What every LogRecord has (not an `extra=` field), and uvicorn's coloured copy of its message.

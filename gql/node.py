@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Annotated
 
 import strawberry
 
@@ -16,12 +17,17 @@ from models import lean
 @strawberry.type
 class NodeQueries:
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global ID (`id` of any Node).")]
+    ) -> Node | None:
         return (await _load(info, [id]))[0]
 
     @strawberry.field(description="Objects by global ID, in the order asked; null for each missing one.",
                       metadata=sized_by("ids"))
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self, info: Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global IDs, at most 100 (the page size maximum).")],
+    ) -> list[Node | None]:
         limit = info.context.settings.page_size_max
         if len(ids) > limit:
             raise BadUserInput(f"`ids` takes at most {limit} IDs, got {len(ids)}", argument="ids")

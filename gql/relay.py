@@ -33,6 +33,7 @@ from tortoise.expressions import F, Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from gql.documented import embedded
 from gql.errors import BadUserInput, NotFound
 from gql.selection import selects
 from models import lean
@@ -118,18 +119,21 @@ class Node:
         return strawberry.ID(global_id_of(self))  # type: ignore[arg-type]
 
 
-@strawberry.type(description="Where a page sits in its list.")
+@strawberry.type(description=embedded("Where a page sits in its list."))
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description=(
+        "Whether items follow this page (read one row past it); paging backward, true whenever `before` was given."))
+    has_previous_page: bool = strawberry.field(description=(
+        "Whether items precede this page (read one row past it); paging forward, true whenever `after` was given."))
+    start_cursor: str | None = strawberry.field(description="The first item's cursor; null on an empty page.")
+    end_cursor: str | None = strawberry.field(description="The last item's cursor, for `after`; null on an empty page.")
 
 
-@strawberry.type
+@strawberry.type(description=embedded("One item of a page, with its cursor."))
 class Edge(Generic[NodeT]):
-    cursor: str
-    node: NodeT
+    cursor: str = strawberry.field(description=(
+        "Opaque keyset cursor of this item, for `after`/`before` on the same connection and order."))
+    node: NodeT = strawberry.field(description="The item.")
 
 
 def _edges(root: strawberry.Parent[Any]) -> list[Edge[Any]]:
@@ -137,10 +141,10 @@ def _edges(root: strawberry.Parent[Any]) -> list[Edge[Any]]:
     return [Edge(cursor=root._keyset.cursor(item), node=item) for item in root._items]
 
 
-@strawberry.type
+@strawberry.type(description=embedded("A page of a list (Relay connection): its items, cursors and place in the list."))
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]] = strawberry.field(resolver=_edges)
-    page_info: PageInfo
+    edges: list[Edge[NodeT]] = strawberry.field(resolver=_edges, description="The page's items with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list, to ask for the next one.")
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
     _items: strawberry.Private[list[Any]]
     _keyset: strawberry.Private["Keyset"]

@@ -22,10 +22,12 @@ from gql.issues.queries import IssueQueries
 from gql.limits.queries import RateLimitQueries
 from gql.masking import MaskUnexpectedErrors
 from gql.moderation.mutations import ModerationMutations
+from gql.mutations import describe_conventions
 from gql.moderation.queries import ModerationQueries
 from gql.node import NodeQueries
 from gql.posts.mutations import PostMutations
 from gql.posts.queries import PostQueries
+from gql.scalars import SCALAR_MAP
 from gql.search.queries import SearchQueries
 from gql.settings import Settings
 from gql.stars.applications import StarApplicationQueries
@@ -63,6 +65,11 @@ MUTATION_TYPES: tuple[type, ...] = (
 
 Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)
+# merge_types takes no description: set on the merged types' definitions.
+Query.__strawberry_definition__.description = "What can be read: every read starts here."  # type: ignore[attr-defined]
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "What can be changed: each mutation takes one `input`, runs in one transaction and answers a payload with "
+    "the changed objects and `userErrors` (nothing changed when there are any).")
 
 
 class Schema(strawberry.Schema):
@@ -88,8 +95,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=ExecutionContext,
-        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+        config=StrawberryConfig(disable_field_suggestions=settings.is_production, scalar_map=SCALAR_MAP),
     )
+    describe_conventions(schema._schema)
     lighten_resolvers(schema)
     return schema
 

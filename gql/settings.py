@@ -169,6 +169,10 @@ class Settings:
     # UTC midnights).
     faq_view_window_seconds: int = 86_400
 
+    # GraphiQL in production (gql/graphiql.py): off, production serves no IDE. On, the page is
+    # served and reads the schema from /schema.graphql, so introspection stays refused.
+    graphiql_in_production: bool = False
+
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     # Proxies whose forwarding headers are believed (gql/limits/guard.py `client_address`):
     # comma-separated addresses or CIDR ranges, IPv4 or IPv6; empty: the headers are ignored.
@@ -220,6 +224,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """GraphiQL is served in development always, in production only with GRAPHIQL_IN_PRODUCTION."""
+        return not self.is_production or self.graphiql_in_production
 
     @property
     def effective_log_format(self) -> str:

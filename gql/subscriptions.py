@@ -6,7 +6,7 @@ subscription's context lives as long as its connection and cached rows would go 
 
 from __future__ import annotations
 
-from typing import Any, AsyncGenerator, AsyncIterator, Callable
+from typing import Annotated, Any, AsyncGenerator, AsyncIterator, Callable
 
 import strawberry
 
@@ -46,12 +46,14 @@ async def _deliveries(info: Info, channel: str, authorize: Authorized | None = N
         yield event
 
 
-@strawberry.type
+@strawberry.type(description="Live updates over WebSocket (graphql-transport-ws): each event is the changed object.")
 class Subscription:
     @strawberry.subscription(description="The issue, each time it changes: staff post an update, or a member marks or "
                                          "unmarks it affected (`affectedCount`). Ends with NOT_FOUND for an unknown "
                                          "issue, RESOLVED for a resolved one.")
-    async def issue_updated(self, info: Info, number: int) -> AsyncGenerator[Issue, None]:
+    async def issue_updated(
+        self, info: Info, number: Annotated[int, strawberry.argument(description="The issue's number.")]
+    ) -> AsyncGenerator[Issue, None]:
         issue = await IssueModel.get_or_none(number=number)
         if issue is None:
             raise NotFound(f"No issue number {number}", argument="number")

@@ -26,6 +26,7 @@ from gql.authentication import CredentialsRefused, authenticate
 from gql.broker import Broker
 from gql.cache import ResponseCache
 from gql.context import Context
+from gql.encoding import dumps
 from gql.errors import RequestError, coded
 from gql.logs import new_request_id
 from gql.limits.guard import Admission, Guard, client_address
@@ -207,10 +208,10 @@ class GraphQLHTTPEndpoint:
                 del headers[name]
         if isinstance(payload, list):
             # A batch answers 200 with one result per operation, each carrying its own errors.
-            response.body, response.status_code = orjson.dumps([body for body, _ in results]), 200
+            response.body, response.status_code = dumps([body for body, _ in results]), 200
         else:
             body, executed = results[0]
-            response.body, response.status_code = orjson.dumps(body), 200 if executed else 400
+            response.body, response.status_code = dumps(body), 200 if executed else 400
         response.headers.update(caching)
         served.error_codes.extend(str((error.get("extensions") or {}).get("code"))
                                   for body, _ in results for error in body.get("errors", ()))
@@ -449,4 +450,5 @@ async def read_body(request: Request, limit: int, *, gap_seconds: float | None =
 
 def error_response(refusal: RequestError, media_type: str) -> Response:
     body = {"errors": [{"message": refusal.message, "extensions": {"code": refusal.code, **refusal.extensions}}]}
-    return Response(orjson.dumps(body), status_code=refusal.status, media_type=media_type, headers=refusal.headers)
+    # `dumps`, total: a refusal may name a figure the client made huge (a cost past 64 bits).
+    return Response(dumps(body), status_code=refusal.status, media_type=media_type, headers=refusal.headers)

@@ -19,8 +19,9 @@ import logging
 from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, AsyncIterator
 
+import orjson
 from graphql import GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,11 +36,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types.execution import ExecutionResult
 from strawberry.utils.aio import aclosing
 
 from gql.authentication import CredentialsRefused, authenticate, refresh
 from gql.broker import Broker
 from gql.context import Context
+from gql.encoding import dumps
 from gql.errors import RequestError, coded
 from gql.logs import new_request_id
 from gql.events import ACCOUNTS_CHANNEL
@@ -215,6 +218,26 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
                 if operation.id not in self.operations:
                     self.contexts.pop(operation.id, None)
 
+    async def _send_result_stream(self, operation: Operation[Context, None], result_source: Any) -> None:
+        """Strawberry's, except that an operation refused as execution starts (its variables do not
+        coerce: no data, graphql-core's errors without a path or a code) is the protocol's `error`
+        message, as validation errors are, not a `next` with `data: null`: over HTTP the same is a
+        400 without `data`."""
+
+        async def refused_first() -> AsyncIterator[Any]:
+            first = True
+            async for result in result_source:
+                # graphql-core's own (uncoded, pathless) errors; a refusal of ours (FORBIDDEN when a
+                # subscription is admitted again) stays as it was: `next`, then `complete`.
+                if first and isinstance(result, ExecutionResult) and result.data is None and result.errors \
+                        and not any(error.path or (error.extensions or {}).get("code") for error in result.errors):
+                    await operation.send_initial_errors(result.errors)  # ends the operation: no `complete`
+                    return
+                first = False
+                yield result
+
+        await super()._send_result_stream(operation, refused_first())
+
     async def cleanup_operation(self, operation_id: str) -> None:
         await super().cleanup_operation(operation_id)
         self.contexts.pop(operation_id, None)
@@ -306,6 +329,15 @@ class GraphQLView(GraphQL):
             await websocket.send_denial_response(JSONResponse(body, status_code=refusal.status))
         else:
             await websocket.close(code=1013, reason=refusal.message[:120])
+
+    def decode_json(self, data: str | bytes) -> object:
+        # The WebSocket reads JSON as HTTP does (orjson): NaN, Infinity, 1e400 and lone surrogates,
+        # which the stdlib's reader takes, are not JSON; a message holding one closes with 4400.
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> str:
+        # Total (gql/encoding.py), and text: a `str` goes out as a text frame, as clients expect.
+        return dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return Context(request=request, response=None, settings=self.settings, broker=self.broker)

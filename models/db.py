@@ -86,6 +86,8 @@ def is_unreachable(error: BaseException | None) -> bool:
     pool raises a bare `ConnectionRefusedError` while it reconnects; a statement in flight gets
     `ConnectionDoesNotExistError`; a pool Tortoise cannot open is `DBConnectionError`. A bare
     socket error counts only when it came up through the driver (so a resolver's own I/O does not).
+    A SQLite database another process kept locked past the busy timeout and the retries counts too
+    ("database is locked": nothing was written, and the client may try again shortly).
     """
     pending, seen = [error], set()
     while pending:
@@ -102,7 +104,13 @@ def is_unreachable(error: BaseException | None) -> bool:
 def _unreachable(error: BaseException) -> bool:
     from tortoise.exceptions import DBConnectionError
 
+    from models.sqlite_client import is_locked
+
     if isinstance(error, DBConnectionError):
+        return True
+    if is_locked(error):
+        # SQLite's write lock still held by another process after the busy timeout and the
+        # retries (models/sqlite_client.py): nothing was written, and trying again shortly works.
         return True
     try:
         import asyncpg.exceptions as pg

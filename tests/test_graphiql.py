@@ -1,58 +1,291 @@
-"""GraphiQL in development: served from local assets only; absent in production."""
+"""GraphiQL: vendored npm files served as recorded, the page offline in Chromium, production behind a setting."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import itertools
+import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
-from gql.app import create_app
+from gql.graphiql import ASSETS_DIR, MANIFEST_PATH, STATIC_PATH, VendoredAssetError, load_vendored_assets
 from gql.settings import Settings
+from tests.conftest import client_for, settings_with
+from tests.factories import make_user, token_for
 from tests.live_server import live_server
-from tests.support import GraphQLClient
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+MANIFEST = json.loads(MANIFEST_PATH.read_text())
+PAGE_ASSET = re.compile(r"(?:src|href)=\"(/[^\"]+)\"")
 
 
-async def test_graphiql_page_uses_only_local_assets(client: GraphQLClient) -> None:
-    page = await client.http.get("/graphql", headers={"accept": "text/html"})
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+@asynccontextmanager
+async def http_on(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process HTTP client on an app with these settings (the ORM is the session's)."""
+    async with client_for(settings_with(**settings)) as client:
+        yield client.http
+
+
+async def page_of(http: httpx.AsyncClient) -> httpx.Response:
+    return await http.get("/graphql", headers={"accept": "text/html"})
+
+
+# -- provenance: what is served is what npm published, as the manifest records ---------------------
+
+async def test_page_loads_only_vendored_files(db: str) -> None:
+    async with http_on() as http:
+        page = await page_of(http)
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
     assert not re.search(r"(src|href)=\"(https?:)?//", page.text), "the page must not load anything from another host"
-    assets = re.findall(r"(?:src|href)=\"(/graphiql/static/[^\"]+)\"", page.text)
-    assert len(assets) == 5
-    for asset in assets:
-        response = await client.http.get(asset)
-        assert response.status_code == 200, asset
-        expected = "text/css" if asset.endswith(".css") else "javascript"
-        assert expected in response.headers["content-type"], asset
+    loaded = PAGE_ASSET.findall(page.text)
+    assert loaded == [f"{STATIC_PATH}/{name}" for name in ("graphiql.min.css", "react.production.min.js",
+                                                           "react-dom.production.min.js", "graphql-ws.min.js",
+                                                           "graphiql.min.js")]
+    # Every file the manifest records is a file the page loads or the licence of a package it loads.
+    licences = {name for name, record in MANIFEST["files"].items() if name == f"LICENSE.{record['package']}"}
+    assert {path.removeprefix(f"{STATIC_PATH}/") for path in loaded} | licences == set(MANIFEST["files"])
+    assert licences == {f"LICENSE.{package}" for package in MANIFEST["packages"]}
+    # Its one inline script runs by its hash; no other script, and nothing from another origin.
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self' 'sha256-" in csp and "unsafe-eval" not in csp and "connect-src 'self'" in csp
 
 
-async def test_production_serves_no_ide(db: str) -> None:
-    app = create_app(Settings.from_env({}, app_env="production"), manage_orm=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-        page = await http.get("/graphql", headers={"accept": "text/html"})
+async def test_every_served_file_is_byte_for_byte_the_published_one(db: str) -> None:
+    """GET each manifest file from the app: its bytes hash to the sha256 recorded from the npm
+    tarball; the ETag is that hash, so a browser's revalidation gets 304 without the bytes."""
+    async with http_on() as http:
+        for name, record in MANIFEST["files"].items():
+            response = await http.get(f"{STATIC_PATH}/{name}")
+            assert response.status_code == 200, name
+            assert hashlib.sha256(response.content).hexdigest() == record["sha256"], name
+            assert response.headers["etag"] == f'"{record["sha256"]}"'
+            expected = {".js": "text/javascript", ".css": "text/css"}.get(Path(name).suffix, "text/plain")
+            assert response.headers["content-type"] == f"{expected}; charset=utf-8"
+            assert response.headers["x-content-type-options"] == "nosniff"
+            again = await http.get(f"{STATIC_PATH}/{name}", headers={"if-none-match": response.headers["etag"]})
+            assert again.status_code == 304 and again.content == b""
+        # Nothing beside the manifest's files: not the manifest itself, not a file of the package.
+        for name in ("manifest.json", "graphiql.min.js.map", "..%2F..%2Fgraphiql.py", "LICENSE"):
+            assert (await http.get(f"{STATIC_PATH}/{name}")).status_code == 404, name
+
+
+def test_manifest_records_each_file_s_npm_package() -> None:
+    """Each record names a pinned package whose tarball integrity is a sha512 SRI string, and the
+    folder holds exactly the recorded files (the vendoring script writes nothing else)."""
+    for name, record in MANIFEST["files"].items():
+        pin = MANIFEST["packages"][record["package"]]
+        assert (record["version"], record["integrity"]) == (pin["version"], pin["integrity"]), name
+        assert re.fullmatch(r"sha512-[A-Za-z0-9+/]{86}==", record["integrity"]), name
+        assert re.fullmatch(r"[0-9a-f]{64}", record["sha256"]), name
+    assert {path.name for path in ASSETS_DIR.iterdir()} == {*MANIFEST["files"], "manifest.json"}
+    assert MANIFEST["packages"]["graphiql"]["version"].startswith("4.")
+    assert MANIFEST["packages"]["react"]["version"] == MANIFEST["packages"]["react-dom"]["version"]
+
+
+@pytest.mark.parametrize("damage", ["changed", "missing"])
+def test_a_file_that_differs_from_the_manifest_stops_the_server(tmp_path: Path, damage: str) -> None:
+    shutil.copytree(ASSETS_DIR, tmp_path, dirs_exist_ok=True)
+    target = tmp_path / "react.production.min.js"
+    if damage == "changed":
+        target.write_bytes(target.read_bytes().replace(b"React", b"Reakt", 1))
+    else:
+        target.unlink()
+    with pytest.raises(VendoredAssetError, match="react.production.min.js.*scripts/vendor_graphiql.py"):
+        load_vendored_assets(tmp_path)
+
+
+# -- production: no IDE unless GRAPHIQL_IN_PRODUCTION, and introspection refused either way ----------
+
+async def test_production_serves_no_ide_by_default(db: str) -> None:
+    async with http_on(app_env="production") as http:
+        page = await page_of(http)
         assert page.status_code == 406 and "GraphiQL" not in page.text
-        assert (await http.get("/graphiql/static/graphiql.min.js")).status_code == 404
+        for name in MANIFEST["files"]:
+            assert (await http.get(f"{STATIC_PATH}/{name}")).status_code == 404, name
 
 
-@pytest.mark.skipif(BROWSER is None, reason="Browser test skipped: no chromium on this machine (apt-get install chromium)")
-def test_graphiql_renders_in_a_real_browser(db: str, db_url: str) -> None:
-    with live_server(db_url) as base, tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run(
+async def test_graphiql_in_production_serves_the_ide_and_still_refuses_introspection(db: str) -> None:
+    async with http_on(app_env="production", graphiql_in_production="true") as production, http_on() as development:
+        page = await page_of(production)
+        assert page.status_code == 200 and page.content == (await page_of(development)).content
+        assert (await production.get(f"{STATIC_PATH}/graphiql.min.js")).status_code == 200
+        introspection = await production.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
+        assert introspection.status_code == 400 and "introspection has been disabled" in introspection.text
+
+
+def test_graphiql_in_production_is_read_as_a_boolean() -> None:
+    assert Settings.from_env({"GRAPHIQL_IN_PRODUCTION": "on", "APP_ENV": "production"}).graphiql_enabled
+    assert not Settings.from_env({"APP_ENV": "production"}).graphiql_enabled
+    assert Settings.from_env({}).graphiql_enabled  # development always has it
+    with pytest.raises(ValueError, match="GRAPHIQL_IN_PRODUCTION: not a boolean"):
+        Settings.from_env({"GRAPHIQL_IN_PRODUCTION": "maybe"})
+
+
+# -- the page in a real browser --------------------------------------------------------------------
+
+class DevTools:
+    """Just enough of the Chrome DevTools Protocol: call a method, evaluate JavaScript, keep events."""
+
+    def __init__(self, socket: ClientConnection) -> None:
+        self.socket = socket
+        self.ids = itertools.count(1)
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        call_id = next(self.ids)
+        self.socket.send(json.dumps({"id": call_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv(timeout=30))
+            if message.get("id") != call_id:
+                self.events.append(message)
+            elif "error" in message:
+                raise RuntimeError(f"{method}: {message['error']}")
+            else:
+                return message["result"]
+
+    def run(self, script: str) -> Any:
+        """Evaluate `script` (awaiting a promise), return its value; a JS exception fails the test."""
+        result = self.call("Runtime.evaluate", expression=script, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise AssertionError(result["exceptionDetails"].get("exception", {}).get("description", result))
+        return result["result"].get("value")
+
+    def wait_for(self, condition: str) -> Any:
+        """Poll a JS expression until it is truthy (15 s at most) and return its value."""
+        return self.run(f"""new Promise((resolve, reject) => {{
+            const deadline = Date.now() + 15000;
+            (function poll() {{
+                let value; try {{ value = ({condition}); }} catch (e) {{}}
+                if (value) resolve(value);
+                else if (Date.now() > deadline) reject(new Error("timed out waiting for: " + {json.dumps(condition)}
+                                                                 + " / page: " + document.body.innerText.slice(0, 300)));
+                else setTimeout(poll, 50);
+            }})();
+        }})""")
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        return [event["params"] for event in self.events if event.get("method") == method]
+
+
+@contextmanager
+def chromium_page() -> Iterator[DevTools]:
+    """Headless Chromium with a fresh profile, driven over DevTools: one tab, its events recorded."""
+    assert BROWSER is not None
+    # Its own process group, so that its helper processes end with it before the profile goes.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+        browser = subprocess.Popen(
             [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-             "--virtual-time-budget=15000", "--dump-dom", f"{base}/graphql"],
-            capture_output=True, text=True, timeout=120,
-        )
-    dom = result.stdout
-    assert "graphiql-container" in dom, dom[:2000]
-    assert "Loading GraphiQL" not in dom
-    assert "LandingPage" in dom  # the default query is in the editor
+             "--remote-debugging-port=0", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            port_file = Path(profile) / "DevToolsActivePort"  # written once it listens: port, then path
+            deadline = time.monotonic() + 30
+            while not (port_file.exists() and "\n" in port_file.read_text()):
+                assert browser.poll() is None and time.monotonic() < deadline, "chromium did not start"
+                time.sleep(0.05)
+            port = port_file.read_text().split()[0]
+            targets = httpx.get(f"http://127.0.0.1:{port}/json/list").json()
+            tab = next(target for target in targets if target["type"] == "page")
+            with connect(tab["webSocketDebuggerUrl"], max_size=None) as socket:
+                devtools = DevTools(socket)
+                for domain in ("Network", "Runtime", "Log", "Page"):
+                    devtools.call(f"{domain}.enable")
+                yield devtools
+        finally:
+            os.killpg(browser.pid, signal.SIGTERM)
+            browser.wait(timeout=10)
 
 
-# The HTTP layer behaves the same on every database: checked in one pass.
+QUERY_EDITOR = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
+# The tools pane holds the variables editor, then the headers editor.
+HEADERS_EDITOR = "document.querySelectorAll('.graphiql-editor-tool .CodeMirror')[1].CodeMirror"
+VIEWER_QUERY = "query WhoAmI { viewer { isAuthenticated user { handle } } }"
+SUBSCRIPTION = "subscription Watch { issueUpdated(number: 999999) { number } }"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BROWSER is None, reason="Browser test skipped: no chromium on this machine (apt-get install chromium)")
+async def test_graphiql_in_production_works_offline_in_chromium(db: str, db_url: str) -> None:
+    """One browser session on a production server with GRAPHIQL_IN_PRODUCTION: the page loads from
+    this server alone under its CSP, shows the schema without introspecting, runs a query signed in
+    through the Headers tab, opens the docs explorer, runs a subscription over its WebSocket, and
+    keeps its tab (not the token) on reload."""
+    user = await make_user("graphiql")
+    token = await token_for(user)
+    await asyncio.to_thread(drive_graphiql, db_url, user.handle, token)
+
+
+def drive_graphiql(db_url: str, handle: str, token: str) -> None:
+    with live_server(db_url, APP_ENV="production", GRAPHIQL_IN_PRODUCTION="true") as base, chromium_page() as tab:
+        tab.call("Page.navigate", url=f"{base}/graphql")
+        assert "LandingPage" in tab.wait_for(f"{QUERY_EDITOR}.getValue()")  # the default query
+
+        # Sign in through the Headers tab (the second editor of the tools pane), run a query.
+        tab.run("[...document.querySelectorAll('.graphiql-editor-tools button')]"
+                ".find(b => b.textContent === 'Headers').click()")
+        tab.wait_for(f"!{HEADERS_EDITOR}.getWrapperElement().parentElement.classList.contains('hidden')")
+        tab.run(f"{HEADERS_EDITOR}.setValue({json.dumps(json.dumps({'Authorization': f'Bearer {token}'}))});"
+                f"{QUERY_EDITOR}.setValue({json.dumps(VIEWER_QUERY)})")
+        # The tab takes the operation's name once GraphiQL has parsed the edit: run it after that.
+        tab.wait_for("document.querySelector('.graphiql-tab-active')?.textContent === 'WhoAmI'")
+        tab.run("document.querySelector('.graphiql-execute-button').click()")
+        answer = json.loads(tab.wait_for("(() => { const text = document.querySelector('.result-window .CodeMirror')"
+                                         ".CodeMirror.getValue(); return text.includes('viewer') && text; })()"))
+        assert answer["data"]["viewer"] == {"isAuthenticated": True, "user": {"handle": handle}}
+
+        # The docs explorer shows the schema from /schema.graphql: the root type and its fields.
+        tab.run("document.querySelector('[aria-label=\"Show Documentation Explorer\"]').click()")
+        assert "Query" in tab.wait_for("document.querySelector('.graphiql-doc-explorer')?.innerText")
+        tab.run("[...document.querySelectorAll('.graphiql-doc-explorer a')].find(a => a.textContent === 'Query').click()")
+        assert "ongoingIssues" in tab.wait_for("(() => { const t = document.querySelector('.graphiql-doc-explorer')"
+                                               ".innerText; return t.includes('ongoingIssues') && t; })()")
+
+        # A subscription goes over graphql-ws (the CSP lets the page open its WebSocket): an unknown
+        # issue ends it with NOT_FOUND, shown in the result pane.
+        tab.run(f"{QUERY_EDITOR}.setValue({json.dumps(SUBSCRIPTION)})")
+        tab.wait_for("document.querySelector('.graphiql-tab-active')?.textContent === 'Watch'")
+        tab.run("document.querySelector('.graphiql-execute-button').click()")
+        assert tab.wait_for("document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()"
+                            ".includes('NOT_FOUND')")
+
+        # Persisted tabs: GraphiQL writes its tabs to localStorage (debounced), a reload restores
+        # them. The token is stored nowhere: not with the tabs (shouldPersistHeaders is off), not
+        # in the history (the page's storage drops it), so the restored Headers tab is empty.
+        tab.wait_for("(localStorage.getItem('graphiql:tabState') || '').includes('Watch')")
+        tab.call("Page.reload")
+        assert tab.wait_for(f"{QUERY_EDITOR}.getValue() === {json.dumps(SUBSCRIPTION)}")
+        assert tab.wait_for(f"{HEADERS_EDITOR}.getValue() === ''")  # once mounted: empty
+        stored = json.loads(tab.run("JSON.stringify(localStorage)"))
+        assert "WhoAmI" in stored["graphiql:queries"] and token not in json.dumps(stored)
+
+    requests = [event["request"] for event in tab.of("Network.requestWillBeSent")]
+    assert all(request["url"].startswith((f"{base}/", "data:")) for request in requests), "offline: this server only"
+    sent = [request for request in requests if request["url"] == f"{base}/graphql" and request["method"] == "POST"]
+    assert [json.loads(request["postData"])["operationName"] for request in sent] == ["WhoAmI"]  # no introspection
+    assert sent[0]["headers"]["Authorization"] == f"Bearer {token}"
+    assert [socket["url"] for socket in tab.of("Network.webSocketCreated")] == [f"ws{base.removeprefix('http')}/graphql"]
+    problems = [entry["entry"] for entry in tab.of("Log.entryAdded") if entry["entry"]["level"] == "error"]
+    # GraphiQL's fetcher also rejects, unhandled, with the errors that ended the subscription (the
+    # NOT_FOUND list the result pane shows): the library's, and no page error; anything else counts.
+    problems += [details for thrown in tab.of("Runtime.exceptionThrown") if not (
+        (details := thrown["exceptionDetails"])["text"] == "Uncaught (in promise)"
+        and details.get("exception", {}).get("className") == "Array")]
+    assert not problems, json.dumps(problems)[:3000]  # CSP violations are logged as errors too
+
+
+# The HTTP layer and the page behave the same on every database: checked in one pass.
 pytestmark = pytest.mark.only_on("sqlite")

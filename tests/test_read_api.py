@@ -76,8 +76,13 @@ async def test_ongoing_issues_exclude_resolved_unless_asked(client: GraphQLClien
     ongoing = (await client.query(ISSUES))["ongoingIssues"]["nodes"]
     assert ongoing and all(n["status"] != "RESOLVED" for n in ongoing)
     assert [n["affectedCount"] for n in ongoing] == sorted((n["affectedCount"] for n in ongoing), reverse=True)
-    resolved = (await client.query(ISSUES, {"status": ["RESOLVED"]}))["ongoingIssues"]["nodes"]
-    assert 1006 in {n["number"] for n in resolved}
+    # RESOLVED ones are not ongoing: asking for them is refused; `issues` lists every status.
+    refused = await client.errors(ISSUES, {"status": ["IDENTIFIED", "RESOLVED"]})
+    assert [(e["extensions"]["code"], e["extensions"]["argument"]) for e in refused] == [("BAD_USER_INPUT", "status")]
+    archive = (await client.query(ISSUES.replace("ongoingIssues", "issues"), {"status": ["RESOLVED"]}))["issues"]
+    assert {n["status"] for n in archive["nodes"]} == {"RESOLVED"} and 1006 in {n["number"] for n in archive["nodes"]}
+    everything = (await client.query(ISSUES.replace("ongoingIssues", "issues")))["issues"]["totalCount"]
+    assert everything == len(ongoing) + archive["totalCount"]
     android = (await client.query(ISSUES, {"platform": "ANDROID"}))["ongoingIssues"]["nodes"]
     assert android and all("ANDROID" in n["platforms"] for n in android)
     newest = (await client.query(ISSUES, {"order": "NEWEST"}))["ongoingIssues"]["nodes"]

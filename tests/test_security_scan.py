@@ -141,6 +141,13 @@ def test_ide_detection(production: httpx.Client, path: str, accept: str, status:
         assert error(response)["extensions"]["code"] == code
 
 
+@pytest.mark.parametrize("path", ["/graphiql/static/graphiql.min.js", "/graphiql/static/graphiql.min.css"])
+def test_no_ide_assets(production: httpx.Client, path: str) -> None:
+    """Nor are GraphiQL's files served: GRAPHIQL_IN_PRODUCTION is off, as by default."""
+    response = production.get(path)
+    assert response.status_code == 404 and not shows_ide(response)
+
+
 def test_get_queries(production: httpx.Client) -> None:
     """Flags (MEDIUM, possible CSRF) a query text answered over GET, which any cross-site page can
     make a browser send. Accepted since issue #12: GraphQL-over-HTTP clients send queries as GET

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 
@@ -23,7 +24,7 @@ async def post_update(http: httpx.AsyncClient, token: str, issue_id: str, status
 
 async def test_issue_updates_reach_subscribers(db: str, db_url: str) -> None:
     moderator = await token_for(await make_user("sub_mod", Role.MODERATOR))
-    query = "subscription { issueUpdated(number: 1002) { number status updates(first: 1) { nodes { body } } } }"
+    query = "subscription { issueUpdated(number: 1002) { number status updatedAt updates(first: 1) { nodes { body } } } }"
     with live_server(db_url) as base:
         async with subscribed(base, None, query) as socket, httpx.AsyncClient(base_url=base) as http:
             await asyncio.sleep(0.3)  # the subscription registers before the update is posted
@@ -31,8 +32,10 @@ async def test_issue_updates_reach_subscribers(db: str, db_url: str) -> None:
             await post_update(http, moderator, issue["id"], "MONITORING", "Fix is rolling out.")
             event = await next_message(socket, "next")
     assert event["id"] == "s"
-    assert event["payload"]["data"]["issueUpdated"] == {
-        "number": 1002, "status": "MONITORING", "updates": {"nodes": [{"body": "Fix is rolling out."}]}}
+    answered = event["payload"]["data"]["issueUpdated"]
+    # Date-times over WebSocket have the one format of HTTP answers (gql/scalars.py).
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", answered.pop("updatedAt"))
+    assert answered == {"number": 1002, "status": "MONITORING", "updates": {"nodes": [{"body": "Fix is rolling out."}]}}
 
 
 async def _refusal(db_url: str, token: str | None, query: str) -> str:

@@ -5,30 +5,32 @@ import strawberry
 from gql import events
 from gql.accounts.types import TokenScope, User
 from gql.context import Info
+from gql.accounts.queries import RefreshesViewer
 from gql.mutations import MutationPayload, mutate, perform
 from gql.relay import global_id_of, pk_of
 from models import accounts as rules
 
 
-@strawberry.input
+@strawberry.input(description="A new account.")
 class RegisterInput:
     handle: str = strawberry.field(description="3–30 characters: letters, digits, underscores.")
     password: str = strawberry.field(description="10–200 characters.")
-    email: str | None = None
+    email: str | None = strawberry.field(default=None, description="Optional; unique when given (at most 254 characters).")
     display_name: str | None = strawberry.field(default=None, description="Defaults to the handle.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A handle and password to exchange for a bearer token.")
 class LoginInput:
-    handle: str
-    password: str
-    scope: TokenScope = TokenScope.FULL  # type: ignore[assignment]
+    handle: str = strawberry.field(description="The account's handle (case does not matter).")
+    password: str = strawberry.field(description="The account's password.")
+    scope: TokenScope = strawberry.field(default=TokenScope.FULL, description=(  # type: ignore[assignment]
+        "FULL (the default) may write; READ only reads, for a partner dashboard."))
     label: str = strawberry.field(default="", description="Where the token is used, to recognise it later (at most 80 characters).")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Which token to revoke.")
 class RevokeTokenInput:
     token_id: strawberry.ID | None = strawberry.field(
         default=None, description="The token to revoke; the one sending this request when omitted."
@@ -36,15 +38,16 @@ class RevokeTokenInput:
     client_mutation_id: str | None = None
 
 
-@strawberry.type
+@strawberry.type(description="The result of `register` or `login`.")
 class AuthPayload(MutationPayload):
     token: str | None = strawberry.field(default=None, description="Bearer token; shown only this once.")
-    user: User | None = None
+    user: User | None = strawberry.field(default=None, description="The signed-in user; null on userErrors.")
 
 
-@strawberry.type
-class RevokeTokenPayload(MutationPayload):
-    revoked_token_id: strawberry.ID | None = None
+@strawberry.type(description="The result of `revokeToken`.")
+class RevokeTokenPayload(MutationPayload, RefreshesViewer):
+    revoked_token_id: strawberry.ID | None = strawberry.field(default=None, description=(
+        "The revoked token's ID (an AccessToken); null on userErrors."))
 
 
 @strawberry.type

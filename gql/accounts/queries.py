@@ -4,6 +4,7 @@ import strawberry
 
 from gql.accounts.types import AccessToken, Capability, Role, User
 from gql.context import Context, Info
+from gql.documented import embedded
 from gql.issues.loaders import prepare_issue_page
 from gql.issues.types import Issue
 from gql.relay import Connection, connection
@@ -14,7 +15,7 @@ from models.issues import Issue as IssueModel
 from models.stars import StarApplication as StarApplicationModel
 
 
-@strawberry.type(description="Who is asking: the signed-in user, or an anonymous reader.")
+@strawberry.type(description=embedded("Who is asking: the signed-in user, or an anonymous reader."))
 class Viewer:
     _context: strawberry.Private[Context]
 
@@ -60,6 +61,18 @@ class Viewer:
         if self._context.viewer is None:
             return []
         return await StarApplicationModel.filter(user_id=self._context.viewer.pk)  # type: ignore[return-value]
+
+
+@strawberry.type
+class RefreshesViewer:
+    """A payload part: the viewer as the mutation left them, read after its commit, so a form
+    refreshes what it shows (eligibility, applications, tokens) in the same round trip."""
+
+    @strawberry.field(description=(
+        "The viewer after this mutation (after its refusal too): re-read `starEligibility`, `starApplications` "
+        "or `tokens` here instead of a second request."))
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(_context=info.context)
 
 
 @strawberry.type

@@ -11,13 +11,14 @@ from gql.accounts.loaders import (
     StarProfileByUserIdLoader,
 )
 from gql.context import Info
+from gql.documented import described_enum, embedded
 from gql.loaders import then
 from gql.relay import Node, node_type
 from models import accounts as models
 from models import avatars
 
 
-@strawberry.type(description=(
+@strawberry.type(description=embedded(
     "A default avatar: the user's initials on a colour derived from their handle. `url` serves it as SVG "
     "(`/avatars/<INITIALS>-<colour>.svg`, a path on this API, cached for a year)."))
 class Avatar:
@@ -26,17 +27,23 @@ class Avatar:
     color: str = strawberry.field(description='The background colour, "#rrggbb" (white initials are legible on it).')
 
 
-Role = strawberry.enum(models.Role, description="What a user may do: MEMBER < STAR < MODERATOR < ADMIN.")
+Role = described_enum(models.Role, "What a user may do: MEMBER < STAR < MODERATOR < ADMIN.", {
+    "MEMBER": "A registered member: posts, replies, kudos, ratings, reports, Stars applications.",
+    "STAR": "A member of the Stars program: a member who may also mark posts as spam.",
+    "MODERATOR": "Staff: moderates posts and replies, reviews Stars applications, writes FAQs, issues and "
+                 "announcements (every member capability but APPLY_TO_STARS).",
+    "ADMIN": "Everything a moderator does, plus users' roles and suspensions.",
+})
 
 
 @node_type(models.User)
 @strawberry.type(description="A member of the Community.")
 class User(Node):
-    handle: str
-    display_name: str
-    role: Role
-    bio: str
-    created_at: datetime
+    handle: str = strawberry.field(description="Unique name, lower case: letters, digits and underscores.")
+    display_name: str = strawberry.field(description="The name shown on the user's posts.")
+    role: Role = strawberry.field(description="What the user may do.")
+    bio: str = strawberry.field(description="A few words about the user, as plain text; empty when none.")
+    created_at: datetime = strawberry.field(description="When the account was made.")
 
     @strawberry.field(description=(
         "The user's picture: the one stored for them (by an admin or the seed), else their default avatar "
@@ -63,14 +70,29 @@ class User(Node):
         return info.context.loaders[KudosReceivedByAuthorIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
 
-Capability = strawberry.enum(models.Capability, description="Something the viewer may do.")
-TokenScope = strawberry.enum(models.TokenScope, description="FULL may write; READ only reads (partner dashboards).")
+Capability = described_enum(models.Capability, "Something the viewer may do.", {
+    "POST": "Write posts and replies (`createPost`, `replyToPost`).",
+    "GIVE_KUDOS": "Give and take back kudos.",
+    "RATE_FAQS": 'Answer "was this helpful?" on FAQs.',
+    "MARK_ISSUES": 'Say "I have this too" on issues and follow them.',
+    "REPORT_CONTENT": "Report posts and replies to the moderators.",
+    "APPLY_TO_STARS": "Apply to the Stars program and withdraw an application.",
+    "MARK_SPAM": "Mark a post as spam (Stars and staff).",
+    "MODERATE": "Moderate posts and replies; read the moderation queue and log.",
+    "REVIEW_STAR_APPLICATIONS": "Claim and decide Stars applications.",
+    "MANAGE_CONTENT": "Write FAQs, issues and announcements; feature a Star.",
+    "MANAGE_USERS": "Change roles and suspend users.",
+})
+TokenScope = described_enum(models.TokenScope, "What a bearer token may do.", {
+    "FULL": "Reads and writes with the user's rights.",
+    "READ": "Only reads, with the rights of the user's role (partner dashboards); every mutation is FORBIDDEN.",
+})
 
 
 @node_type(models.AccessToken)
 @strawberry.type(description="One of the viewer's bearer tokens (its secret is never shown again).")
 class AccessToken(Node):
-    scope: TokenScope
-    label: str
-    created_at: datetime
-    last_used_at: datetime | None
+    scope: TokenScope = strawberry.field(description="FULL or READ, as asked at `login`.")
+    label: str = strawberry.field(description="Where the token is used, as given at `login`; may be empty.")
+    created_at: datetime = strawberry.field(description="When the token was issued.")
+    last_used_at: datetime | None = strawberry.field(description="When a request last used it; null when never.")

@@ -19,20 +19,21 @@ class LinkInput:
     label: str = strawberry.field(description=f"1–{rules.LINK_LABEL_MAX} characters, e.g. \"Read the intro\".")
 
 
-@strawberry.input
+@strawberry.input(description="A new announcement.")
 class CreateAnnouncementInput:
-    title: str
+    title: str = strawberry.field(description="The headline, as plain text.")
     body: str = strawberry.field(description=MARKDOWN_SOURCE)
-    pinned: bool = False
+    pinned: bool = strawberry.field(default=False, description="Show it before the others.")
     published_at: datetime | None = strawberry.field(default=None, description="Now when omitted; later schedules it.")
-    expires_at: datetime | None = None
+    expires_at: datetime | None = strawberry.field(default=None, description=(
+        "When it stops being shown, after `publishedAt`; never when omitted."))
     link: LinkInput | None = strawberry.field(default=None, description="The call to action; none when omitted.")
     client_mutation_id: str | None = None
 
 
-@strawberry.type
+@strawberry.type(description="The result of `createAnnouncement`.")
 class AnnouncementPayload(MutationPayload):
-    announcement: Announcement | None = None
+    announcement: Announcement | None = strawberry.field(default=None, description="The announcement; null on userErrors.")
 
 
 @strawberry.type

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -15,7 +17,9 @@ from models.base import utcnow
 class AnnouncementQueries:
     @connection("Published announcements, pinned first, then newest first.")
     def announcements(
-        self, info: Info, include_expired: bool = False
+        self,
+        info: Info,
+        include_expired: Annotated[bool, strawberry.argument(description="Also list expired ones.")] = False,
     ) -> Connection[Announcement]:
         queryset: QuerySet[AnnouncementModel] = AnnouncementModel.visible_to(info.context.viewer)
         if not include_expired:

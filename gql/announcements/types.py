@@ -4,12 +4,13 @@ from datetime import datetime
 
 import strawberry
 
+from gql.documented import embedded
 from gql.markdown import html_of
 from gql.relay import Node, node_type
 from models import announcements as models
 
 
-@strawberry.type(description="A link to follow: where, and the words on its button.")
+@strawberry.type(description=embedded("A link to follow: where, and the words on its button."))
 class Link:
     url: str = strawberry.field(description="An absolute http:// or https:// URL.")
     label: str = strawberry.field(description="The words on the button or link.")
@@ -18,12 +19,13 @@ class Link:
 @node_type(models.Announcement)
 @strawberry.type(description="A notice shown at the top of the Community Help page.")
 class Announcement(Node):
-    title: str
+    title: str = strawberry.field(description="The headline, as plain text.")
     body: str = strawberry.field(description="The text, as Markdown (CommonMark) source.")
     body_html = html_of("body", "The text")
-    pinned: bool
-    published_at: datetime
-    expires_at: datetime | None
+    pinned: bool = strawberry.field(description="Shown before the others (pinned ones first, then newest first).")
+    published_at: datetime = strawberry.field(description=(
+        "When it is (or was) shown from. Readers see only announcements already published; never null."))
+    expires_at: datetime | None = strawberry.field(description="When it stops being shown; null when it does not expire.")
 
     @strawberry.field(description="The call to action (\"Read the latest intro\"); null when there is none.")
     def link(self) -> Link | None:

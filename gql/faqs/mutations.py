@@ -12,42 +12,43 @@ from models import faqs as rules
 from models.accounts import Capability
 
 
-@strawberry.input
+@strawberry.input(description='An answer to "was this helpful?".')
 class RateFaqInput:
-    faq_id: strawberry.ID
-    helpful: bool
+    faq_id: strawberry.ID = strawberry.field(description="A published FAQ.")
+    helpful: bool = strawberry.field(description="True for helpful, false for not helpful.")
     client_mutation_id: str | None = None
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation on an FAQ.")
 class FaqPayload(MutationPayload):
-    faq: Faq | None = None
+    faq: Faq | None = strawberry.field(default=None, description=(
+        "The FAQ as it is now (its counts, `viewerRating`); null on userErrors."))
 
 
-@strawberry.input
+@strawberry.input(description="A new FAQ (a draft).")
 class CreateFaqInput:
-    slug: str
-    title: str
+    slug: str = strawberry.field(description="Lower-case letters, digits and hyphens; unique.")
+    title: str = strawberry.field(description="The question, as plain text.")
     body: str = strawberry.field(description=MARKDOWN_SOURCE)
     category: str = strawberry.field(description="The category's slug.")
-    labels: list[str] = strawberry.field(default_factory=list)
+    labels: list[str] = strawberry.field(default_factory=list, description="Labels (stored in lower case).")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Changes to an FAQ: only the fields given change.")
 class UpdateFaqInput:
-    faq_id: strawberry.ID
-    slug: str | None = None
-    title: str | None = None
+    faq_id: strawberry.ID = strawberry.field(description="The FAQ to change.")
+    slug: str | None = strawberry.field(default=None, description="A new slug.")
+    title: str | None = strawberry.field(default=None, description="A new question.")
     body: str | None = strawberry.field(default=None, description=MARKDOWN_SOURCE)
-    category: str | None = None
+    category: str | None = strawberry.field(default=None, description="Another category's slug.")
     labels: list[str] | None = strawberry.field(default=None, description="Replaces all labels when given.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="The draft FAQ to publish.")
 class PublishFaqInput:
-    faq_id: strawberry.ID
+    faq_id: strawberry.ID = strawberry.field(description="A DRAFT FAQ (INVALID_STATE when already published).")
     client_mutation_id: str | None = None
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from tortoise.expressions import Q
 
@@ -22,10 +24,11 @@ class FaqQueries:
     def faqs(
         self,
         info: Info,
-        category: str | None = None,
-        label: str | None = None,
-        query: str | None = None,
-        order_by: FaqOrder = FaqOrder.POPULAR,
+        category: Annotated[str | None, strawberry.argument(description="A category's slug.")] = None,
+        label: Annotated[str | None, strawberry.argument(description="A label (case does not matter).")] = None,
+        query: Annotated[str | None, strawberry.argument(description=(
+            "Words to find in the title or answer, as plain text; blank matches everything."))] = None,
+        order_by: Annotated[FaqOrder, strawberry.argument(description="The order; POPULAR by default.")] = FaqOrder.POPULAR,
     ) -> Connection[Faq]:
         column_bounded(category, "category", models.FaqCategory, "slug")
         column_bounded(label, "label", models.FaqLabel, "name")
@@ -47,7 +50,7 @@ class FaqQueries:
         return rows  # type: ignore[return-value]
 
     @strawberry.field(description="An FAQ by its slug; null when unknown or unpublished.")
-    async def faq(self, info: Info, slug: str) -> Faq | None:
+    async def faq(self, info: Info, slug: Annotated[str, strawberry.argument(description="The FAQ's slug.")]) -> Faq | None:
         return await get_by_column(models.Faq.visible_to(info.context.viewer), "slug", slug)  # type: ignore[no-any-return]
 
     @strawberry.field(description="All FAQ categories, in the site's order.")

@@ -14,37 +14,39 @@ from models import issues as rules
 from models.accounts import Capability, User
 
 
-@strawberry.input
+@strawberry.input(description="The issue a member marks, unmarks, follows or unfollows.")
 class IssueInput:
-    issue_id: strawberry.ID
+    issue_id: strawberry.ID = strawberry.field(description="The issue; marking a RESOLVED one is refused (RESOLVED).")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A new entry on an issue's timeline.")
 class PostIssueUpdateInput:
-    issue_id: strawberry.ID
-    status: IssueStatus
+    issue_id: strawberry.ID = strawberry.field(description="The issue to update.")
+    status: IssueStatus = strawberry.field(description=(
+        "The issue's status from now on: the same or a later one (INVALID_TRANSITION), or any to reopen a RESOLVED one."))
     body: str = strawberry.field(description=MARKDOWN_SOURCE)
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A new ongoing issue.")
 class CreateIssueInput:
-    title: str
+    title: str = strawberry.field(description="A one-line summary, as plain text.")
     description: str = strawberry.field(description=MARKDOWN_SOURCE)
-    platforms: list[Platform]
+    platforms: list[Platform] = strawberry.field(description="Where it shows up.")
     client_mutation_id: str | None = None
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation on an issue.")
 class IssuePayload(MutationPayload):
-    issue: Issue | None = None
+    issue: Issue | None = strawberry.field(default=None, description=(
+        "The issue as it is now (`affectedCount`, `viewerIsAffected`, `viewerIsSubscribed`); null on userErrors."))
 
 
-@strawberry.type
+@strawberry.type(description="The result of `postIssueUpdate`.")
 class PostIssueUpdatePayload(MutationPayload):
-    issue: Issue | None = None
-    update: IssueUpdate | None = None
+    issue: Issue | None = strawberry.field(default=None, description="The issue with its new status; null on userErrors.")
+    update: IssueUpdate | None = strawberry.field(default=None, description="The new timeline entry; null on userErrors.")
 
 
 # A member's change to their own row on an issue: (viewer, issue id) -> the issue as it is after.

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Annotated, Iterable
+
 import strawberry
 
 from gql.context import Info
+from gql.errors import BadUserInput
 from gql.loaders import counted
 from gql.issues.loaders import prepare_issue_page
 from gql.issues.types import Issue, IssueOrder, IssueStatus, Platform
@@ -10,26 +13,56 @@ from gql.relay import Connection, connection
 from models import issues as models
 
 
+PlatformArgument = Annotated[Platform | None, strawberry.argument(description="Only issues showing up there.")]
+OrderArgument = Annotated[IssueOrder, strawberry.argument(description="The order; MOST_AFFECTED by default.")]
+
+
+def _issues(info: Info, statuses: Iterable[models.IssueStatus], platform: Platform | None,
+            order_by: IssueOrder) -> Connection[Issue]:
+    """The issues in `statuses` (on `platform`), in `order_by`; `totalCount` from counters unless
+    a platform bounds the rows."""
+    statuses = tuple(dict.fromkeys(statuses))
+    queryset = models.Issue.filter(status__in=statuses)
+    if platform is not None:
+        queryset = queryset.filter(platform_rows__platform=platform)
+    rows = queryset.order_by(*models.ISSUE_ORDERINGS[order_by.value])
+    if platform is None:
+        return counted(info, rows, models.count_in(statuses))  # type: ignore[arg-type,return-value]
+    return rows  # type: ignore[return-value]
+
+
 @strawberry.type
 class IssueQueries:
-    @connection("Ongoing issues (not RESOLVED unless `status` asks), most affected first by default.",
-                on_page=prepare_issue_page)
+    @connection("Ongoing issues: those not RESOLVED, most affected first by default. Asking `status` for "
+                "RESOLVED is BAD_USER_INPUT (resolved issues are in `issues`).", on_page=prepare_issue_page)
     def ongoing_issues(
         self,
         info: Info,
-        status: list[IssueStatus] | None = None,
-        platform: Platform | None = None,
-        order_by: IssueOrder = IssueOrder.MOST_AFFECTED,
+        status: Annotated[list[IssueStatus] | None, strawberry.argument(description=(
+            "Only these statuses, among INVESTIGATING, IDENTIFIED and MONITORING; all three when omitted or empty."
+        ))] = None,
+        platform: PlatformArgument = None,
+        order_by: OrderArgument = IssueOrder.MOST_AFFECTED,
     ) -> Connection[Issue]:
-        statuses = status or models.OPEN_STATUSES
-        queryset = models.Issue.filter(status__in=statuses)
-        if platform is not None:
-            queryset = queryset.filter(platform_rows__platform=platform)
-        rows = queryset.order_by(*models.ISSUE_ORDERINGS[order_by.value])
-        if platform is None:
-            return counted(info, rows, models.count_in(statuses))  # type: ignore[arg-type,return-value]
-        return rows  # type: ignore[return-value]
+        if status and models.IssueStatus.RESOLVED in status:
+            raise BadUserInput("`ongoingIssues` lists issues not yet resolved: ask `issues(status: [RESOLVED])` "
+                               "for resolved ones", argument="status")
+        return _issues(info, status or models.OPEN_STATUSES, platform, order_by)
 
-    @strawberry.field(description="An issue by its number; null when unknown.")
-    async def issue(self, number: int) -> Issue | None:
+    @connection("Every issue, RESOLVED ones included, most affected first by default (the issue archive).",
+                on_page=prepare_issue_page)
+    def issues(
+        self,
+        info: Info,
+        status: Annotated[list[IssueStatus] | None, strawberry.argument(description=(
+            "Only these statuses; every status when omitted or empty."))] = None,
+        platform: PlatformArgument = None,
+        order_by: OrderArgument = IssueOrder.MOST_AFFECTED,
+    ) -> Connection[Issue]:
+        return _issues(info, status or models.IssueStatus, platform, order_by)
+
+    @strawberry.field(description="An issue by its number, whatever its status; null when unknown.")
+    async def issue(
+        self, number: Annotated[int, strawberry.argument(description="The issue's number.")]
+    ) -> Issue | None:
         return await models.Issue.get_or_none(number=number)  # type: ignore[return-value]

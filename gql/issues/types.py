@@ -13,44 +13,70 @@ from gql.issues.loaders import (
     ViewerAffectedMarkByIssueIdLoader,
     ViewerSubscriptionByIssueIdLoader,
 )
+from gql.documented import described_enum
 from gql.loaders import rows_of, then, viewer_row
 from gql.markdown import html_of
 from gql.relay import Connection, Node, connection, node_type
 from models import issues as models
 
-IssueStatus = strawberry.enum(models.IssueStatus, description="INVESTIGATING -> IDENTIFIED -> MONITORING -> RESOLVED.")
-Platform = strawberry.enum(models.Platform, description="Where an issue shows up.")
+IssueStatus = described_enum(models.IssueStatus, (
+    "Where an issue stands: INVESTIGATING -> IDENTIFIED -> MONITORING -> RESOLVED, forward only (staff may "
+    "reopen a RESOLVED one)."), {
+    "INVESTIGATING": "Reported; the team is looking for the cause.",
+    "IDENTIFIED": "The cause is known; a fix is on its way.",
+    "MONITORING": "A fix is out; the team watches that it holds.",
+    "RESOLVED": "Fixed: no marks or updates until staff reopen it; not an ongoing issue.",
+})
+Platform = described_enum(models.Platform, "Where an issue shows up.", {
+    "ANDROID": "Android phones and tablets.",
+    "IOS": "iPhone and iPad.",
+    "WINDOWS": "The Windows desktop app.",
+    "MACOS": "The macOS desktop app.",
+    "LINUX": "The Linux desktop app.",
+    "WEB": "The web player in a browser.",
+    "SMART_TV": "Smart TVs and streaming boxes.",
+    "SPEAKER": "Smart and connected speakers.",
+    "CAR": "Car systems.",
+    "GAME_CONSOLE": "Game consoles.",
+    "WEARABLE": "Watches and other wearables.",
+})
 
 
-@strawberry.enum(description="How to order ongoing issues.")
-class IssueOrder(Enum):
+class _IssueOrder(Enum):
     MOST_AFFECTED = "MOST_AFFECTED"
     RECENTLY_UPDATED = "RECENTLY_UPDATED"
     NEWEST = "NEWEST"
 
 
+IssueOrder = described_enum(_IssueOrder, "How to order issues; ties go to the newer issue.", {
+    "MOST_AFFECTED": 'Most "I have this too" marks first (`affectedCount`).',
+    "RECENTLY_UPDATED": "Most recently updated first (`updatedAt`).",
+    "NEWEST": "Most recently opened first (`createdAt`).",
+}, name="IssueOrder")
+
+
 @node_type(models.IssueUpdate)
 @strawberry.type(description="One entry on an issue's timeline.")
 class IssueUpdate(Node):
-    status: IssueStatus
+    status: IssueStatus = strawberry.field(description="The issue's status this entry moved it to (or kept).")
     body: str = strawberry.field(description="What staff said, as Markdown (CommonMark) source.")
     body_html = html_of("body", "What staff said")
-    posted_at: datetime
+    posted_at: datetime = strawberry.field(description="When staff posted it.")
 
 
 @node_type(models.Issue)
 @strawberry.type(description="A known problem the team is working on.")
 class Issue(Node):
-    number: int
-    title: str
+    number: int = strawberry.field(description="The issue's public number (`issue(number:)`, `issueUpdated(number:)`).")
+    title: str = strawberry.field(description="A one-line summary, as plain text.")
     description: str = strawberry.field(description="The problem, as Markdown (CommonMark) source.")
     description_html = html_of("description", "The description")
-    status: IssueStatus
+    status: IssueStatus = strawberry.field(description="Where the issue stands.")
     affected_count: int = strawberry.field(description='Members who said "I have this too".')
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When it was opened.")
+    updated_at: datetime = strawberry.field(description="When staff last posted an update (or it was opened).")
 
-    @strawberry.field(graphql_type=list[Platform])
+    @strawberry.field(graphql_type=list[Platform], description="Where it shows up, in alphabetical order.")
     def platforms(self, info: Info) -> Awaitable[list[models.Platform]]:
         return info.context.loaders[PlatformsByIssueIdLoader].get(self.pk)  # type: ignore[attr-defined]
 

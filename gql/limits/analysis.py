@@ -82,6 +82,31 @@ class ShapeLimitExceeded(Exception):
         self.code, self.value, self.limit = code, value, limit
 
 
+class NulInArgument(Exception):
+    """An argument holds U+0000. PostgreSQL's text cannot store it (the statement fails: an
+    unexpected error), SQLite would store it; no text of ours needs it. So it is refused for every
+    argument, literal or variable, on every database, before anything runs."""
+
+    def __init__(self, field: str, argument: str) -> None:
+        super().__init__(f"`{field}({argument}:)` holds the character U+0000, which no text here may hold")
+        self.argument = argument
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a coerced argument value holds U+0000 in any string, at any depth (no recursion)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 @dataclass
 class Figures:
     """What a selection set holds, for one unit of the multiplier around it (cost is linear in it)."""
@@ -269,6 +294,9 @@ class _Walker:
         metadata = getattr(definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF), "metadata", None) or {}
         tally.per_client = bool(metadata.get(_PER_CLIENT))
         arguments = self._arguments(definition, node) if node.arguments or definition.args else {}
+        for name, value in arguments.items():
+            if _holds_nul(value):
+                raise NulInArgument(node.name.value, name)
         if node.name.value == "login" and parent is self.schema.mutation_type:
             tally.login_handles.append(_login_handle(arguments))
         named = get_named_type(definition.type)
@@ -277,7 +305,11 @@ class _Walker:
         objects = self._list_size(arguments, metadata) * self._repeats(arguments, metadata)
         page = self._count(arguments, ("first", "last"), self.default_page) if named.name.endswith("Connection") else 1
         inner = self.selection_set(node.selection_set, named)
-        return Figures(depth=1 + inner.depth, aliases=tally.aliases + inner.aliases, fields=1 + inner.fields,
+        # `__Type.ofType` unwraps one list or non-null wrapper: the schema bounds that chain (three
+        # levels for `[T!]!`), so it adds no depth. Otherwise the standard introspection query
+        # (GraphiQL's, codegen's, a fuzzer's: nine `ofType` levels) is deeper than MAX_DEPTH.
+        unwraps = node.name.value == "ofType" and parent is self.schema.get_type("__Type")
+        return Figures(depth=int(not unwraps) + inner.depth, aliases=tally.aliases + inner.aliases, fields=1 + inner.fields,
                       directives=inner.directives, cost=objects + objects * page * inner.cost,
                       login_handles=tally.login_handles + inner.login_handles, per_client=tally.per_client or inner.per_client)
 

@@ -13,7 +13,7 @@ from strawberry import Schema
 
 from gql.context import Context
 from gql.errors import RequestError
-from gql.limits.analysis import Analysis, ShapeLimitExceeded, ShapeLimits, analyse_cached
+from gql.limits.analysis import Analysis, NulInArgument, ShapeLimitExceeded, ShapeLimits, analyse_cached
 from gql.limits.budget import Budgets, Spend
 from gql.settings import IPNetwork, Settings
 
@@ -209,6 +209,8 @@ class Guard:
             raise RequestError(400, error.message, code) from None
         except ShapeLimitExceeded as exceeded:
             raise RequestError(400, str(exceeded), exceeded.code, value=exceeded.value, limit=exceeded.limit) from None
+        except NulInArgument as refused:
+            raise RequestError(400, str(refused), "BAD_USER_INPUT", argument=refused.argument) from None
         if analysis.cost > settings.max_query_cost:
             raise RequestError(400, f"Query cost is {analysis.cost}, over the limit of {settings.max_query_cost}",
                                "QUERY_TOO_COMPLEX", value=analysis.cost, limit=settings.max_query_cost)

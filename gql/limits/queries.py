@@ -5,15 +5,16 @@ from datetime import datetime, timezone
 import strawberry
 
 from gql.context import Info
+from gql.documented import embedded
 from gql.limits.analysis import per_client
 
 
-@strawberry.type(description="What this request costs and what is left of the caller's budget.")
+@strawberry.type(description=embedded("What this request costs and what is left of the caller's budget."))
 class RateLimit:
     cost: int = strawberry.field(description="Points this query costs (objects it may return).")
     limit: int | None = strawberry.field(description="Points per window; null when rate limiting is off.")
-    used: int | None
-    remaining: int | None
+    used: int | None = strawberry.field(description="Points spent in this window, this request included; null when off.")
+    remaining: int | None = strawberry.field(description="Points left in this window; null when rate limiting is off.")
     reset_at: datetime | None = strawberry.field(description="When the window, and the budget, start over.")
 
 

@@ -13,64 +13,64 @@ from models import moderation as rules
 from models.accounts import Capability
 
 
-@strawberry.input
+@strawberry.input(description="A moderation action on a post.")
 class ModeratePostInput:
-    post_id: strawberry.ID
-    action: PostAction
+    post_id: strawberry.ID = strawberry.field(description="The post.")
+    action: PostAction = strawberry.field(description="What to do (INVALID_STATE when it does not apply now).")
     reason: str = strawberry.field(default="", description="Kept in the audit log.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A moderation action on a reply.")
 class ModerateReplyInput:
-    reply_id: strawberry.ID
-    action: ReplyAction
+    reply_id: strawberry.ID = strawberry.field(description="The reply.")
+    action: ReplyAction = strawberry.field(description="What to do (INVALID_STATE when it does not apply now).")
     reason: str = strawberry.field(default="", description="Kept in the audit log.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A report of a post or reply to the moderators.")
 class ReportContentInput:
     content_id: strawberry.ID = strawberry.field(description="A Post or a Reply.")
-    reason: ReportReason
-    note: str = ""
+    reason: ReportReason = strawberry.field(description="Why.")
+    note: str = strawberry.field(default="", description="More words for the moderators; optional.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A new role for a user.")
 class SetUserRoleInput:
-    user_id: strawberry.ID
-    role: Role
-    reason: str = ""
+    user_id: strawberry.ID = strawberry.field(description="The user (not yourself: SELF).")
+    role: Role = strawberry.field(description="The role from now on (UNCHANGED when it is theirs already).")
+    reason: str = strawberry.field(default="", description="Kept in the audit log.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A suspension to start or lift.")
 class SuspendUserInput:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The user (not yourself: SELF).")
     suspended: bool = strawberry.field(default=True, description="False lifts a suspension.")
-    reason: str = ""
+    reason: str = strawberry.field(default="", description="Kept in the audit log; required to suspend (BLANK), optional to lift.")
     client_mutation_id: str | None = None
 
 
-@strawberry.type
+@strawberry.type(description="The result of `moderatePost`.")
 class ModeratePostPayload(MutationPayload):
-    post: Post | None = None
+    post: Post | None = strawberry.field(default=None, description="The post as it is now; null on userErrors.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `moderateReply`.")
 class ModerateReplyPayload(MutationPayload):
-    reply: Reply | None = None
+    reply: Reply | None = strawberry.field(default=None, description="The reply as it is now; null on userErrors.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `reportContent`.")
 class ReportContentPayload(MutationPayload):
-    report: Report | None = None
+    report: Report | None = strawberry.field(default=None, description="The new report; null on userErrors.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `setUserRole` or `suspendUser`.")
 class UserPayload(MutationPayload):
-    user: User | None = None
+    user: User | None = strawberry.field(default=None, description="The user as they are now; null on userErrors.")
 
 
 _REPORTABLE = {"Post": rules.TargetKind.POST, "Reply": rules.TargetKind.REPLY}

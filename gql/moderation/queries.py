@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from gql.context import Info
@@ -16,7 +18,12 @@ class ModerationQueries:
     @connection("Posts waiting for a moderator (pending, marked as spam, or reported), oldest first; "
                 "`status` keeps those in the given moderation statuses.")
     def moderation_queue(
-        self, info: Info, kind: list[QueueKind] | None = None, status: list[PostStatus] | None = None
+        self,
+        info: Info,
+        kind: Annotated[list[QueueKind] | None, strawberry.argument(description=(
+            "Only posts queued for one of these reasons; every reason when omitted."))] = None,
+        status: Annotated[list[PostStatus] | None, strawberry.argument(description=(
+            "Only posts in one of these moderation statuses; any when omitted."))] = None,
     ) -> Connection[ModerationItem]:
         require_reader(info, Capability.MODERATE)
         return models.queue_posts(kind, status)  # type: ignore[arg-type,return-value]

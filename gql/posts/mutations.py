@@ -13,25 +13,25 @@ from models import stars
 from models.accounts import Capability, User
 
 
-@strawberry.input
+@strawberry.input(description="A new post.")
 class CreatePostInput:
     board: str = strawberry.field(description="The board's slug.")
-    title: str
+    title: str = strawberry.field(description="The title, as plain text.")
     body: str = strawberry.field(description=MARKDOWN_SOURCE)
     tags: list[str] = strawberry.field(default_factory=list, description="Up to 5 tags.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A reply to a post.")
 class ReplyToPostInput:
-    post_id: strawberry.ID
+    post_id: strawberry.ID = strawberry.field(description="The published, unlocked post to reply to.")
     body: str = strawberry.field(description=MARKDOWN_SOURCE)
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="The post to give (or take back) kudos.")
 class KudoInput:
-    post_id: strawberry.ID
+    post_id: strawberry.ID = strawberry.field(description="A published post.")
     client_mutation_id: str | None = None
 
 
@@ -43,15 +43,16 @@ class SetPostFeaturedStarInput:
     client_mutation_id: str | None = None
 
 
-@strawberry.type
+@strawberry.type(description="The result of a mutation on a post.")
 class PostPayload(MutationPayload):
-    post: Post | None = None
+    post: Post | None = strawberry.field(default=None, description="The post as it is now; null on userErrors.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `replyToPost`.")
 class ReplyPayload(MutationPayload):
-    reply: Reply | None = None
-    post: Post | None = None
+    reply: Reply | None = strawberry.field(default=None, description="The new reply; null on userErrors.")
+    post: Post | None = strawberry.field(default=None, description=(
+        "The post replied to, as it is now (its `replyCount` moved); null on userErrors."))
 
 
 @strawberry.type

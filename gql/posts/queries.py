@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from gql.bounds import column_bounded
@@ -20,7 +22,11 @@ class PostQueries:
                 "a value longer than its column is BAD_USER_INPUT (with the `maximum`).",
                 on_page=prepare_page)
     def posts(
-        self, info: Info, board: str | None = None, tag: str | None = None, author: str | None = None
+        self,
+        info: Info,
+        board: Annotated[str | None, strawberry.argument(description="A board's slug.")] = None,
+        tag: Annotated[str | None, strawberry.argument(description="A tag (case does not matter).")] = None,
+        author: Annotated[str | None, strawberry.argument(description="An author's handle (case does not matter).")] = None,
     ) -> Connection[Post]:
         column_bounded(board, "board", models.Board, "slug")
         column_bounded(tag, "tag", models.Tag, "name")
@@ -43,7 +49,9 @@ class PostQueries:
         return rows  # type: ignore[return-value]
 
     @strawberry.field(description="A post by its slug; null when unknown or not visible to you.")
-    async def post(self, info: Info, slug: str) -> Post | None:
+    async def post(
+        self, info: Info, slug: Annotated[str, strawberry.argument(description="The post's slug.")]
+    ) -> Post | None:
         return await get_by_column(models.Post.visible_to(info.context.viewer), "slug", slug)  # type: ignore[no-any-return]
 
     @strawberry.field(description="All boards, in the site's order.")

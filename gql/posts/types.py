@@ -16,19 +16,26 @@ from gql.posts.loaders import (
     ViewerKudoByPostIdLoader,
 )
 from gql.loaders import rows_of, viewer_row
+from gql.documented import described_enum
 from gql.markdown import html_of
 from gql.relay import Connection, Node, connection, node_type
 from models import posts as models
 
-PostStatus = strawberry.enum(models.PostStatus, description="Where a post stands in moderation.")
+PostStatus = described_enum(models.PostStatus, "Where a post (or reply) stands in moderation.", {
+    "PENDING": "Waiting for a moderator's approval (a member's first post); seen by its author and staff.",
+    "PUBLISHED": "Seen by everyone.",
+    "HIDDEN": "Hidden by a moderator; seen by its author and staff.",
+    "REJECTED": "Refused by a moderator; seen by its author and staff.",
+    "SPAM": "Marked as spam by a Star or moderator, waiting for a moderator's verdict; seen by its author and staff.",
+})
 
 
 @node_type(models.Board)
 @strawberry.type(description="A community board (Help, Ideas, the Stars blog, ...).")
 class Board(Node):
-    slug: str
-    name: str
-    description: str
+    slug: str = strawberry.field(description="Stable name in URLs and filters (`posts(board:)`).")
+    name: str = strawberry.field(description="The board's title.")
+    description: str = strawberry.field(description="What the board is for, as plain text.")
 
     @strawberry.field(graphql_type=int, description="Published posts on the board.")
     def post_count(self, info: Info) -> Awaitable[int]:
@@ -41,9 +48,9 @@ class Reply(Node):
     body: str = strawberry.field(description="The reply's Markdown (CommonMark) source.")
     body_html = html_of("body", "The reply")
     status: PostStatus = strawberry.field(description="PUBLISHED, or HIDDEN by a moderator.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it was written.")
 
-    @strawberry.field(graphql_type=User)
+    @strawberry.field(graphql_type=User, description="Who wrote it.")
     def author(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[UserByIdLoader].get(self.author_id)  # type: ignore[attr-defined]
 
@@ -51,22 +58,26 @@ class Reply(Node):
 @node_type(models.Post)
 @strawberry.type(description="A post on a community board.")
 class Post(Node):
-    slug: str
-    title: str
+    slug: str = strawberry.field(description="Stable name in URLs (`post(slug:)`).")
+    title: str = strawberry.field(description="The title, as plain text.")
     excerpt: str = strawberry.field(description=(
         "The start of the body as plain text (not HTML), at most 200 characters: markup dropped, "
         "entities decoded, whitespace collapsed, cut between two words and ended with \"…\" when cut."))
     body: str = strawberry.field(description="The post's Markdown (CommonMark) source.")
     body_html = html_of("body", "The post")
-    status: PostStatus
-    locked: bool
-    pinned: bool
-    created_at: datetime
-    published_at: datetime | None
-    kudos_count: int
-    reply_count: int
+    status: PostStatus = strawberry.field(description="Where it stands in moderation; readers see PUBLISHED posts only.")
+    locked: bool = strawberry.field(description="A locked thread takes no new replies (LOCKED).")
+    pinned: bool = strawberry.field(description="Pinned by a moderator to the top of its board.")
+    created_at: datetime = strawberry.field(description="When it was written.")
+    published_at: datetime | None = strawberry.field(description=(
+        "When it was first published. Null only while it never has been (PENDING, or REJECTED, SPAM or HIDDEN "
+        "before any approval): such a post is seen by its author and staff alone, so every post an anonymous "
+        "reader or another member sees has a date. Posts lists sort on it (newest first; nulls as the database "
+        "sorts them, see the README)."))
+    kudos_count: int = strawberry.field(description="Kudos given to the post.")
+    reply_count: int = strawberry.field(description="Published replies in its thread.")
 
-    @strawberry.field(graphql_type=User)
+    @strawberry.field(graphql_type=User, description="Who wrote it.")
     def author(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[UserByIdLoader].get(self.author_id)  # type: ignore[attr-defined]
 
@@ -76,11 +87,11 @@ class Post(Node):
         star_id = self.featured_star_id  # type: ignore[attr-defined]
         return None if star_id is None else info.context.loaders[UserByIdLoader].get(star_id)
 
-    @strawberry.field(graphql_type=Board)
+    @strawberry.field(graphql_type=Board, description="The board it is on.")
     def board(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[BoardByIdLoader].get(self.board_id)  # type: ignore[attr-defined]
 
-    @strawberry.field(graphql_type=list[str])
+    @strawberry.field(graphql_type=list[str], description="Its tags (lower case), in alphabetical order.")
     def tags(self, info: Info) -> Awaitable[list[str]]:
         return info.context.loaders[TagsByPostIdLoader].get(self.pk)  # type: ignore[attr-defined]
 

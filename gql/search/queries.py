@@ -1,37 +1,107 @@
 from __future__ import annotations
 
 import heapq
+import html
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
-from tortoise.queryset import QuerySet
 
 from gql.context import Info
+from gql.documented import described_enum, embedded
 from gql.errors import BadUserInput
 from gql.faqs.types import Faq
-from gql.limits.analysis import repeated_by
 from gql.issues.types import Issue
+from gql.limits.analysis import repeated_by
 from gql.posts.types import Post
 from gql.relay import Connection, SortOrder, Window, connection, typed_key
+from gql.selection import selects
 from models import lean
 from models import search as models
 from models.errors import RuleViolation
 
-SearchType = strawberry.enum(models.SearchType, description="What `search` looks in.")
+SearchType = described_enum(models.SearchType, "What `search` looks in.", {
+    "FAQ": "Help articles (a draft only for staff).",
+    "ISSUE": "Known issues.",
+    "POST": "Community posts (pending or hidden ones only for their author and staff).",
+})
+SearchOrder = described_enum(models.SearchOrder, "How `search` orders what it found.", {
+    "RELEVANCE": "Best match first: title above text, and an FAQ (x2) or an issue (x1.5) above a post that "
+                 "matches as well; ties newest first.",
+    "NEWEST": "Most recently updated FAQs and issues and newest posts first, however well they match.",
+})
 SearchResult = Annotated[Faq | Issue | Post, strawberry.union("SearchResult", description="Something `search` found.")]
+
+# Markers are the client's own text, put into every snippet: bounded like any argument.
+MARKER_MAX = 32
+
+
+@strawberry.type(name="SearchResultEdge", description=embedded("One search result in its list, with why it matched."))
+class SearchEdge:
+    cursor: str = strawberry.field(description="Where this result sits, for `after`/`before`.")
+    node: SearchResult = strawberry.field(description="The FAQ, issue or post found.")
+    _row: strawberry.Private[Any]
+
+    @strawberry.field(description="How well it matches, higher is better (comparable within one search and one "
+                                  "database only): the relevance score RELEVANCE orders by.")
+    def rank(self) -> float:
+        return self._row._score / models.SCORE_SCALE
+
+    @strawberry.field(description="A passage of the text (the FAQ's answer, the issue's description, the post's "
+                                  "body) with the matched words between `start` and `end`. HTML-safe: the text is "
+                                  "HTML-escaped (`<` is `&lt;`), the markers are put in as given, so the default "
+                                  "`<mark>` can be rendered as HTML; a client choosing other markers escapes them "
+                                  "itself. When only the title matched, the text's beginning, unmarked.")
+    def snippet(
+        self,
+        start: Annotated[str, strawberry.argument(description=f"Put before each matched word (at most {MARKER_MAX} characters).")] = "<mark>",
+        end: Annotated[str, strawberry.argument(description=f"Put after each matched word (at most {MARKER_MAX} characters).")] = "</mark>",
+    ) -> str:
+        for name, marker in (("start", start), ("end", end)):
+            if len(marker) > MARKER_MAX:
+                raise BadUserInput(f"`{name}` takes at most {MARKER_MAX} characters", argument=name)
+        return marked_snippet(self._row._snippet or "", start, end)
+
+
+def marked_snippet(raw: str, start: str, end: str) -> str:
+    """The database's snippet (its words marked with models.MARK_START/END) as escaped HTML with
+    the client's markers: the stored text is data, even when it holds tags."""
+    pieces = []
+    for index, between_starts in enumerate(raw.split(models.MARK_START)):
+        if index == 0:
+            pieces.append(html.escape(between_starts))
+            continue
+        marked, _, rest = between_starts.partition(models.MARK_END)
+        pieces += [start, html.escape(marked), end, html.escape(rest)]
+    return "".join(pieces)
+
+
+def _search_edges(root: strawberry.Parent[Any]) -> list[SearchEdge]:
+    return [SearchEdge(cursor=root._keyset.cursor(row), node=row, _row=row) for row in root._items]
+
+
+@strawberry.type(name="SearchResultConnection", description=embedded("A page of search results."))
+class SearchConnection(Connection[SearchResult]):
+    edges: list[SearchEdge] = strawberry.field(resolver=_search_edges, description="The results of this page, "
+                                               "each with its cursor, `rank` and `snippet`.")
 
 
 class SearchSource:
-    """Results of several kinds merged newest first (by date, then id, then kind name), paged by
-    keys like any connection: a page reads at most its size plus one rows of each kind, past the
-    cursor's (date, id, kind) in that kind's own (date, id) order, and merges them."""
+    """Results of several kinds merged into one order, paged by keys like any connection: a page
+    reads at most its size plus one rows of each kind past the cursor (one ranked statement per
+    kind through the full-text index) and merges them. RELEVANCE orders by (score, date, id,
+    kind), NEWEST by (date, id, kind), all descending; the kind's name breaks exact ties."""
 
-    def __init__(self, sources: list[tuple[QuerySet[Any], str]]) -> None:
-        self.kinds = [(queryset, date, queryset.model.__name__, SortOrder.of(queryset)) for queryset, date in sources]
-        self.date_of = {queryset.model: date for queryset, date in sources}
-        self.order = SortOrder([typed_key("date", True, datetime), typed_key("id", True, int),
-                                typed_key("kind", True, str)], nulls_largest=False, read=self._key)
+    def __init__(self, search: models.Search, snippets: bool, total: bool) -> None:
+        self.search = search
+        self.snippets = snippets
+        # Each kind's count, when `totalCount` is asked for: read with the page's rows.
+        self.total = total
+        self.totals: dict[models.SearchType, int] = {}
+        relevance = search.order is models.SearchOrder.RELEVANCE
+        keys = [typed_key("score", True, int)] if relevance else []
+        keys += [typed_key("date", True, datetime), typed_key("id", True, int), typed_key("kind", True, str)]
+        self.order = SortOrder(keys, nulls_largest=False, read=self._relevance_key if relevance else self._newest_key)
 
     def sort_order(self) -> SortOrder:
         return self.order
@@ -39,41 +109,63 @@ class SearchSource:
     def model(self) -> None:
         return None
 
-    def _key(self, row: Any) -> tuple[Any, int, str]:
-        return getattr(row, self.date_of[type(row)]), row.pk, type(row).__name__
+    @staticmethod
+    def _relevance_key(row: Any) -> tuple[int, datetime, int, str]:
+        return row._score, row._date, row.pk, row._kind
+
+    @staticmethod
+    def _newest_key(row: Any) -> tuple[datetime, int, str]:
+        return row._date, row.pk, row._kind
 
     async def rows(self, window: Window) -> list[Any]:
+        page = models.Page(self._position(window.after), self._position(window.before), window.limit, window.backward)
         found = []
-        for queryset, _, name, order in self.kinds:
-            bounds = []
-            # Within one (date, id), kinds follow their names, newest-first order descending too.
-            if window.after is not None:
-                bounds.append(order.beyond(window.after[:2], True, inclusive=name < window.after[2]))
-            if window.before is not None:
-                bounds.append(order.beyond(window.before[:2], False, inclusive=name > window.before[2]))
-            selected = order.prepared(queryset, window.backward).filter(*bounds).limit(window.limit)
-            found.append([(*self._key(row), row) for row in await lean.fetch(selected)])
-        merged = [row for *_, row in heapq.merge(*found, key=_merge_key, reverse=not window.backward)][:window.limit]
+        for kind in self.search.kinds:
+            rows = await self.search.rows(kind, page, self.snippets, self.total)
+            for row in rows:
+                # SQLite gives the date as stored (text): compared and encoded as a time.
+                row._date, row._kind = lean.utc_datetime(row._date), kind.value
+            if rows and self.total:
+                self.totals[kind] = rows[0]._total
+            elif self.total and page.after is None and page.before is None:
+                self.totals[kind] = 0  # no cursor, no row: nothing matches
+            found.append(rows)
+        merged = list(heapq.merge(*found, key=self.order.read, reverse=not window.backward))[:window.limit]
         return merged[::-1] if window.backward else merged
 
+    def _position(self, values: tuple[Any, ...] | None) -> models.Position | None:
+        if values is None:
+            return None
+        if self.search.order is not models.SearchOrder.RELEVANCE:
+            values = (None, *values)
+        return models.Position(*values)
+
     async def count(self) -> int:
-        # One COUNT per kind searched (each kind once, however often `types` names it).
-        return sum([await queryset.count() for queryset, *_ in self.kinds])
-
-
-def _merge_key(item: tuple[Any, int, str, Any]) -> tuple[Any, int, str]:
-    return item[0], item[1], item[2]
+        # Counted with the page's rows; one COUNT for each kind that had none to count with
+        # (a page past its last match, or `totalCount` alone).
+        return sum([self.totals[kind] if kind in self.totals else await self.search.count(kind)
+                    for kind in self.search.kinds])
 
 
 @strawberry.type
 class SearchQueries:
-    @connection("FAQs, ongoing issues and posts whose title or text contains `query` (plain text), newest first.",
+    @connection("FAQs, ongoing issues and posts matching `query`: every word, in any order, English-stemmed "
+                "(\"resetting\" finds \"reset\"), case and accents ignored, the last word also as a prefix, "
+                "\"double quotes\" for an exact phrase; what is typed is text, never query syntax. Best match "
+                "first unless `orderBy: NEWEST`.",
                 metadata=repeated_by("types", len(models.SearchType)))
-    def search(self, info: Info, query: str, types: list[SearchType] | None = None) -> Connection[SearchResult]:
+    def search(
+        self,
+        info: Info,
+        query: Annotated[str, strawberry.argument(description=f"What to look for (1 to {models.QUERY_MAX} characters).")],
+        types: Annotated[list[SearchType] | None, strawberry.argument(
+            description="The kinds to look in (all three when absent); each is one search.")] = None,
+        order_by: Annotated[SearchOrder, strawberry.argument(description="The order of results (best match first by default).")]
+        = models.SearchOrder.RELEVANCE,  # type: ignore[assignment]
+    ) -> SearchConnection:
         try:
             text = models.clean_query(query)
         except RuleViolation as refusal:
             raise BadUserInput(str(refusal), argument="query") from None
-        # Each kind is searched once, however many times `types` names it.
-        kinds = list(dict.fromkeys(types or []))
-        return SearchSource(models.matching(text, kinds, info.context.viewer))  # type: ignore[arg-type,return-value]
+        search = models.Search(text, list(types or []), info.context.viewer, models.SearchOrder(order_by))
+        return SearchSource(search, snippets=selects(info, "snippet"), total=selects(info, "totalCount"))  # type: ignore[return-value]

@@ -10,20 +10,36 @@ from strawberry import Private
 
 from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
+from gql.codes import RequirementCode
 from gql.context import Info
+from gql.documented import described_enum, embedded
 from gql.loaders import Loader
 from gql.mutations import require_reader
 from gql.relay import Connection, Node, connection, node_type
 from models import stars as models
 from models.accounts import Capability
 
-ApplicationStatus = strawberry.enum(models.ApplicationStatus, description="Where an application is in review.")
-RequirementStatus = strawberry.enum(models.RequirementStatus, description=(
+ApplicationStatus = described_enum(models.ApplicationStatus, "Where an application is in review.", {
+    "SUBMITTED": "Sent, waiting for a reviewer to claim it.",
+    "IN_REVIEW": "A reviewer has claimed it.",
+    "APPROVED": "Accepted: the applicant is a Star (role STAR).",
+    "REJECTED": "Declined, with a note; a new application waits out the cooldown (REJECTION_COOLDOWN).",
+    "NEEDS_INFO": "The reviewer asks for more (see `reviewNote`): apply again to resubmit it.",
+    "WITHDRAWN": "Taken back by the applicant.",
+})
+RequirementStatus = described_enum(models.RequirementStatus, (
     "MET or UNMET; CHECKED_ON_APPLY when the requirement depends on a form answer "
     "(dateOfBirth, weeklyMinutes, motivation) that was not given to `starEligibility`: "
-    "it is checked when you apply, or now if you pass the answer."
-))
-Decision = strawberry.enum(models.Decision, description="A reviewer's decision on an application.")
+    "it is checked when you apply, or now if you pass the answer."), {
+    "MET": "The viewer meets it.",
+    "UNMET": "The viewer does not meet it (`detail` says why); applying now would be refused with its code.",
+    "CHECKED_ON_APPLY": "Depends on a form answer not given: checked when you apply.",
+})
+Decision = described_enum(models.Decision, "A reviewer's decision on an application.", {
+    "APPROVE": "Accept: the applicant becomes a Star (role STAR).",
+    "REJECT": "Decline, saying why in the note.",
+    "REQUEST_INFO": "Ask the applicant for more, in the note (status NEEDS_INFO).",
+})
 
 
 class RequirementDescriptionByCodeLoader(Loader):
@@ -38,30 +54,31 @@ class RequirementDescriptionByCodeLoader(Loader):
 @node_type(models.StarApplication)
 @strawberry.type(description="An application to join the Stars program; visible to its applicant and to reviewers.")
 class StarApplication(Node):
-    status: ApplicationStatus
-    date_of_birth: date
-    motivation: str
-    weekly_minutes: int
-    languages: list[str]
-    submitted_at: datetime
-    updated_at: datetime
-    decided_at: datetime | None
+    status: ApplicationStatus = strawberry.field(description="Where it is in review.")
+    date_of_birth: date = strawberry.field(description="The applicant's date of birth, as given.")
+    motivation: str = strawberry.field(description="Why they want to be a Star, as plain text.")
+    weekly_minutes: int = strawberry.field(description="Minutes a week they can give.")
+    languages: list[str] = strawberry.field(description="Languages they can help in, as given (distinct, stripped).")
+    submitted_at: datetime = strawberry.field(description="When it was (last) submitted.")
+    updated_at: datetime = strawberry.field(description="When its status last changed.")
+    decided_at: datetime | None = strawberry.field(description="When a reviewer decided; null until then.")
     review_note: str | None = strawberry.field(description="The reviewer's note to the applicant.")
 
-    @strawberry.field(graphql_type=User)
+    @strawberry.field(graphql_type=User, description="Who applied.")
     def applicant(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[UserByIdLoader].get(self.user_id)  # type: ignore[attr-defined]
 
-    @strawberry.field(graphql_type=User | None)
+    @strawberry.field(graphql_type=User | None, description="The reviewer who claimed it; null until claimed.")
     def reviewer(self, info: Info) -> Awaitable[Any] | None:
         reviewer_id = self.reviewer_id  # type: ignore[attr-defined]
         return info.context.loaders[UserByIdLoader].get(reviewer_id) if reviewer_id else None
 
 
-@strawberry.type(description="One Stars requirement, checked against the viewer.")
+@strawberry.type(description=embedded("One Stars requirement, checked against the viewer."))
 class EligibilityCheck:
-    code: str
-    status: RequirementStatus
+    code: str = strawberry.field(graphql_type=RequirementCode, description=(
+        "Which requirement (`starsProgram.eligibility` lists them); an unmet one is refused on apply with this code."))
+    status: RequirementStatus = strawberry.field(description="MET, UNMET or CHECKED_ON_APPLY.")
     detail: str = strawberry.field(description="Why it is met or not, in words for the applicant.")
     _description: Private[str]
 
@@ -78,9 +95,9 @@ class EligibilityCheck:
         return self._description
 
 
-@strawberry.type(description="Whether the viewer may apply to the Stars program now, and why not.")
+@strawberry.type(description=embedded("Whether the viewer may apply to the Stars program now, and why not."))
 class StarEligibility:
-    requirements: list[EligibilityCheck]
+    requirements: list[EligibilityCheck] = strawberry.field(description="Every requirement, checked, in a fixed order.")
 
     @strawberry.field(description=(
         "True when every requirement is `met` (none UNMET): the viewer may apply, provided the "
@@ -113,7 +130,10 @@ async def star_eligibility(
 class StarApplicationQueries:
     @connection("Applications to review, oldest first (reviewers only).")
     def star_applications(
-        self, info: Info, status: list[ApplicationStatus] | None = None
+        self,
+        info: Info,
+        status: Annotated[list[ApplicationStatus] | None, strawberry.argument(description=(
+            "Only applications in these statuses; every status when omitted."))] = None,
     ) -> Connection[StarApplication]:
         require_reader(info, Capability.REVIEW_STAR_APPLICATIONS)
         queryset = models.StarApplication.all().order_by("submitted_at", "id")

@@ -4,6 +4,7 @@ from datetime import date
 
 import strawberry
 
+from gql.accounts.queries import RefreshesViewer
 from gql.context import Info
 from gql.mutations import MutationPayload, mutate, returning
 from gql.relay import pk_of
@@ -12,7 +13,7 @@ from models import stars as rules
 from models.accounts import Capability
 
 
-@strawberry.input
+@strawberry.input(description="The Stars application form.")
 class ApplyToStarsProgramInput:
     date_of_birth: date = strawberry.field(description="Stars must be 18 or older.")
     motivation: str = strawberry.field(description="Why you want to be a Star (50–2000 characters by default).")
@@ -21,29 +22,30 @@ class ApplyToStarsProgramInput:
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="The application to withdraw.")
 class WithdrawStarApplicationInput:
-    application_id: strawberry.ID
+    application_id: strawberry.ID = strawberry.field(description="Your own application, SUBMITTED, IN_REVIEW or NEEDS_INFO.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="The application to claim.")
 class ClaimStarApplicationInput:
-    application_id: strawberry.ID
+    application_id: strawberry.ID = strawberry.field(description="A SUBMITTED application.")
     client_mutation_id: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="A reviewer's decision.")
 class ReviewStarApplicationInput:
-    application_id: strawberry.ID
-    decision: Decision
+    application_id: strawberry.ID = strawberry.field(description="An application SUBMITTED or IN_REVIEW.")
+    decision: Decision = strawberry.field(description="Approve, reject or ask for more information.")
     note: str = strawberry.field(default="", description="Required to reject or ask for more information.")
     client_mutation_id: str | None = None
 
 
-@strawberry.type
-class StarApplicationPayload(MutationPayload):
-    application: StarApplication | None = None
+@strawberry.type(description="The result of a mutation on a Stars application.")
+class StarApplicationPayload(MutationPayload, RefreshesViewer):
+    application: StarApplication | None = strawberry.field(default=None, description=(
+        "The application as it is now; null on userErrors."))
 
 
 def _form(input: ApplyToStarsProgramInput) -> rules.ApplicationForm:

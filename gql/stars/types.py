@@ -4,7 +4,9 @@ from typing import Any, Awaitable
 
 import strawberry
 
+from gql.codes import RequirementCode
 from gql.context import Info
+from gql.documented import described_enum, embedded
 from gql.loaders import counted
 from gql.posts.loaders import prepare_page
 from gql.posts.types import Post
@@ -14,48 +16,58 @@ from models import posts as post_models
 from models import stars as stars_models
 
 
-@strawberry.type(description="A condition to join the Stars program, as the program page states it.")
+@strawberry.type(description=embedded("A condition to join the Stars program, as the program page states it."))
 class EligibilityRequirement:
-    code: str
-    description: str
+    code: str = strawberry.field(graphql_type=RequirementCode, description=(
+        "Which requirement: the `code` of the viewer's matching EligibilityCheck, and of the userError when unmet."))
+    description: str = strawberry.field(description="The requirement in words, as plain text.")
 
 
-@strawberry.type(description="Something Stars get.")
+@strawberry.type(description=embedded("Something Stars get."))
 class Perk:
-    title: str
+    title: str = strawberry.field(description="The perk, in a few words.")
 
 
-Icon = strawberry.enum(stars_models.ProgramIcon, name="Icon", description=(
+Icon = described_enum(stars_models.ProgramIcon, (
     "The icon a program value is drawn with. The whole set, one per value on the program page: RESPECT "
     "(Respect), INCLUSION (Inclusion), SUPPORT (Support), TEAMWORK (Teamwork), FUN (Fun), RESPONSIBILITY "
     "(Responsibility). The API names the icon; the frontend ships the drawing of each, and a new value comes "
-    "with a new icon here first."))
+    "with a new icon here first."), {
+    "RESPECT": "For the value Respect.",
+    "INCLUSION": "For the value Inclusion.",
+    "SUPPORT": "For the value Support.",
+    "TEAMWORK": "For the value Teamwork.",
+    "FUN": "For the value Fun.",
+    "RESPONSIBILITY": "For the value Responsibility.",
+}, name="Icon")
 
 
-@strawberry.type(description="One of the program's values.")
+@strawberry.type(description=embedded("One of the program's values."))
 class ProgramValue:
-    name: str
-    description: str
+    name: str = strawberry.field(description="The value's name.")
+    description: str = strawberry.field(description="What it means for a Star, as plain text.")
     icon: Icon = strawberry.field(description="Which of the documented set of icons (`Icon`) shows the value.")
 
 
-@strawberry.type(description="The Stars program: who it is for, what it offers, what it stands for.")
+@strawberry.type(description=embedded("The Stars program: who it is for, what it offers, what it stands for (one "
+                                      "program: a cache keeps it under `starsProgram`)."))
 class StarsProgram:
-    name: str
-    tagline: str
-    description: str
+    name: str = strawberry.field(description="The program's name.")
+    tagline: str = strawberry.field(description="One line under the name.")
+    description: str = strawberry.field(description="What the program is, as plain text.")
     become_a_star: str = strawberry.field(description='The "Become a Star" text.')
-    applications_open: bool
+    applications_open: bool = strawberry.field(description=(
+        "Whether `applyToStarsProgram` takes applications now; when false, APPLICATIONS_OPEN is an unmet requirement."))
 
-    @strawberry.field(graphql_type=list[EligibilityRequirement])
+    @strawberry.field(graphql_type=list[EligibilityRequirement], description="The requirements, in the page's order.")
     def eligibility(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[EligibilityByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
-    @strawberry.field(graphql_type=list[Perk])
+    @strawberry.field(graphql_type=list[Perk], description="What Stars get, in the page's order.")
     def perks(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[PerksByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
 
-    @strawberry.field(graphql_type=list[ProgramValue])
+    @strawberry.field(graphql_type=list[ProgramValue], description="What the program stands for, in the page's order.")
     def values(self, info: Info) -> Awaitable[Any]:
         return info.context.loaders[ValuesByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
 

@@ -15,6 +15,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from gql.accounts.types import Role
 from gql.context import Info
+from gql.documented import embedded
 from gql.errors import BadUserInput
 from gql.issues.types import IssueStatus
 from gql.limits.analysis import sized_by
@@ -30,19 +31,19 @@ T = TypeVar("T")
 
 
 # Named by Strawberry after its status type: PostStatusCount, IssueStatusCount, ...
-@strawberry.type(description="How many items are in one status.")
+@strawberry.type(description=embedded("How many items are in one status."))
 class Count(Generic[StatusT]):
-    status: StatusT
-    count: int
+    status: StatusT = strawberry.field(description="The status counted.")
+    count: int = strawberry.field(description="How many items are in it (zero included).")
 
 
-@strawberry.type(description="How many members hold one role.")
+@strawberry.type(description=embedded("How many members hold one role."))
 class RoleCount:
-    role: Role
-    count: int
+    role: Role = strawberry.field(description="The role counted.")
+    count: int = strawberry.field(description="How many accounts hold it (zero included).")
 
 
-@strawberry.type(description="One UTC day of community activity.")
+@strawberry.type(description=embedded("One UTC day of community activity."))
 class DailyActivity:
     date: datetime.date = strawberry.field(description="The day, in UTC.")
     new_members: int = strawberry.field(description="Accounts created that day.")
@@ -94,8 +95,9 @@ _MODERATORS_ONLY = (" Moderators and admins only (null with a FORBIDDEN error fo
                     " still answer).")
 
 
-@strawberry.type(description="Community-wide figures for partner dashboards: totals, counts by status and a "
-                             "per-day series. Each field is one small SQL statement, run only when selected.")
+@strawberry.type(description=embedded("Community-wide figures for partner dashboards: totals, counts by status "
+                                      "and a per-day series. Each field is one small SQL statement, run only when "
+                                      "selected."))
 class CommunityStats:
     _pending: strawberry.Private[dict[Any, asyncio.Future[Any]]] = field(default_factory=dict)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from gql.context import Info
@@ -20,7 +22,11 @@ class WizardQueries:
             raise NotFound("The Help Wizard has no first step yet")
         return HelpWizard(first_step=first)  # type: ignore[arg-type]
 
-    @strawberry.field(description="A wizard step by its ID; null when unknown.")
-    async def wizard_step(self, info: Info, id: strawberry.ID) -> WizardStep | None:
+    @strawberry.field(description=(
+        "A wizard step by its ID; null when no step has it. Like every ID argument of ours, an ID of another "
+        "type is NOT_FOUND and a malformed one BAD_USER_INPUT."))
+    async def wizard_step(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A WizardStep's ID.")]
+    ) -> WizardStep | None:
         pk = pk_of(id, "WizardStep")
         return await info.context.loaders[WizardStepByIdLoader].load(pk)  # type: ignore[return-value]

@@ -1,0 +1,40 @@
+"""Helpers that keep the schema describing itself: enums whose every value is described, and the
+marker of types a normalized cache keeps inside their parent (they have no `id`)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Mapping, TypeVar
+
+import strawberry
+
+EnumT = TypeVar("EnumT", bound=type[Enum])
+
+# Ends the description of every object type without an `id`; tests/test_schema_descriptions.py
+# holds each type a page reaches to either an `id` or this sentence.
+EMBEDDED = (" Embedded value: it has no `id`; a normalized cache keeps it inside the object that holds it "
+            "(urql graphcache: `keys: {TypeName: () => null}`).")
+
+
+def embedded(description: str) -> str:
+    """The description of an object type without identity of its own (see EMBEDDED)."""
+    return description + EMBEDDED
+
+
+def described_enum(cls: EnumT, description: str, values: Mapping[str, str], *, name: str | None = None) -> EnumT:
+    """`strawberry.enum(cls)` with a description on every value. A member left out, or a
+    description for no member, fails at import: a new member cannot reach the schema undescribed."""
+    members = {member.name for member in cls}
+    if members != set(values):
+        raise TypeError(f"{name or cls.__name__}: describe exactly its members; missing "
+                        f"{sorted(members - set(values))}, unknown {sorted(set(values) - members)}")
+    wrapped = strawberry.enum(cls, name=name, description=description)
+    for value in wrapped.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = values[value.name]
+    return wrapped
+
+
+def code_enum(name: str, description: str, values: Mapping[str, str]) -> type[Enum]:
+    """A GraphQL enum of codes whose values are the very strings sent before it was an enum (name
+    = value), so a JSON answer is unchanged; a plain code string from the models serializes as is."""
+    return described_enum(Enum(name, {code: code for code in values}, type=str), description, values)  # type: ignore[return-value]
