@@ -1,4 +1,5 @@
-"""Unexpected resolver errors reach clients as "Internal server error" with a request id.
+"""Unexpected resolver errors, and answers that do not fit the schema, reach clients as
+"Internal server error" with a request id.
 
 The log line with the same id carries the real exception, so support can find it; the client never
 sees a stack trace or an SQL message. GraphQL's own errors (ours, validation, variable coercion)
@@ -32,8 +33,15 @@ DATABASE = Outage("requests", f"answering {UNAVAILABLE}", store="database")
 
 
 def is_unexpected(error: GraphQLError) -> bool:
+    """An error met while executing (it has a path) that is not one of ours (those carry a code):
+    an exception, or graphql-core finding that an answer does not fit the schema (a null for a
+    non-null field, a stored value no enum member names). A bug on our side either way."""
+    if error.path is None:
+        return False
     original = error.original_error
-    return error.path is not None and original is not None and not isinstance(original, GraphQLError)
+    if original is None or isinstance(original, GraphQLError):
+        return "code" not in ((original or error).extensions or {})
+    return True
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -52,8 +60,8 @@ class MaskUnexpectedErrors(MaskErrors):
             return unavailable
         # %r keeps CR/LF in client-chosen names from forging log lines.
         logger.error(
-            "request %s: operation %r failed at %s",
-            request_id, self.execution_context.operation_name, ".".join(map(str, error.path or ())),
+            "request %s: operation %r failed at %s: %r",
+            request_id, self.execution_context.operation_name, ".".join(map(str, error.path or ())), error.message,
             exc_info=error.original_error,
         )
         masked = super().anonymise_error(error)

@@ -287,12 +287,23 @@ class SortKey:
     dump: Callable[[Any], Any]
 
 
-def typed_key(name: str, descending: bool, kind: type, nullable: bool = False, attribute: str = "") -> SortKey:
-    """A key of a list that is not one queryset's (a merged search): a datetime, int or str."""
+def typed_key(name: str, descending: bool, kind: type, nullable: bool = False, attribute: str = "",
+              allowed: range = _INT_RANGE) -> SortKey:
+    """A key of a list that is not one queryset's (a merged search): a datetime, int or str. An
+    int outside `allowed` (what its column holds: `int_range`) is refused before any SQL."""
     if kind is datetime:
         return SortKey(name, descending, nullable, attribute, _checked_datetime,
                        lambda value: lean.utc_datetime(value).isoformat())  # type: ignore[union-attr]
-    return SortKey(name, descending, nullable, attribute, _checked_int if kind is int else _checked(kind), kind)
+    if kind is int:
+        return SortKey(name, descending, nullable, attribute, lambda value: _checked_int(value, allowed), int)
+    return SortKey(name, descending, nullable, attribute, _checked(kind), kind)
+
+
+def int_range(field: fields.Field[Any]) -> range:
+    """The values an integer column holds (an IntField's 32 bits, a BigIntField's 64): a cursor's
+    key beyond them would reach the driver and fail there (asyncpg: "out of int32 range")."""
+    bounds = getattr(field, "constraints", {})
+    return range(bounds.get("ge", _INT_RANGE.start), bounds.get("le", _INT_RANGE.stop - 1) + 1)
 
 
 def _sort_key(model: type[Model], name: str, order: Order, attribute: str) -> SortKey:
@@ -328,9 +339,7 @@ def _sort_key(model: type[Model], name: str, order: Order, attribute: str) -> So
     if isinstance(field, (fields.FloatField, fields.DecimalField)):
         return SortKey(name, descending, nullable, attribute, _checked_number, float)
     if field.field_type is int:
-        bounds = getattr(field, "constraints", {})
-        allowed = range(bounds.get("ge", _INT_RANGE.start), bounds.get("le", _INT_RANGE.stop - 1) + 1)
-        return SortKey(name, descending, nullable, attribute, lambda value: _checked_int(value, allowed), int)
+        return typed_key(name, descending, int, nullable, attribute, int_range(field))
     return typed_key(name, descending, str, nullable, attribute)
 
 

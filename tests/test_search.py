@@ -7,6 +7,8 @@ what each search finds is known exactly; they are deleted when the module ends.
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any, AsyncIterator
 
 import pytest
@@ -232,6 +234,22 @@ async def test_a_cursor_of_one_order_is_refused_by_the_other(api: GraphQLClient)
     errors = await api.errors(SEARCH, {"q": "password", "after": cursor, "order": "NEWEST"})
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
 
+
+
+@pytest.mark.parametrize("order", ["RELEVANCE", "NEWEST"])
+@pytest.mark.parametrize("forged_id", [2**31, -(2**31) - 1, 2**63])
+async def test_a_cursor_with_an_id_no_table_holds_is_refused_before_sql(api: GraphQLClient, order: str,
+                                                                        forged_id: int) -> None:
+    # ids are 32-bit columns: a forged 2**31 once reached asyncpg and failed there (a 500).
+    cursor = (await api.query(SEARCH, {"q": "password", "first": 1, "order": order}))["search"]["pageInfo"]["endCursor"]
+    decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    decoded["k"][-2] = forged_id
+    forged = base64.urlsafe_b64encode(json.dumps(decoded).encode()).decode().rstrip("=")
+    for direction in ("after", "before"):
+        with count_sql() as statements:
+            errors = await api.errors(SEARCH, {"q": "password", direction: forged, "order": order})
+        assert [error["extensions"]["code"] for error in errors] == ["BAD_USER_INPUT"]
+        assert statements.count == 0
 
 # --- Visibility and the index kept in sync --------------------------------------------------------
 

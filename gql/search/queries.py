@@ -14,7 +14,7 @@ from gql.faqs.types import Faq
 from gql.issues.types import Issue
 from gql.limits.analysis import repeated_by
 from gql.posts.types import Post
-from gql.relay import Connection, SortOrder, Window, connection, typed_key
+from gql.relay import Connection, SortOrder, Window, connection, int_range, typed_key
 from gql.selection import selects
 from models import lean
 from models import search as models
@@ -34,6 +34,10 @@ SearchResult = Annotated[Faq | Issue | Post, strawberry.union("SearchResult", de
 
 # Markers are the client's own text, put into every snippet: bounded like any argument.
 MARKER_MAX = 32
+
+# A cursor's id is compared with every searched table's id column: the narrowest of their ranges.
+_ID_RANGE = range(max(int_range(kind.model._meta.pk).start for kind in models.KINDS.values()),
+                  min(int_range(kind.model._meta.pk).stop for kind in models.KINDS.values()))
 
 
 @strawberry.type(name="SearchResultEdge", description=embedded("One search result in its list, with why it matched."))
@@ -100,7 +104,8 @@ class SearchSource:
         self.totals: dict[models.SearchType, int] = {}
         relevance = search.order is models.SearchOrder.RELEVANCE
         keys = [typed_key("score", True, int)] if relevance else []
-        keys += [typed_key("date", True, datetime), typed_key("id", True, int), typed_key("kind", True, str)]
+        keys += [typed_key("date", True, datetime), typed_key("id", True, int, allowed=_ID_RANGE),
+                 typed_key("kind", True, str)]
         self.order = SortOrder(keys, nulls_largest=False, read=self._relevance_key if relevance else self._newest_key)
 
     def sort_order(self) -> SortOrder:
@@ -149,8 +154,8 @@ class SearchSource:
 
 @strawberry.type
 class SearchQueries:
-    @connection("FAQs, ongoing issues and posts matching `query`: every word, in any order, English-stemmed "
-                "(\"resetting\" finds \"reset\"), case and accents ignored, the last word also as a prefix, "
+    @connection("FAQs, issues (resolved ones too: a fix is worth finding) and posts matching `query`: every word, "
+                "in any order, English-stemmed (\"resetting\" finds \"reset\"), case and accents ignored, the last word also as a prefix, "
                 "\"double quotes\" for an exact phrase; what is typed is text, never query syntax. Best match "
                 "first unless `orderBy: NEWEST`.",
                 metadata=repeated_by("types", len(models.SearchType)))
