@@ -16,6 +16,16 @@ EMBEDDED = (" Embedded value: it has no `id`; a normalized cache keeps it inside
             "(urql graphcache: `keys: {TypeName: () => null}`).")
 
 
+# Ends the description of a type that has no `id` because there is one per request.
+SINGLETON = (" Singleton: it has no `id`; there is one per request (per token), so a normalized cache keys it by "
+             "its type alone (urql graphcache: `keys: {Viewer: () => \"viewer\"}`; Apollo: `keyFields: []`).")
+
+
+def singleton(description: str) -> str:
+    """The description of a type of which a request has exactly one (see SINGLETON)."""
+    return description + SINGLETON
+
+
 def embedded(description: str) -> str:
     """The description of an object type without identity of its own (see EMBEDDED)."""
     return description + EMBEDDED

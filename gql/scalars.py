@@ -9,10 +9,10 @@ before (ISO 8601, any offset).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import strawberry
-from strawberry.schema.types.base_scalars import DateTimeDefinition
+from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
 
 DATETIME_FORMAT_EXAMPLE = "2024-01-10T09:00:00.000Z"
@@ -35,4 +35,11 @@ DateTime: ScalarDefinition = strawberry.scalar(
     parse_value=DateTimeDefinition.parse_value,  # unchanged: inputs keep accepting offsets
 )
 
-SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime}
+Date: ScalarDefinition = strawberry.scalar(
+    name="Date",
+    description="A calendar date, `YYYY-MM-DD` (ISO 8601), with no time or time zone: a birth date, a day of statistics.",
+    serialize=DateDefinition.serialize,
+    parse_value=DateDefinition.parse_value,
+)
+
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime, date: Date}

@@ -27,7 +27,7 @@ from graphql import (
 )
 
 from gql.codes import REQUIREMENT_CODES, USER_ERROR_CODES
-from gql.documented import EMBEDDED
+from gql.documented import EMBEDDED, SINGLETON
 from gql.schema import build_schema
 from gql.settings import Settings
 
@@ -224,8 +224,8 @@ def test_every_type_a_page_reaches_has_an_id_or_is_documented_embedded(schema: G
     reached -= {"Query", "Mutation", "Subscription"}
     assert {"Faq", "Issue", "StarsProgram", "Perk", "ProgramValue", "EligibilityRequirement"} <= reached
     unkeyed = sorted(name for name in reached if "id" not in schema.type_map[name].fields  # type: ignore[union-attr]
-                     and not (schema.type_map[name].description or "").endswith(EMBEDDED))
-    assert not unkeyed, f"types on a page with neither `id` nor the embedded note (gql/documented.py): {unkeyed}"
+                     and not (schema.type_map[name].description or "").endswith((EMBEDDED, SINGLETON)))
+    assert not unkeyed, f"types on a page with neither `id` nor the embedded or singleton note (gql/documented.py): {unkeyed}"
 
 
 def test_embedded_types_are_exactly_those_without_an_id(schema: GraphQLSchema) -> None:

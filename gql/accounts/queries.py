@@ -4,7 +4,7 @@ import strawberry
 
 from gql.accounts.types import AccessToken, Capability, Role, User
 from gql.context import Context, Info
-from gql.documented import embedded
+from gql.documented import singleton
 from gql.issues.loaders import prepare_issue_page
 from gql.issues.types import Issue
 from gql.relay import Connection, connection
@@ -15,7 +15,7 @@ from models.issues import Issue as IssueModel
 from models.stars import StarApplication as StarApplicationModel
 
 
-@strawberry.type(description=embedded("Who is asking: the signed-in user, or an anonymous reader."))
+@strawberry.type(description=singleton("Who is asking: the signed-in user, or an anonymous reader."))
 class Viewer:
     _context: strawberry.Private[Context]
 
