@@ -41,7 +41,7 @@ def node() -> str:
     only when package-lock.json changed since the last install)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        pytest.skip("JavaScript client tests skipped: `node` and `npm` are not on PATH (install Node 18+)")
+        pytest.skip("JavaScript client tests skipped: `node` and `npm` are not on PATH (install Node 20+)")
     wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
     if not STAMP.exists() or STAMP.read_text() != wanted:
         installed = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENTS, capture_output=True,
