@@ -4,19 +4,19 @@
 `schema.graphql`, which a test keeps equal to the code), in both profiles: it is public.
 
 GraphiQL is served in development, and in production only with GRAPHIQL_IN_PRODUCTION. Its
-assets are the official npm packages' published files (GraphiQL's UMD build, React 18, graphql-ws),
-vendored in gql/static/graphiql/ by scripts/vendor_graphiql.py with a manifest of each file's
-package, version, tarball integrity and sha256; only the manifest's files are served, and a file
-whose bytes differ from its record stops the app from starting. The page never introspects: it
-fetches /schema.graphql and builds the schema with the graphql-js that GraphiQL's bundle exposes
-(`GraphiQL.GraphQL.buildSchema`); GraphiQL given a GraphQLSchema object sends no introspection
-query (given an introspection result, GraphiQL 4 still sends one), so introspection can stay off
-in production while the docs explorer and completion work.
+assets are GraphiQL 5 (React 19, Monaco and its web workers, graphql-ws) bundled by esbuild from
+npm packages pinned by integrity in scripts/graphiql-bundle/package-lock.json: scripts/vendor_graphiql.py
+builds them into gql/static/graphiql/ with a manifest of each bundled package's version and
+integrity and each built file's sha256 (`--check` rebuilds and compares); only the manifest's
+files are served, and a file whose bytes differ from its record stops the app from starting. The
+page never introspects: its script (scripts/graphiql-bundle/src/graphiql.js) fetches
+/schema.graphql and builds the schema with graphql-js's buildSchema; GraphiQL given a
+GraphQLSchema object sends no introspection query, so introspection can stay off in production
+while the docs explorer and completion work.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -40,7 +40,8 @@ DEFAULT_QUERY = (Path(__file__).parent / "landing_page.graphql").read_text()
 SDL_MEDIA_TYPE = "text/plain; charset=utf-8"
 # Changes with a deploy only: caches may keep it but must ask again each time (a 304 is cheap).
 REVALIDATE = "public, no-cache"
-_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+                ".txt": "text/plain; charset=utf-8"}
 
 
 @dataclass(frozen=True)
@@ -105,66 +106,17 @@ def load_vendored_assets(directory: Path = ASSETS_DIR) -> dict[str, Asset]:
             raise VendoredAssetError(f"{directory / name}: {exc.strerror}; run scripts/vendor_graphiql.py") from None
         sha256 = hashlib.sha256(body).hexdigest()
         if sha256 != record["sha256"]:
-            raise VendoredAssetError(f"{directory / name} is not the file {record['package']}@{record['version']} "
-                                     "published (sha256 differs from manifest.json); run scripts/vendor_graphiql.py")
+            raise VendoredAssetError(f"{directory / name} is not the file built from the pinned packages "
+                                     "(sha256 differs from manifest.json); run scripts/vendor_graphiql.py")
         assets[name] = Asset.of(body, _MEDIA_TYPES.get(Path(name).suffix, "text/plain; charset=utf-8"), sha256)
     return assets
 
 
-# The page's one executable script: constant, so the CSP allows it by hash and nothing else inline.
-# It builds the schema from the published SDL first: GraphiQL given a GraphQLSchema never introspects.
-_BOOT_SCRIPT = """
-(async function () {
-  const config = JSON.parse(document.getElementById("graphiql-config").textContent);
-  const root = document.getElementById("graphiql");
-  let schema;
-  try {
-    const response = await fetch(config.schemaUrl, { headers: { accept: "text/plain" } });
-    if (!response.ok) throw new Error("HTTP " + response.status);
-    schema = GraphiQL.GraphQL.buildSchema(await response.text());
-  } catch (error) {
-    root.textContent = "Could not load the schema from " + config.schemaUrl + ": " + error.message;
-    return;
-  }
-  const endpoint = new URL(config.endpoint, window.location.href);
-  const socket = new URL(endpoint.href);
-  socket.protocol = socket.protocol === "https:" ? "wss:" : "ws:";
-  const fetcher = GraphiQL.createFetcher({
-    url: endpoint.href,
-    wsClient: graphqlWs.createClient({ url: socket.href, lazy: true }),
-  });
-  // GraphiQL 4's history stores each run's headers in localStorage even with shouldPersistHeaders
-  // off, so a bearer token typed in the Headers tab would outlive the tab: history is stored
-  // without its headers (the tabs are already stored without theirs).
-  const ours = (key) => key.startsWith("graphiql:");
-  const storage = {
-    getItem: (key) => localStorage.getItem(key),
-    setItem(key, value) {
-      if (/:(queries|favorites)$/.test(key)) {
-        const stored = JSON.parse(value);
-        for (const item of stored.queries || []) delete item.headers;
-        value = JSON.stringify(stored);
-      }
-      localStorage.setItem(key, value);
-    },
-    removeItem: (key) => localStorage.removeItem(key),
-    clear: () => Object.keys(localStorage).filter(ours).forEach((key) => localStorage.removeItem(key)),
-    get length() { return Object.keys(localStorage).filter(ours).length; },
-  };
-  ReactDOM.createRoot(root).render(React.createElement(GraphiQL, {
-    fetcher: fetcher,
-    schema: schema,
-    storage: storage,
-    defaultQuery: config.defaultQuery,
-    isHeadersEditorEnabled: true,
-    shouldPersistHeaders: false,
-  }));
-})();
-"""
-
-# GraphiQL sets inline styles (hence 'unsafe-inline' for styles only) and inlines its fonts as
-# data: URIs; everything else comes from this origin, and no other site may frame the page.
-_CSP = ("default-src 'none'; script-src 'self' 'sha256-{script}'; style-src 'self' 'unsafe-inline'; "
+# The page runs no inline script: its code is graphiql.js, which reads the JSON data block. Monaco's
+# language services run in web workers loaded from this origin. GraphiQL and Monaco set inline
+# styles (hence 'unsafe-inline' for styles only) and inline their fonts as data: URIs; everything
+# else comes from this origin, and no other site may frame the page.
+_CSP = ("default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self' 'unsafe-inline'; "
         "font-src data:; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'none'")
 
@@ -174,16 +126,12 @@ _PAGE = """<!DOCTYPE html>
   <meta charset="utf-8">
   <title>Community Help API · GraphiQL</title>
   <link rel="icon" href="data:,">
-  <link rel="stylesheet" href="{static}/graphiql.min.css">
-  <script src="{static}/react.production.min.js"></script>
-  <script src="{static}/react-dom.production.min.js"></script>
-  <script src="{static}/graphql-ws.min.js"></script>
-  <script src="{static}/graphiql.min.js"></script>
+  <link rel="stylesheet" href="{static}/graphiql.css">
 </head>
 <body style="height: 100vh; margin: 0">
   <div id="graphiql" style="height: 100vh">Loading GraphiQL…</div>
   <script type="application/json" id="graphiql-config">{config}</script>
-  <script>{script}</script>
+  <script src="{static}/graphiql.js"></script>
 </body>
 </html>
 """
@@ -196,9 +144,8 @@ class GraphiQLIde:
         self.assets = load_vendored_assets()
         config = {"endpoint": "/graphql", "schemaUrl": SDL_PATH, "defaultQuery": DEFAULT_QUERY}
         # A JSON data block: escaping "<" keeps any "</script>" in the default query inside it.
-        self.html = _PAGE.format(static=STATIC_PATH, config=json.dumps(config).replace("<", "\\u003c"),
-                                 script=_BOOT_SCRIPT).encode()
-        self.csp = _CSP.format(script=base64.b64encode(hashlib.sha256(_BOOT_SCRIPT.encode()).digest()).decode())
+        self.html = _PAGE.format(static=STATIC_PATH, config=json.dumps(config).replace("<", "\\u003c")).encode()
+        self.csp = _CSP
 
     async def page(self, _request: Request) -> Response:
         return Response(self.html, media_type="text/html; charset=utf-8",

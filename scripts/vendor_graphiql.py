@@ -1,141 +1,124 @@
 #!/usr/bin/env python3
-"""Vendor GraphiQL, React and graphql-ws from their npm packages into gql/static/graphiql/.
+"""Build GraphiQL 5 for the /graphql page into gql/static/graphiql/, from pinned npm packages.
 
-Usage (from the repository root; needs `npm`):
+Usage (from the repository root; needs `node` and `npm`):
 
-    python3 scripts/vendor_graphiql.py                      # re-fetch the versions manifest.json pins
-    python3 scripts/vendor_graphiql.py graphiql@4.1.2 ...   # upgrade: pin new versions and re-fetch
-    python3 scripts/vendor_graphiql.py --check              # compare the vendored files with npm's, write nothing
+    python3 scripts/vendor_graphiql.py                    # rebuild from the lockfile, write the files
+    python3 scripts/vendor_graphiql.py graphiql@5.4.1 ... # upgrade: pin new versions, then rebuild
+    python3 scripts/vendor_graphiql.py --check            # rebuild elsewhere, compare, write nothing
 
-Each package is fetched with `npm pack NAME@VERSION` (npm checks the tarball against the
-registry's `integrity`; we check it again, against `npm view`'s record and the tarball's own
-sha512). The files the page needs and the package's licence are copied out byte for byte and
-`manifest.json` records, for each file, the package, version, tarball integrity and the file's
-sha256. The server serves exactly the manifest's files and refuses to start on a file whose bytes
-differ from it (gql/graphiql.py); tests/test_graphiql.py compares what it serves with the record.
-The pins live in the manifest: with no argument this script re-fetches what it records.
+scripts/graphiql-bundle/ holds the inputs: package.json (exact versions of graphiql, React 19,
+graphql, graphql-ws, Monaco and esbuild), package-lock.json (every package, direct or not, pinned
+by version and sha512 integrity), src/ (the page's code and Monaco's web-worker entry points) and
+build.mjs (the esbuild call). This script copies them to a temporary folder, runs `npm ci` there
+(npm refuses a tarball whose sha512 differs from the lockfile's) and `node build.mjs`, which
+bundles the page, the workers and THIRD_PARTY_LICENSES.txt (the licence of each bundled package).
+manifest.json records each bundled package's version and lockfile integrity, and each built
+file's sha256. esbuild's output is a function of its inputs, so `--check` rebuilding the same
+lockfile must give the same bytes. The server serves exactly the manifest's files and refuses to
+start on a file whose bytes differ from it (gql/graphiql.py).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = ROOT / "scripts" / "graphiql-bundle"
+INPUTS = ("package.json", "package-lock.json", "build.mjs", "src")
 TARGET = ROOT / "gql" / "static" / "graphiql"
 MANIFEST = TARGET / "manifest.json"
 
 
-@dataclass(frozen=True)
-class Package:
-    """An npm package and the files taken from its tarball: {path in the tarball: name served}."""
-
-    name: str
-    files: dict[str, str]
-
-
-# What the page loads, and each package's licence. The versions are the manifest's pins (or
-# DEFAULT_VERSIONS on a first run); a name@version argument changes one.
-PACKAGES = (
-    Package("react", {"umd/react.production.min.js": "react.production.min.js", "LICENSE": "LICENSE.react"}),
-    Package("react-dom", {"umd/react-dom.production.min.js": "react-dom.production.min.js",
-                          "LICENSE": "LICENSE.react-dom"}),
-    Package("graphiql", {"graphiql.min.js": "graphiql.min.js", "graphiql.min.css": "graphiql.min.css",
-                         "LICENSE": "LICENSE.graphiql"}),
-    Package("graphql-ws", {"umd/graphql-ws.min.js": "graphql-ws.min.js", "LICENSE.md": "LICENSE.graphql-ws"}),
-)
-DEFAULT_VERSIONS = {"react": "18.3.1", "react-dom": "18.3.1", "graphiql": "4.1.2", "graphql-ws": "6.4.2"}
-
-
-def npm(*args: str, cwd: Path) -> str:
-    done = subprocess.run(["npm", *args], cwd=cwd, capture_output=True, text=True)
+def run(*command: str, cwd: Path) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"vendor_graphiql: `npm {' '.join(args[:2])}` failed: {done.stderr.strip()}")
+        raise SystemExit(f"vendor_graphiql: `{' '.join(command[:3])}` failed: {done.stderr.strip()[-2000:]}")
     return done.stdout
 
 
-def sri_sha512(data: bytes) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+def pin(specs: list[str]) -> None:
+    """Upgrade: record the exact versions in package.json and re-resolve the lockfile."""
+    for spec in specs:
+        name, _, version = spec.rpartition("@")
+        if not name or not version:
+            raise SystemExit(f"vendor_graphiql: {spec!r} is not NAME@VERSION")
+    run("npm", "install", "--package-lock-only", "--save-exact", "--ignore-scripts", "--no-audit", "--no-fund",
+        *specs, cwd=BUNDLE)
 
 
-def pinned_versions(arguments: list[str]) -> dict[str, str]:
-    versions = dict(DEFAULT_VERSIONS)
-    if MANIFEST.exists():
-        versions.update({name: pin["version"] for name, pin in json.loads(MANIFEST.read_text())["packages"].items()})
-    for argument in arguments:
-        name, _, version = argument.rpartition("@")
-        if name not in versions or not version:
-            raise SystemExit(f"vendor_graphiql: {argument!r} is not NAME@VERSION for one of {', '.join(versions)}")
-        versions[name] = version
-    return versions
-
-
-def fetch(package: Package, version: str, scratch: Path) -> tuple[dict[str, str], dict[str, bytes]]:
-    """npm-pack one package; its pin (version, integrity, licence) and the wanted files' bytes."""
-    spec = f"{package.name}@{version}"
-    packed = json.loads(npm("pack", spec, "--json", "--pack-destination", str(scratch), cwd=scratch))[0]
-    registry_integrity = npm("view", spec, "dist.integrity", cwd=scratch).strip()
-    tarball = (scratch / packed["filename"]).read_bytes()
-    if not packed["integrity"] == registry_integrity == sri_sha512(tarball):
-        raise SystemExit(f"vendor_graphiql: {spec}: the tarball's sha512 does not match the registry's integrity")
-    contents: dict[str, bytes] = {}
-    with tarfile.open(scratch / packed["filename"]) as archive:
-        for path, served in package.files.items():
-            try:
-                member = archive.extractfile(f"package/{path}")
-            except KeyError:
-                member = None
-            if member is None:  # absent, or not a regular file: that version publishes no such build
-                raise SystemExit(f"vendor_graphiql: {spec} has no file {path}")
-            contents[served] = member.read()
-    licence = npm("view", spec, "license", cwd=scratch).strip()
-    pin = {"version": packed["version"], "integrity": packed["integrity"], "license": licence}
-    return pin, contents
-
-
-def build_manifest(fetched: list[tuple[Package, dict[str, str], dict[str, bytes]]]) -> dict[str, Any]:
-    files: dict[str, dict[str, str]] = {}
-    for package, pin, contents in fetched:
-        for path, served in package.files.items():
-            files[served] = {"package": package.name, "version": pin["version"], "path": path,
-                             "integrity": pin["integrity"], "sha256": hashlib.sha256(contents[served]).hexdigest()}
-    return {"generated_by": "scripts/vendor_graphiql.py",
-            "packages": {package.name: pin for package, pin, _ in fetched}, "files": dict(sorted(files.items()))}
+def build(scratch: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """npm ci and esbuild in a copy of the bundle folder: the built files and the manifest."""
+    work, out = scratch / "bundle", scratch / "out"
+    work.mkdir()
+    for name in INPUTS:
+        source = BUNDLE / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, work / name)
+    # --ignore-scripts: esbuild's binary comes as an optional dependency (@esbuild/<platform>),
+    # locked like the rest; no package runs code at install time.
+    run("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", cwd=work)
+    bundled = json.loads(run("node", "build.mjs", str(out), cwd=work))
+    lock = json.loads((work / "package-lock.json").read_text())["packages"]
+    packages: dict[str, dict[str, str]] = {}
+    for folder, package in sorted({**bundled, "node_modules/esbuild": None}.items()):
+        locked = lock[folder]
+        if package is not None and package["version"] != locked["version"]:
+            raise SystemExit(f"vendor_graphiql: {folder} is {package['version']}, the lockfile says {locked['version']}")
+        packages[folder.removeprefix("node_modules/")] = {
+            "version": locked["version"], "integrity": locked["integrity"],
+            "license": package["license"] if package else locked.get("license", ""),
+            "role": "bundled" if package else "build tool",
+        }
+    files = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+    manifest = {
+        "generated_by": "scripts/vendor_graphiql.py",
+        "built_from": "scripts/graphiql-bundle (npm ci, node build.mjs)",
+        "packages": packages,
+        "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+                  for name, data in files.items()},
+    }
+    return files, manifest
 
 
 def main(arguments: list[str]) -> int:
     check = "--check" in arguments
-    versions = pinned_versions([argument for argument in arguments if argument != "--check"])
+    specs = [argument for argument in arguments if argument != "--check"]
+    if specs and check:
+        raise SystemExit("vendor_graphiql: --check compares the pinned versions; give no NAME@VERSION")
+    if specs:
+        pin(specs)
     with tempfile.TemporaryDirectory() as scratch:
-        fetched = [(package, *fetch(package, versions[package.name], Path(scratch))) for package in PACKAGES]
-    manifest = build_manifest(fetched)
-    for name, pin in manifest["packages"].items():
-        print(f"{name}@{pin['version']}  {pin['integrity']}")
+        files, manifest = build(Path(scratch))
+    top = json.loads((BUNDLE / "package.json").read_text())["dependencies"]
+    for name in sorted(top):
+        record = manifest["packages"][name]
+        print(f"{name}@{record['version']}  {record['integrity']}")
+    print(f"{len(manifest['packages'])} packages from scripts/graphiql-bundle/package-lock.json")
     if check:
-        # For a reviewer: do the repository's files and manifest equal what npm publishes today?
+        # For a reviewer: does building the pinned packages give the repository's files and manifest?
         vendored = {path.name: path.read_bytes() for path in TARGET.glob("*") if path.name != MANIFEST.name}
-        published = {served: data for _, _, contents in fetched for served, data in contents.items()}
-        same = vendored == published and json.loads(MANIFEST.read_text()) == manifest
-        print("the vendored files are the published ones" if same else "DIFFERENT from the published files")
+        same = vendored == files and json.loads(MANIFEST.read_text()) == manifest
+        for name in sorted(set(vendored) | set(files)):
+            if vendored.get(name) != files.get(name):
+                print(f"  differs: {name}")
+        print("the vendored files are the build of the pinned packages" if same else "DIFFERENT from a fresh build")
         return 0 if same else 1
-    # Written only once every package was fetched and checked: a failure leaves the old set whole.
-    # The folder then holds exactly the manifest's files (the server serves nothing else).
+    # Written only once the build succeeded: a failure leaves the old set whole. The folder then
+    # holds exactly the manifest's files (the server serves nothing else).
+    TARGET.mkdir(parents=True, exist_ok=True)
     for old in TARGET.glob("*"):
         old.unlink()
-    TARGET.mkdir(parents=True, exist_ok=True)
-    for _, _, contents in fetched:
-        for served, data in contents.items():
-            (TARGET / served).write_bytes(data)
+    for name, data in files.items():
+        (TARGET / name).write_bytes(data)
     MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"wrote {len(manifest['files'])} files and {MANIFEST.relative_to(ROOT)}")
+    print(f"wrote {len(files)} files ({sum(map(len, files.values())):,} bytes) and {MANIFEST.relative_to(ROOT)}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""GraphiQL: vendored npm files served as recorded, the page offline in Chromium, production behind a setting."""
+"""GraphiQL: files built from pinned npm packages served as recorded, the page offline in Chromium,
+production behind a setting."""
 
 from __future__ import annotations
 
@@ -43,7 +44,13 @@ async def page_of(http: httpx.AsyncClient) -> httpx.Response:
     return await http.get("/graphql", headers={"accept": "text/html"})
 
 
-# -- provenance: what is served is what npm published, as the manifest records ---------------------
+# -- provenance: what is served is what the pinned packages build to, as the manifest records --------
+
+BUNDLE = Path(__file__).resolve().parent.parent / "scripts" / "graphiql-bundle"
+# The page's code and stylesheet, Monaco's web workers (the page's script starts them), the licences.
+WORKERS = {"editor.worker.js", "json.worker.js", "graphql.worker.js"}
+LICENCES = "THIRD_PARTY_LICENSES.txt"
+
 
 async def test_page_loads_only_vendored_files(db: str) -> None:
     async with http_on() as http:
@@ -51,59 +58,72 @@ async def test_page_loads_only_vendored_files(db: str) -> None:
     assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
     assert not re.search(r"(src|href)=\"(https?:)?//", page.text), "the page must not load anything from another host"
     loaded = PAGE_ASSET.findall(page.text)
-    assert loaded == [f"{STATIC_PATH}/{name}" for name in ("graphiql.min.css", "react.production.min.js",
-                                                           "react-dom.production.min.js", "graphql-ws.min.js",
-                                                           "graphiql.min.js")]
-    # Every file the manifest records is a file the page loads or the licence of a package it loads.
-    licences = {name for name, record in MANIFEST["files"].items() if name == f"LICENSE.{record['package']}"}
-    assert {path.removeprefix(f"{STATIC_PATH}/") for path in loaded} | licences == set(MANIFEST["files"])
-    assert licences == {f"LICENSE.{package}" for package in MANIFEST["packages"]}
-    # Its one inline script runs by its hash; no other script, and nothing from another origin.
-    csp = page.headers["content-security-policy"]
-    assert "script-src 'self' 'sha256-" in csp and "unsafe-eval" not in csp and "connect-src 'self'" in csp
+    assert loaded == [f"{STATIC_PATH}/{name}" for name in ("graphiql.css", "graphiql.js")]
+    # Every file the manifest records is one the page loads, a worker its script starts, or the licences.
+    assert {path.removeprefix(f"{STATIC_PATH}/") for path in loaded} | WORKERS | {LICENCES} == set(MANIFEST["files"])
+    for worker in WORKERS:
+        assert worker.encode() in (ASSETS_DIR / "graphiql.js").read_bytes(), worker
+    # No inline script at all: scripts from this origin only, workers too, nothing from another origin.
+    csp = dict(directive.strip().split(" ", 1) for directive in page.headers["content-security-policy"].split(";"))
+    assert csp["script-src"] == "'self'" and csp["worker-src"] == "'self'" and csp["connect-src"] == "'self'"
+    assert csp["default-src"] == "'none'" and "unsafe-eval" not in str(csp) and "blob:" not in str(csp)
+    assert "<script>" not in page.text
 
 
-async def test_every_served_file_is_byte_for_byte_the_published_one(db: str) -> None:
-    """GET each manifest file from the app: its bytes hash to the sha256 recorded from the npm
-    tarball; the ETag is that hash, so a browser's revalidation gets 304 without the bytes."""
+async def test_every_served_file_is_byte_for_byte_the_recorded_one(db: str) -> None:
+    """GET each manifest file from the app: its bytes hash to the sha256 recorded when the pinned
+    packages were built; the ETag is that hash, so a browser's revalidation gets 304 without the bytes."""
     async with http_on() as http:
         for name, record in MANIFEST["files"].items():
             response = await http.get(f"{STATIC_PATH}/{name}")
             assert response.status_code == 200, name
             assert hashlib.sha256(response.content).hexdigest() == record["sha256"], name
+            assert len(response.content) == record["bytes"], name
             assert response.headers["etag"] == f'"{record["sha256"]}"'
             expected = {".js": "text/javascript", ".css": "text/css"}.get(Path(name).suffix, "text/plain")
             assert response.headers["content-type"] == f"{expected}; charset=utf-8"
             assert response.headers["x-content-type-options"] == "nosniff"
             again = await http.get(f"{STATIC_PATH}/{name}", headers={"if-none-match": response.headers["etag"]})
             assert again.status_code == 304 and again.content == b""
-        # Nothing beside the manifest's files: not the manifest itself, not a file of the package.
-        for name in ("manifest.json", "graphiql.min.js.map", "..%2F..%2Fgraphiql.py", "LICENSE"):
+        # Nothing beside the manifest's files: not the manifest itself, not a file of the packages.
+        for name in ("manifest.json", "graphiql.js.map", "..%2F..%2Fgraphiql.py", "LICENSE", "package-lock.json"):
             assert (await http.get(f"{STATIC_PATH}/{name}")).status_code == 404, name
 
 
-def test_manifest_records_each_file_s_npm_package() -> None:
-    """Each record names a pinned package whose tarball integrity is a sha512 SRI string, and the
-    folder holds exactly the recorded files (the vendoring script writes nothing else)."""
-    for name, record in MANIFEST["files"].items():
-        pin = MANIFEST["packages"][record["package"]]
-        assert (record["version"], record["integrity"]) == (pin["version"], pin["integrity"]), name
+def test_manifest_records_each_bundled_package_as_the_lockfile_pins_it() -> None:
+    """Each bundled package's version and integrity are the lockfile's (a sha512 SRI string), the
+    direct dependencies are exact versions (GraphiQL 5, React 19), every bundled package's licence
+    is in the licences file, and the folder holds exactly the recorded files."""
+    lock = json.loads((BUNDLE / "package-lock.json").read_text())["packages"]
+    direct = json.loads((BUNDLE / "package.json").read_text())["dependencies"]
+    for name, record in MANIFEST["packages"].items():
+        locked = lock[f"node_modules/{name}"]
+        assert (record["version"], record["integrity"]) == (locked["version"], locked["integrity"]), name
         assert re.fullmatch(r"sha512-[A-Za-z0-9+/]{86}==", record["integrity"]), name
-        assert re.fullmatch(r"[0-9a-f]{64}", record["sha256"]), name
-    assert {path.name for path in ASSETS_DIR.iterdir()} == {*MANIFEST["files"], "manifest.json"}
-    assert MANIFEST["packages"]["graphiql"]["version"].startswith("4.")
+    for name, version in direct.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name}: pin an exact version, not {version}"
+        assert MANIFEST["packages"][name]["version"] == version, name
+    assert MANIFEST["packages"]["graphiql"]["version"].startswith("5.")
+    assert MANIFEST["packages"]["react"]["version"].startswith("19.")
     assert MANIFEST["packages"]["react"]["version"] == MANIFEST["packages"]["react-dom"]["version"]
+    licences = (ASSETS_DIR / LICENCES).read_text()
+    for name, record in MANIFEST["packages"].items():
+        if record["role"] == "bundled":
+            assert f"{name.rpartition('node_modules/')[2]}@{record['version']} (" in licences, name
+    for record in MANIFEST["files"].values():
+        assert re.fullmatch(r"[0-9a-f]{64}", record["sha256"])
+    assert {path.name for path in ASSETS_DIR.iterdir()} == {*MANIFEST["files"], "manifest.json"}
 
 
 @pytest.mark.parametrize("damage", ["changed", "missing"])
 def test_a_file_that_differs_from_the_manifest_stops_the_server(tmp_path: Path, damage: str) -> None:
     shutil.copytree(ASSETS_DIR, tmp_path, dirs_exist_ok=True)
-    target = tmp_path / "react.production.min.js"
+    target = tmp_path / "graphql.worker.js"
     if damage == "changed":
-        target.write_bytes(target.read_bytes().replace(b"React", b"Reakt", 1))
+        target.write_bytes(target.read_bytes().replace(b"graphql", b"grafql", 1))
     else:
         target.unlink()
-    with pytest.raises(VendoredAssetError, match="react.production.min.js.*scripts/vendor_graphiql.py"):
+    with pytest.raises(VendoredAssetError, match="graphql.worker.js.*scripts/vendor_graphiql.py"):
         load_vendored_assets(tmp_path)
 
 
@@ -121,7 +141,7 @@ async def test_graphiql_in_production_serves_the_ide_and_still_refuses_introspec
     async with http_on(app_env="production", graphiql_in_production="true") as production, http_on() as development:
         page = await page_of(production)
         assert page.status_code == 200 and page.content == (await page_of(development)).content
-        assert (await production.get(f"{STATIC_PATH}/graphiql.min.js")).status_code == 200
+        assert (await production.get(f"{STATIC_PATH}/graphiql.js")).status_code == 200
         introspection = await production.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
         assert introspection.status_code == 400 and "introspection has been disabled" in introspection.text
 
@@ -210,11 +230,37 @@ def chromium_page() -> Iterator[DevTools]:
             browser.wait(timeout=10)
 
 
-QUERY_EDITOR = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
-# The tools pane holds the variables editor, then the headers editor.
-HEADERS_EDITOR = "document.querySelectorAll('.graphiql-editor-tool .CodeMirror')[1].CodeMirror"
+# GraphiQL 5's editors are Monaco: an editor's text is its rendered lines (in order of their
+# position; Monaco renders spaces as no-break spaces), and text is typed into its hidden textarea.
+QUERY_EDITOR = ".graphiql-query-editor"
+HEADERS_EDITOR = ".graphiql-editor-tool .graphiql-editor:nth-of-type(2)"  # variables, then headers
+RESULT = ".graphiql-response"
 VIEWER_QUERY = "query WhoAmI { viewer { isAuthenticated user { handle } } }"
 SUBSCRIPTION = "subscription Watch { issueUpdated(number: 999999) { number } }"
+
+
+def text_of(editor: str) -> str:
+    """A JS expression: the text an editor shows (null until it is mounted)."""
+    return (f"(() => {{ const root = document.querySelector({json.dumps(editor)} + ' .view-lines');"
+            " return root && [...root.querySelectorAll('.view-line')]"
+            ".sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))"
+            ".map(line => line.textContent).join('\\n').replace(/\\u00a0/g, ' '); })()")
+
+
+def compact_text_of(editor: str) -> str:
+    """A JS expression: an editor's text without any whitespace (the result pane wraps long lines,
+    which splits them into rendered lines anywhere, inside a JSON string too)."""
+    return f"({text_of(editor)} || '').replace(/\\s/g, '')"
+
+
+def type_into(tab: "DevTools", editor: str, text: str) -> None:
+    """Replace an editor's text as a user would: focus it, select all, type (one insertion)."""
+    tab.run(f"document.querySelector({json.dumps(editor + ' textarea')}).focus()")
+    for kind in ("rawKeyDown", "keyUp"):
+        tab.call("Input.dispatchKeyEvent", type=kind, modifiers=2, key="a", code="KeyA",
+                 windowsVirtualKeyCode=65, commands=["selectAll"] if kind == "rawKeyDown" else [])
+    tab.call("Input.insertText", text=text)
+    tab.wait_for(f"{text_of(editor)} === {json.dumps(text)}")
 
 
 @pytest.mark.slow
@@ -232,19 +278,25 @@ async def test_graphiql_in_production_works_offline_in_chromium(db: str, db_url:
 def drive_graphiql(db_url: str, handle: str, token: str) -> None:
     with live_server(db_url, APP_ENV="production", GRAPHIQL_IN_PRODUCTION="true") as base, chromium_page() as tab:
         tab.call("Page.navigate", url=f"{base}/graphql")
-        assert "LandingPage" in tab.wait_for(f"{QUERY_EDITOR}.getValue()")  # the default query
+        assert "LandingPage" in tab.wait_for(text_of(QUERY_EDITOR))  # the default query
 
         # Sign in through the Headers tab (the second editor of the tools pane), run a query.
         tab.run("[...document.querySelectorAll('.graphiql-editor-tools button')]"
                 ".find(b => b.textContent === 'Headers').click()")
-        tab.wait_for(f"!{HEADERS_EDITOR}.getWrapperElement().parentElement.classList.contains('hidden')")
-        tab.run(f"{HEADERS_EDITOR}.setValue({json.dumps(json.dumps({'Authorization': f'Bearer {token}'}))});"
-                f"{QUERY_EDITOR}.setValue({json.dumps(VIEWER_QUERY)})")
+        tab.wait_for(f"!document.querySelector({json.dumps(HEADERS_EDITOR)}).classList.contains('hidden')")
+        type_into(tab, HEADERS_EDITOR, json.dumps({"Authorization": f"Bearer {token}"}))
+        type_into(tab, QUERY_EDITOR, VIEWER_QUERY)
         # The tab takes the operation's name once GraphiQL has parsed the edit: run it after that.
         tab.wait_for("document.querySelector('.graphiql-tab-active')?.textContent === 'WhoAmI'")
         tab.run("document.querySelector('.graphiql-execute-button').click()")
-        answer = json.loads(tab.wait_for("(() => { const text = document.querySelector('.result-window .CodeMirror')"
-                                         ".CodeMirror.getValue(); return text.includes('viewer') && text; })()"))
+        # The result pane shows the answer (its top lines: Monaco renders only the visible ones)...
+        shown = json.dumps(f'"handle":"{handle}"')
+        tab.wait_for(f"{compact_text_of(RESULT)}.includes({shown})")
+        assert '"viewer":{"isAuthenticated":true,' in tab.run(compact_text_of(RESULT))
+        # ...which is the server's whole answer, as the browser received it.
+        who_am_i = next(event["requestId"] for event in tab.of("Network.requestWillBeSent")
+                        if "WhoAmI" in event["request"].get("postData", ""))
+        answer = json.loads(tab.call("Network.getResponseBody", requestId=who_am_i)["body"])
         assert answer["data"]["viewer"] == {"isAuthenticated": True, "user": {"handle": handle}}
 
         # The docs explorer shows the schema from /schema.graphql: the root type and its fields.
@@ -256,19 +308,18 @@ def drive_graphiql(db_url: str, handle: str, token: str) -> None:
 
         # A subscription goes over graphql-ws (the CSP lets the page open its WebSocket): an unknown
         # issue ends it with NOT_FOUND, shown in the result pane.
-        tab.run(f"{QUERY_EDITOR}.setValue({json.dumps(SUBSCRIPTION)})")
+        type_into(tab, QUERY_EDITOR, SUBSCRIPTION)
         tab.wait_for("document.querySelector('.graphiql-tab-active')?.textContent === 'Watch'")
         tab.run("document.querySelector('.graphiql-execute-button').click()")
-        assert tab.wait_for("document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()"
-                            ".includes('NOT_FOUND')")
+        assert tab.wait_for(f"{compact_text_of(RESULT)}.includes('NOT_FOUND')")
 
         # Persisted tabs: GraphiQL writes its tabs to localStorage (debounced), a reload restores
         # them. The token is stored nowhere: not with the tabs (shouldPersistHeaders is off), not
         # in the history (the page's storage drops it), so the restored Headers tab is empty.
         tab.wait_for("(localStorage.getItem('graphiql:tabState') || '').includes('Watch')")
         tab.call("Page.reload")
-        assert tab.wait_for(f"{QUERY_EDITOR}.getValue() === {json.dumps(SUBSCRIPTION)}")
-        assert tab.wait_for(f"{HEADERS_EDITOR}.getValue() === ''")  # once mounted: empty
+        assert tab.wait_for(f"{text_of(QUERY_EDITOR)} === {json.dumps(SUBSCRIPTION)}")
+        assert tab.wait_for(f"{text_of(HEADERS_EDITOR)} === ''")  # once mounted: empty
         stored = json.loads(tab.run("JSON.stringify(localStorage)"))
         assert "WhoAmI" in stored["graphiql:queries"] and token not in json.dumps(stored)
 
@@ -284,6 +335,8 @@ def drive_graphiql(db_url: str, handle: str, token: str) -> None:
     problems += [details for thrown in tab.of("Runtime.exceptionThrown") if not (
         (details := thrown["exceptionDetails"])["text"] == "Uncaught (in promise)"
         and details.get("exception", {}).get("className") == "Array")]
+    # console.error and console.warn calls of the page, its libraries and its workers count too.
+    problems += [call for call in tab.of("Runtime.consoleAPICalled") if call["type"] in ("error", "warning", "assert")]
     assert not problems, json.dumps(problems)[:3000]  # CSP violations are logged as errors too
 
 

@@ -141,7 +141,8 @@ def test_ide_detection(production: httpx.Client, path: str, accept: str, status:
         assert error(response)["extensions"]["code"] == code
 
 
-@pytest.mark.parametrize("path", ["/graphiql/static/graphiql.min.js", "/graphiql/static/graphiql.min.css"])
+@pytest.mark.parametrize("path", ["/graphiql/static/graphiql.js", "/graphiql/static/graphiql.css",
+                                  "/graphiql/static/graphql.worker.js"])
 def test_no_ide_assets(production: httpx.Client, path: str) -> None:
     """Nor are GraphiQL's files served: GRAPHIQL_IN_PRODUCTION is off, as by default."""
     response = production.get(path)
