@@ -12,6 +12,8 @@ SQLite `bm25` (title 10, body 1: sign flipped, higher is better), times the kind
 (`KIND_WEIGHTS`: an FAQ or an issue ranks above a post that matches as well). The score is
 rounded to an integer of millionths in SQL (`SCORE_SCALE`): the value ordered by, compared by
 cursors and shown as `rank`, so paging compares exactly what the database computed.
+
+Bounded: at most the newest MAX_MATCHES_PER_KIND matches of a kind are read, ranked and counted.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ from models.issues import Issue
 from models.posts import Post
 
 QUERY_MAX = 200
+# The most matches of one kind a search ranks and counts: the newest ones (highest ids). Ranking
+# reads every match it is given, so without a bound a query of common words costs in proportion
+# to the table. SQLite's FTS5 stops reading at the bound; PostgreSQL's GIN bitmap still reads
+# every match first (README, Search: the known limit).
+MAX_MATCHES_PER_KIND = 500
 # Ranks are held as integers of millionths: what SQL orders by and cursors compare, exactly.
 SCORE_SCALE = 1_000_000
 
@@ -218,8 +225,8 @@ class Search:
         return f'"query" AS MATERIALIZED (SELECT {query} AS "q"), '
 
     def _hits(self, kind: SearchType, sql: _Sql, with_score: bool) -> tuple[str, str, str]:
-        """The CTEs the matching needs (ending with a comma, or none), FROM and WHERE of the
-        kind's matching, visible rows, and the score's expression."""
+        """The CTEs the matching needs (ending with a comma, or none), FROM, WHERE and LIMIT of
+        the kind's matching, visible rows (the newest MAX_MATCHES_PER_KIND), and the score's expression."""
         spec = KINDS[kind]
         table = spec.model._meta.db_table
         weight = KIND_WEIGHTS[kind]
@@ -235,14 +242,18 @@ class Search:
             where = f'"{table}_search" MATCH {sql.value(self.terms.fts5())}'  # type: ignore[union-attr]
             source = f'"{table}_search" JOIN "{table}" ON "{table}"."id" = "{table}_search"."rowid"'
         visible = sql.condition(spec.model.visible_to(self.viewer))
-        return ctes, f"FROM {source} WHERE {where} AND {visible}", score if with_score else "0"
+        # The newest MAX_MATCHES_PER_KIND matches: FTS5 walks its rowids backwards and stops there;
+        # PostgreSQL takes every match from the GIN bitmap, then keeps the newest (top-N by id).
+        newest = f'"{table}_search"."rowid"' if not sql.postgres else f'"{table}"."id"'
+        bounded = f"ORDER BY {newest} DESC LIMIT {MAX_MATCHES_PER_KIND}"
+        return ctes, f"FROM {source} WHERE {where} AND {visible} {bounded}", score if with_score else "0"
 
     async def rows(self, kind: SearchType, page: Page, snippets: bool, total: bool = False) -> list[Any]:
         """Up to `page.limit` visible matches of one kind past the page's positions, in the
         order (reversed when backward), each with `_score`, `_date`, `_snippet` (None unless
         `snippets`) and, when `total`, `_total`: how many visible rows of the kind match, past the
-        cursors or not (the ranking reads every match anyway: counting them there saves a COUNT
-        that would read them all again). One statement."""
+        cursors or not, up to MAX_MATCHES_PER_KIND (the ranking reads every match it is given:
+        counting them there saves a COUNT that would read them again). One statement."""
         if self.terms is None:
             return []
         model = KINDS[kind].model
@@ -305,11 +316,12 @@ class Search:
                 f'AND "{index}"."rowid" = "page"."id")')
 
     async def count(self, kind: SearchType) -> int:
-        """How many visible rows of one kind match (one COUNT through the index)."""
+        """How many visible rows of one kind match, up to MAX_MATCHES_PER_KIND (one COUNT)."""
         if self.terms is None:
             return 0
         sql = _Sql(KINDS[kind].model)
         ctes, hits, _ = self._hits(kind, sql, with_score=False)
         with_ctes = f"WITH {ctes.rstrip(', ')} " if ctes else ""
-        _, records = await sql.db.execute_query(f"{with_ctes}SELECT COUNT(*) {hits}", sql.values)
+        _, records = await sql.db.execute_query(f'{with_ctes}SELECT COUNT(*) FROM (SELECT 1 {hits}) AS "matches"',
+                                                sql.values)
         return int(records[0][0])

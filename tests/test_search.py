@@ -251,6 +251,22 @@ async def test_a_cursor_with_an_id_no_table_holds_is_refused_before_sql(api: Gra
         assert [error["extensions"]["code"] for error in errors] == ["BAD_USER_INPUT"]
         assert statements.count == 0
 
+
+async def test_a_search_reads_at_most_the_newest_matches_of_each_kind(
+        api: GraphQLClient, corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ranking reads every match it is given: bounded, a broad query's work is known before it runs.
+    posts = [await make_post(corpus.author, corpus.board, title=f"Numbat {n}", body="numbat numbat") for n in range(4)]
+    try:
+        monkeypatch.setattr(models, "MAX_MATCHES_PER_KIND", 2)
+        for order in ("RELEVANCE", "NEWEST"):
+            found = (await api.query(SEARCH, {"q": "numbat", "first": 10, "order": order}))["search"]
+            assert found["totalCount"] == 2
+            assert sorted(node["slug"] for node in found["nodes"]) == sorted(post.slug for post in posts[-2:])
+        monkeypatch.setattr(models, "MAX_MATCHES_PER_KIND", 1000)
+        assert (await api.query(SEARCH, {"q": "numbat", "first": 10}))["search"]["totalCount"] == 4
+    finally:
+        await Post.filter(id__in=[post.pk for post in posts]).delete()
+
 # --- Visibility and the index kept in sync --------------------------------------------------------
 
 async def test_hidden_drafts_and_pending_posts_stay_hidden(api: GraphQLClient, corpus: Corpus) -> None:

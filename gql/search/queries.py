@@ -157,7 +157,8 @@ class SearchQueries:
     @connection("FAQs, issues (resolved ones too: a fix is worth finding) and posts matching `query`: every word, "
                 "in any order, English-stemmed (\"resetting\" finds \"reset\"), case and accents ignored, the last word also as a prefix, "
                 "\"double quotes\" for an exact phrase; what is typed is text, never query syntax. Best match "
-                "first unless `orderBy: NEWEST`.",
+                "first unless `orderBy: NEWEST`. At most the newest "
+                f"{models.MAX_MATCHES_PER_KIND} matches of each kind are read, ranked and counted (`totalCount`).",
                 metadata=repeated_by("types", len(models.SearchType)))
     def search(
         self,
