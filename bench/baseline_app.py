@@ -29,8 +29,8 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from bench import ceiling, raw
 from gql.app import tune_garbage_collector
-from gql.relay import to_global_id
-from gql.scalars import serialize_datetime
+from gql.core.relay import to_global_id
+from gql.core.scalars import serialize_datetime
 from gql.settings import Settings
 from models.db import tortoise_config
 from models.faqs import Faq, FaqCategory

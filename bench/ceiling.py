@@ -311,7 +311,7 @@ class Query:
         return PostConnection(nodes=_data().posts[:first])
 
 
-# The API's DateTime format (gql/scalars.py), so the answers compare equal.
+# The API's DateTime format (gql/core/scalars.py), so the answers compare equal.
 API_DATETIME = strawberry.scalar(name="DateTime", serialize=raw.api_datetime)
 
 

@@ -40,7 +40,7 @@ async def measure(db_url: str, size: int, depth: int, repeats: int) -> dict[str,
     from tortoise import Tortoise
 
     from gql.app import create_app
-    from gql.relay import QuerySetSource, Window
+    from gql.core.relay import QuerySetSource, Window
     from models import lean
     from models.db import tortoise_config
     from models.posts import Post, PostStatus

@@ -33,7 +33,7 @@ OPEN_ISSUE_STATUSES = ["INVESTIGATING", "IDENTIFIED", "MONITORING"]
 
 
 def gid(typename: str, pk: int) -> str:
-    """The API's global ID (gql/relay.py to_global_id)."""
+    """The API's global ID (gql/core/relay.py to_global_id)."""
     return base64.urlsafe_b64encode(f"{typename}:{pk}".encode()).decode().rstrip("=")
 
 
@@ -67,7 +67,7 @@ class Session:
 
 
 def api_datetime(value: datetime) -> str:
-    """The API's DateTime text (gql/scalars.py serialize_datetime): UTC, milliseconds, `Z`."""
+    """The API's DateTime text (gql/core/scalars.py serialize_datetime): UTC, milliseconds, `Z`."""
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value.isoformat(timespec="milliseconds") + "Z"

@@ -89,7 +89,7 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 def server(env: dict[str, str], app: str, port: int) -> Any:
     return uvicorn_process(app, port, env, prefix=pinned(0),
-                           options=["--loop", "uvloop", "--http", "gql.server:LimitedHttpToolsProtocol", "--no-access-log"])
+                           options=["--loop", "uvloop", "--http", "gql.http.server:LimitedHttpToolsProtocol", "--no-access-log"])
 
 
 def served_by(env: dict[str, str], port: int, workers: int, cores: str | None) -> Any:
@@ -417,7 +417,7 @@ async def prepare(db_url: str, static_dir: Path, repeats: int) -> dict[str, Any]
     from tortoise import Tortoise
 
     from gql.app import create_app
-    from gql.relay import to_global_id
+    from gql.core.relay import to_global_id
     from models.accounts import User, issue_token
     from models.db import tortoise_config
     from models.faqs import Faq
@@ -482,7 +482,7 @@ async def same_answers_hand(answers: dict[str, Any]) -> None:
 def _api_execution_context() -> tuple[Any, Callable[[Any], None] | None]:
     """The API's execution context (and its resolver lightening, when there is one), to run the
     ceiling's schema the way the API runs its own."""
-    from gql import execution
+    from gql.execution import executor as execution
 
     return execution.ExecutionContext, getattr(execution, "lighten_resolvers", None)
 

@@ -100,7 +100,7 @@ async def find_targets(db_url: str) -> Targets:
     """Tokens for WRITERS seeded members, and the rows their writes go to (in process, once)."""
     from tortoise import Tortoise
 
-    from gql.relay import to_global_id
+    from gql.core.relay import to_global_id
     from models.accounts import User, issue_token
     from models.db import tortoise_config
     from models.faqs import Faq
@@ -317,7 +317,7 @@ def main() -> int:
         # Its request log (a line per request) to a file: the run's own output stays readable.
         with (workdir / "server.log").open("wb") as log, serving_process(
                 [*pinned(0), PY, "-m", "uvicorn", "gql.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
-                 str(SOAK_PORT), "--loop", "uvloop", "--http", "gql.server:LimitedHttpToolsProtocol", "--no-access-log"],
+                 str(SOAK_PORT), "--loop", "uvloop", "--http", "gql.http.server:LimitedHttpToolsProtocol", "--no-access-log"],
                 SOAK_PORT, env, stdout=log, stderr=subprocess.STDOUT) as process:
             print(f"soaking {backend} for {args.duration:.0f} s ({args.connections} connections, "
                   f"{args.write_share:.0%} writes)", flush=True)

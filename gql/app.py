@@ -12,20 +12,20 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
-from gql.avatars import avatars_route
-from gql.broker import broker_for
+from gql.http.avatars import avatars_route
+from gql.live.broker import broker_for
 from gql.cache import ResponseCache, generations_for
 from gql.limits.budget import budgets_for
-from gql.logs import install as install_log_format, log_requests
+from gql.ops.logs import install as install_log_format, log_requests
 from gql.limits.guard import Guard
-from gql.persisted import store_for
-from gql.graphiql import GraphiQLIde, PublishedSchema
-from gql.health import Readiness, healthz
-from gql import metrics
+from gql.http.persisted import store_for
+from gql.http.graphiql import GraphiQLIde, PublishedSchema
+from gql.http.health import Readiness, healthz
+from gql.ops import metrics
 from gql.schema import build_schema
 from gql.settings import Settings
-from gql.transport import GraphQLHTTPEndpoint
-from gql.view import GraphQLView
+from gql.http.transport import GraphQLHTTPEndpoint
+from gql.http.websocket import GraphQLView
 from models.db import tortoise_config
 
 
@@ -47,7 +47,7 @@ def tune_garbage_collector(young_threshold: int = 0) -> None:
 def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> Starlette:
     """The ASGI app. `manage_orm=False` leaves the ORM to the caller (tests share one database)."""
     settings = settings or Settings.from_env()
-    install_log_format(settings)  # one line per record, JSON or escaped text (LOG_FORMAT): gql/logs.py
+    install_log_format(settings)  # one line per record, JSON or escaped text (LOG_FORMAT): gql/ops/logs.py
     log_requests(settings)  # one `gql.request` record per request answered (one observer per process)
     schema = build_schema(settings)
     broker = broker_for(settings.redis_url)
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
     view = GraphQLView(schema, settings, broker, guard, queries)
     cache = ResponseCache(settings, generations_for(settings.redis_url))
     readiness = Readiness(settings.redis_url, settings.ready_timeout_seconds)
-    metrics_endpoint = metrics.endpoint_for(settings)  # None: /metrics is not served (gql/metrics.py)
+    metrics_endpoint = metrics.endpoint_for(settings)  # None: /metrics is not served (gql/ops/metrics.py)
     published_schema = PublishedSchema(schema)  # GET /schema.graphql, in both profiles (the SDL is public)
     ide = GraphiQLIde() if settings.graphiql_enabled else None
     endpoint = GraphQLHTTPEndpoint(
@@ -98,10 +98,10 @@ def create_app(settings: Settings | None = None, *, manage_orm: bool = True) -> 
             # No `methods`: the endpoint answers other methods itself, with 405 and `Allow`.
             Route("/graphql", endpoint),
             WebSocketRoute("/graphql", view),
-            # Liveness and readiness (gql/health.py): neither is rate limited nor cached by anyone.
+            # Liveness and readiness (gql/http/health.py): neither is rate limited nor cached by anyone.
             Route("/healthz", healthz),
             Route("/readyz", readiness.endpoint),
-            # Default avatars (gql/avatars.py): drawn from the path alone, no database, cached a year.
+            # Default avatars (gql/http/avatars.py): drawn from the path alone, no database, cached a year.
             avatars_route(),
             # Prometheus metrics: not rate limited, never cached; absent in production without a token.
             *([Route("/metrics", metrics_endpoint)] if metrics_endpoint is not None else []),

@@ -214,8 +214,8 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     (service restart), and the app's stores are closed."""
     import uvicorn
 
-    from gql.logs import uvicorn_options
-    from gql.server import LimitedHttpToolsProtocol
+    from gql.ops.logs import uvicorn_options
+    from gql.http.server import LimitedHttpToolsProtocol
 
     workers = settings.workers if workers is None else workers
     if workers > 1 and not settings.redis_url:
@@ -225,10 +225,10 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     asyncio.run(migrate(settings))
     if not settings.is_production and settings.seed_on_start:
         asyncio.run(seed(settings, None))
-    from gql.metrics import MULTIPROC_DIR_VARIABLE, prepare_multiprocess_dir
+    from gql.ops.metrics import MULTIPROC_DIR_VARIABLE, prepare_multiprocess_dir
 
     if workers > 1 or os.environ.get(MULTIPROC_DIR_VARIABLE):
-        # Each worker counts into files there, and /metrics on any of them sums all (gql/metrics.py):
+        # Each worker counts into files there, and /metrics on any of them sums all (gql/ops/metrics.py):
         # made when missing, emptied of a previous run's files when given.
         prepare_multiprocess_dir(os.environ)
     uvicorn.run(
@@ -249,7 +249,7 @@ def serve(settings: Settings, workers: int | None = None) -> None:
         ws_max_size=settings.max_body_bytes,
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
-        # Our request line instead of uvicorn's access log; every record in LOG_FORMAT (gql/logs.py).
+        # Our request line instead of uvicorn's access log; every record in LOG_FORMAT (gql/ops/logs.py).
         **uvicorn_options(settings),
     )
 
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         # A setting that cannot be read: its message says which and why, no traceback needed.
         print(f"community-api: {refusal}", file=sys.stderr)
         return 2
-    from gql.logs import install as install_log_format
+    from gql.ops.logs import install as install_log_format
 
     install_log_format(settings)  # migrate's and seed's records too, in LOG_FORMAT
     if args.command == "serve":

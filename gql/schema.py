@@ -14,27 +14,27 @@ from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
 from gql.announcements.mutations import AnnouncementMutations
 from gql.announcements.queries import AnnouncementQueries
-from gql.execution import ExecutionContext, lighten_resolvers
+from gql.execution.executor import ExecutionContext, lighten_resolvers
 from gql.faqs.mutations import FaqMutations
 from gql.faqs.queries import FaqQueries
 from gql.issues.mutations import IssueMutations
 from gql.issues.queries import IssueQueries
 from gql.limits.queries import RateLimitQueries
-from gql.masking import MaskUnexpectedErrors
+from gql.execution.masking import MaskUnexpectedErrors
 from gql.moderation.mutations import ModerationMutations
-from gql.mutations import describe_conventions
+from gql.core.mutations import describe_conventions
 from gql.moderation.queries import ModerationQueries
-from gql.node import NodeQueries
+from gql.core.node import NodeQueries
 from gql.posts.mutations import PostMutations
 from gql.posts.queries import PostQueries
-from gql.scalars import SCALAR_MAP
+from gql.core.scalars import SCALAR_MAP
 from gql.search.queries import SearchQueries
 from gql.settings import Settings
 from gql.stars.applications import StarApplicationQueries
 from gql.stars.mutations import StarMutations
 from gql.stars.queries import StarsQueries
 from gql.stats.queries import StatsQueries
-from gql.subscriptions import Subscription
+from gql.live.subscriptions import Subscription
 from gql.wizard.queries import WizardQueries
 
 QUERY_TYPES: tuple[type, ...] = (
@@ -76,8 +76,8 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Strawberry logs every error at ERROR, the client's own (validation, bad input) too,
         without the request id. Ours are logged where they are known: an unexpected exception by
-        the masking, with the request id and traceback (gql/masking.py); an unreachable database
-        as one warning per outage; the client's errors as codes in the request line (gql/logs.py)."""
+        the masking, with the request id and traceback (gql/execution/masking.py); an unreachable database
+        as one warning per outage; the client's errors as codes in the request line (gql/ops/logs.py)."""
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -86,7 +86,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if settings.is_production:
         extensions.append(DisableIntrospection)
     if settings.tracing_enabled:  # imported only then: off, nothing of OpenTelemetry loads
-        from gql.tracing import schema_extensions
+        from gql.ops.tracing import schema_extensions
 
         extensions[:0] = schema_extensions()  # first: the operation's span encloses the others' work
     schema = Schema(

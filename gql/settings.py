@@ -90,7 +90,7 @@ class Settings:
     # On SIGTERM or SIGINT: how long requests in flight may take to finish before they are cancelled.
     shutdown_timeout_seconds: int = 30
     log_level: str = "info"
-    # How records are written (gql/logs.py): "json" (one object per line, for a log pipeline) or
+    # How records are written (gql/ops/logs.py): "json" (one object per line, for a log pipeline) or
     # "text" (one escaped line, for a terminal); empty: json in production, text in development.
     log_format: str = ""
     # Seed the demo content at start-up in development (idempotent).
@@ -121,7 +121,7 @@ class Settings:
     max_query_cost: int = 10_000
     request_timeout_seconds: int = 10
 
-    # Slow and oversized clients (gql/server.py, and `read_body` in gql/transport.py): a request
+    # Slow and oversized clients (gql/http/server.py, and `read_body` in gql/http/transport.py): a request
     # head (request line + headers) must be complete within HEADER_TIMEOUT_SECONDS (408) and hold
     # at most MAX_HEADER_BYTES (431); a body must keep arriving, no gap over
     # BODY_READ_TIMEOUT_SECONDS and all of it within BODY_TIMEOUT_SECONDS (408). MAX_CONNECTIONS
@@ -169,7 +169,7 @@ class Settings:
     # UTC midnights).
     faq_view_window_seconds: int = 86_400
 
-    # GraphiQL in production (gql/graphiql.py): off, production serves no IDE. On, the page is
+    # GraphiQL in production (gql/http/graphiql.py): off, production serves no IDE. On, the page is
     # served and reads the schema from /schema.graphql, so introspection stays refused.
     graphiql_in_production: bool = False
 
@@ -186,13 +186,13 @@ class Settings:
     ws_max_operations: int = 20
     ws_init_timeout_seconds: int = 10
 
-    # Prometheus metrics at /metrics (gql/metrics.py): on or off, and the bearer token a scraper
+    # Prometheus metrics at /metrics (gql/ops/metrics.py): on or off, and the bearer token a scraper
     # must send when set. In production without a token /metrics is not served (never public
     # by accident); in development without one it is open. Kept out of repr: it is a secret.
     metrics_enabled: bool = True
     metrics_token: str = field(default="", repr=False)
 
-    # OpenTelemetry spans per operation and per SQL statement (gql/tracing.py), exported as the
+    # OpenTelemetry spans per operation and per SQL statement (gql/ops/tracing.py), exported as the
     # OTEL_* variables say; needs the `tracing` extra (without it, refuses to start). Off: nothing
     # of OpenTelemetry is imported.
     tracing_enabled: bool = False
@@ -205,7 +205,7 @@ class Settings:
             raise ValueError(f"SHUTDOWN_TIMEOUT_SECONDS: {self.shutdown_timeout_seconds} is negative")
         object.__setattr__(self, "log_format", parse_log_format(self.log_format))
         if self.tracing_enabled:
-            from gql.tracing import require_packages  # one line naming the missing packages
+            from gql.ops.tracing import require_packages  # one line naming the missing packages
 
             require_packages()
 

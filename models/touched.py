@@ -232,7 +232,7 @@ SCRIPT = Statement(written=frozenset({ALL}), opaque=True, deletes=True)
 class RecordingClient:
     """Mixed in before a Tortoise DB client class: records and announces each statement's tables."""
 
-    # Set by gql/tracing.py when tracing is on (a function of the client, the SQL and the running
+    # Set by gql/ops/tracing.py when tracing is on (a function of the client, the SQL and the running
     # statement): awaits the statement inside a span. None (off) costs a statement one look-up in
     # `_traced`; models/ stays free of gql/ and of OpenTelemetry.
     trace_statement: Callable[[Any, str, Awaitable[Any]], Awaitable[Any]] | None = None

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build GraphiQL 5 for the /graphql page into gql/static/graphiql/, from pinned npm packages.
+"""Build GraphiQL 5 for the /graphql page into gql/http/static/graphiql/, from pinned npm packages.
 
 Usage (from the repository root; needs `node` and `npm`):
 
@@ -16,7 +16,7 @@ bundles the page, the workers and THIRD_PARTY_LICENSES.txt (the licence of each 
 manifest.json records each bundled package's version and lockfile integrity, and each built
 file's sha256. esbuild's output is a function of its inputs, so `--check` rebuilding the same
 lockfile must give the same bytes. The server serves exactly the manifest's files and refuses to
-start on a file whose bytes differ from it (gql/graphiql.py).
+start on a file whose bytes differ from it (gql/http/graphiql.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "scripts" / "graphiql-bundle"
 INPUTS = ("package.json", "package-lock.json", "build.mjs", "src")
-TARGET = ROOT / "gql" / "static" / "graphiql"
+TARGET = ROOT / "gql" / "http" / "static" / "graphiql"
 MANIFEST = TARGET / "manifest.json"
 
 

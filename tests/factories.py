@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
-from gql.relay import global_id_of
+from gql.core.relay import global_id_of
 from models.accounts import Role, TokenScope, User, issue_token
 from models.base import utcnow
 from models.faqs import Faq, FaqCategory, FaqStatus

@@ -228,7 +228,7 @@ async def test_times_at_the_edges_are_stored_and_read_back(
 
 # --- The sweep -----------------------------------------------------------------------------------
 
-# Cursors and `search(query:)` are bounded by their own modules (gql/relay.py, gql/search/).
+# Cursors and `search(query:)` are bounded by their own modules (gql/core/relay.py, gql/search/).
 ELSEWHERE = {"after", "before"}
 SEARCH = ("Query", "search")
 

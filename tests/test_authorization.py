@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from tortoise.models import Model
 
-from gql.relay import from_global_id, global_id_of, to_global_id
+from gql.core.relay import from_global_id, global_id_of, to_global_id
 from models import faqs, issues, moderation, posts
 from models.accounts import AccessToken, Role, TokenScope, User, hash_token
 from models.faqs import FaqRating, FaqStatus

@@ -185,7 +185,7 @@ NUMBERS = [
     # Found by the fuzzer: a cost past 64 bits crashed the refusal's own encoding (plain-text 500).
     ("a cost past 64 bits", op("{ %s }" % COSTLY), 400, "QUERY_TOO_COMPLEX"),
 ]
-# Its figure, past what a 64-bit reader holds: written as a decimal string (gql/encoding.py).
+# Its figure, past what a 64-bit reader holds: written as a decimal string (gql/execution/encoding.py).
 COSTLY_FIGURE = "18446744073709551616"
 
 # (type, query with $v, wrong values): every scalar and kind given JSON of another type.
@@ -361,7 +361,7 @@ def test_a_log_record_quoting_what_json_cannot_hold_is_one_line(log_format: str)
     figures may quote them): one line, in either format, written whole (never an error in logging)."""
     import logging
 
-    from gql.logs import formatter
+    from gql.ops.logs import formatter
 
     record = logging.makeLogRecord({"name": "gql.errors", "levelname": "ERROR", "msg": "refused %r and %s",
                                      "args": ("a\ud800b", 2**70), "cost": 2**70, "value": "\udc00"})

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gql.relay import to_global_id
+from gql.core.relay import to_global_id
 from models.accounts import User
 from tests.conftest import client_for, settings_with
 from tests.factories import make_board, make_post, make_user, token_for

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from gql.broker import Broker, MemoryBroker, RedisBroker
+from gql.live.broker import Broker, MemoryBroker, RedisBroker
 
 
 def redis_url() -> str:

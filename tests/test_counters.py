@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from tortoise.functions import Count
 
-from gql.relay import to_global_id
+from gql.core.relay import to_global_id
 from models import counted
 from models.accounts import Role, User
 from models.counted import COUNTED, COUNTED_LINKS, Tally, recount_all

@@ -13,7 +13,7 @@ import strawberry
 from graphql.execution.executor import Executor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from gql.execution import ExecutionContext, is_awaitable, lighten_resolvers
+from gql.execution.executor import ExecutionContext, is_awaitable, lighten_resolvers
 from models.posts import Post
 from tests.support import GraphQLClient
 

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from gql.graphiql import ASSETS_DIR, MANIFEST_PATH, STATIC_PATH, VendoredAssetError, load_vendored_assets
+from gql.http.graphiql import ASSETS_DIR, MANIFEST_PATH, STATIC_PATH, VendoredAssetError, load_vendored_assets
 from gql.settings import Settings
 from tests.conftest import client_for, settings_with
 from tests.factories import make_user, token_for

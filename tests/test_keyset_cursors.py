@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from tortoise.queryset import QuerySet
 
-from gql.relay import from_global_id
+from gql.core.relay import from_global_id
 from models.accounts import Role, User
 from models.base import utcnow
 from models.faqs import Faq, FaqStatus

@@ -1,7 +1,7 @@
 """A client's text cannot forge a log record: every record is one line at column 0.
 
 Issue 9: a `posts(board:)` value with `\\nERROR gql.errors: …` in it reached the log through the
-ValidationError Tortoise raised, and the traceback printed it as a line of its own. gql/logs.py
+ValidationError Tortoise raised, and the traceback printed it as a line of its own. gql/ops/logs.py
 formats every handler's records so that control characters in messages are escaped and the lines
 of a traceback are marked as its continuation. Unit tests hold the formatter to that on records
 of every shape; the end-to-end tests send hostile text to a real server, started both ways it is
@@ -22,7 +22,7 @@ import orjson
 import pytest
 from uvicorn.logging import AccessFormatter, DefaultFormatter
 
-from gql import logs
+from gql.ops import logs
 from tests.live_server import free_port, serving_process
 
 FORGED = "ERROR gql.errors: request forged: admin logged in"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from gql.relay import to_global_id
+from gql.core.relay import to_global_id
 from models import posts as post_rules
 from models.base import utcnow
 from models.faqs import Faq, FaqCategory, FaqRating, FaqStatus

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gql import metrics
-from gql.served import HTTP, WEBSOCKET, Served, report
+from gql.ops import metrics
+from gql.ops.served import HTTP, WEBSOCKET, Served, report
 from tests.conftest import client_for, settings_with
 from tests.live_server import ROOT, live_server
 from tests.support import GraphQLClient, count_sql
@@ -268,8 +268,8 @@ async def test_websocket_gauges_follow_connections_and_subscriptions(db: str, db
 
 WORKER = """
 import os, sys
-from gql import metrics
-from gql.served import Served, report
+from gql.ops import metrics
+from gql.ops.served import Served, report
 stop = metrics.start_recording()
 for _ in range(int(sys.argv[1])):
     report(Served("http", "r", "192.0.2.1", "POST", status=200, duration=0.02, operation_type="query",
@@ -280,7 +280,7 @@ print(os.getpid())
 
 READER = """
 import sys
-from gql import metrics
+from gql.ops import metrics
 for pid in sys.argv[1:]:
     metrics.worker_stopped(int(pid))
 sys.stdout.write(metrics.exposition().decode())
@@ -321,8 +321,8 @@ def test_a_supervisor_that_prepares_the_directory_after_importing_still_counts_i
     # (and prometheus-client) before preparing the directory.
     code = """
 import os, sys
-from gql import metrics
-from gql.served import Served, report
+from gql.ops import metrics
+from gql.ops.served import Served, report
 os.environ[metrics.MULTIPROC_DIR_VARIABLE] = sys.argv[1]
 metrics.prepare_multiprocess_dir(os.environ)
 stop = metrics.start_recording()

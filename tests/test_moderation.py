@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gql.relay import from_global_id, to_global_id
+from gql.core.relay import from_global_id, to_global_id
 from models.accounts import Role, TokenScope, User
 from models.faqs import FaqCategory
 from models.issues import Issue, IssueUpdate

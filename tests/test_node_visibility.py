@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from gql.relay import to_global_id
+from gql.core.relay import to_global_id
 from models.accounts import AccessToken, Role, User
 from models.base import utcnow
 from models.moderation import ModerationAction, Report, ReportReason, TargetKind, record_action

@@ -16,7 +16,7 @@ import pytest_asyncio
 from tortoise import Tortoise
 
 import models.faqs
-from gql.relay import global_id_of
+from gql.core.relay import global_id_of
 from models.accounts import Role, User
 from models.announcements import LINK_URL_MAX, Announcement
 from models.faqs import Faq, FaqCategory, FaqStatus, FaqView

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from gql.persisted import RedisQueryStore, sha256
+from gql.http.persisted import RedisQueryStore, sha256
 from models.accounts import User
 from tests.conftest import client_for, settings_with
 from tests.factories import make_user, token_for

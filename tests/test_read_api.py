@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gql.relay import to_global_id
+from gql.core.relay import to_global_id
 from models.accounts import Role, User, issue_token
 from models.faqs import Faq
 from models.issues import Issue

@@ -120,14 +120,14 @@ async def test_malformed_global_ids_are_bad_user_input(client: GraphQLClient, ba
 
 
 async def test_unknown_global_id_is_null(client: GraphQLClient) -> None:
-    from gql.relay import to_global_id
+    from gql.core.relay import to_global_id
 
     data = await client.query("query($id: ID!) { node(id: $id) { id } }", {"id": to_global_id("Announcement", 987654)})
     assert data == {"node": None}
 
 
 async def test_nodes_refuses_more_ids_than_a_page(client: GraphQLClient) -> None:
-    from gql.relay import to_global_id
+    from gql.core.relay import to_global_id
 
     ids = [to_global_id("Announcement", n) for n in range(1, 102)]
     errors = await client.errors("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})

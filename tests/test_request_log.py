@@ -24,9 +24,9 @@ import httpx
 import orjson
 import pytest
 
-from gql import logs
-from gql import served as served_module
-from gql.served import Served, report
+from gql.ops import logs
+from gql.ops import served as served_module
+from gql.ops.served import Served, report
 from gql.settings import Settings
 from tests.live_server import ROOT, free_port, serving_process
 from tests.test_log_injection import FORGED, HOSTILE, assert_no_forged_line
@@ -345,7 +345,7 @@ def test_uvicorn_options_write_every_record_of_a_served_process_as_json(
     records from the very first (before the app is built) are JSON, and there is no access log."""
     def as_the_cli_serves(port: int) -> list[str]:
         return [sys.executable, "-c",
-                "import logging, uvicorn; from gql.logs import uvicorn_options; from gql.settings import Settings; "
+                "import logging, uvicorn; from gql.ops.logs import uvicorn_options; from gql.settings import Settings; "
                 "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s'); "
                 f"uvicorn.run('gql.app:create_app', factory=True, host='127.0.0.1', port={port}, log_level='info', "
                 "**uvicorn_options(Settings.from_env()))"]

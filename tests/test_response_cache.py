@@ -25,8 +25,8 @@ from tortoise import Tortoise
 
 from gql.app import create_app
 from gql.cache import responses
-from gql.relay import global_id_of
-from gql.transport import GraphQLHTTPEndpoint
+from gql.core.relay import global_id_of
+from gql.http.transport import GraphQLHTTPEndpoint
 from models.accounts import Role
 from models.faqs import Faq
 from models.issues import Issue, IssueStatus
@@ -422,7 +422,7 @@ async def test_public_get_answers_stay_public_and_hits_carry_no_budget(db: str) 
 
 
 async def test_persisted_queries_and_batch_items_share_entries(db: str) -> None:
-    from gql.persisted import sha256
+    from gql.http.persisted import sha256
 
     query = "{ faqCategories { slug } } # %s" % uuid.uuid4().hex
     other = "{ boards { name } } # %s" % uuid.uuid4().hex

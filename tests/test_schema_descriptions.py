@@ -26,8 +26,8 @@ from graphql import (
     visit,
 )
 
-from gql.codes import REQUIREMENT_CODES, USER_ERROR_CODES
-from gql.documented import EMBEDDED, SINGLETON
+from gql.core.codes import REQUIREMENT_CODES, USER_ERROR_CODES
+from gql.core.documented import EMBEDDED, SINGLETON
 from gql.schema import build_schema
 from gql.settings import Settings
 
@@ -172,7 +172,7 @@ def test_every_code_the_models_raise_is_a_user_error_code(schema: GraphQLSchema)
     assert {"NOT_FOUND", "TOO_SHORT", "BLANK", "INVALID", "AGE_18_PLUS", "TAKEN"} <= set(found)
     members = set(schema.type_map["UserErrorCode"].values)  # type: ignore[union-attr]
     forgotten = {code: sorted(where) for code, where in found.items() if code not in members}
-    assert not forgotten, f"codes raised in models/ but not in UserErrorCode (gql/codes.py): {forgotten}"
+    assert not forgotten, f"codes raised in models/ but not in UserErrorCode (gql/core/codes.py): {forgotten}"
     assert members == set(USER_ERROR_CODES) | set(REQUIREMENT_CODES)
 
 
@@ -225,7 +225,7 @@ def test_every_type_a_page_reaches_has_an_id_or_is_documented_embedded(schema: G
     assert {"Faq", "Issue", "StarsProgram", "Perk", "ProgramValue", "EligibilityRequirement"} <= reached
     unkeyed = sorted(name for name in reached if "id" not in schema.type_map[name].fields  # type: ignore[union-attr]
                      and not (schema.type_map[name].description or "").endswith((EMBEDDED, SINGLETON)))
-    assert not unkeyed, f"types on a page with neither `id` nor the embedded or singleton note (gql/documented.py): {unkeyed}"
+    assert not unkeyed, f"types on a page with neither `id` nor the embedded or singleton note (gql/core/documented.py): {unkeyed}"
 
 
 def test_embedded_types_are_exactly_those_without_an_id(schema: GraphQLSchema) -> None:

@@ -10,8 +10,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from gql.relay import to_global_id
-from gql.scalars import serialize_datetime
+from gql.core.relay import to_global_id
+from gql.core.scalars import serialize_datetime
 from models.accounts import AccessToken, Role
 from models.stars import StarApplication
 from tests.factories import make_user, token_for
@@ -20,7 +20,7 @@ from tests.test_star_applications import eligible_member, form
 
 ROOT = Path(__file__).resolve().parent.parent
 LANDING_PAGE = (ROOT / "gql" / "landing_page.graphql").read_text()
-# The one format: UTC, milliseconds, `Z` (gql/scalars.py).
+# The one format: UTC, milliseconds, `Z` (gql/core/scalars.py).
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 # Anything that starts like a date-time, to find every one an answer holds.
 LOOKS_LIKE_A_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT")

@@ -1,4 +1,4 @@
-"""The one record of each request (gql/served.py) that the request log and the metrics read:
+"""The one record of each request (gql/ops/served.py) that the request log and the metrics read:
 what it says must be what happened, over HTTP and over the WebSocket."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from gql.served import HTTP, WEBSOCKET, Served, observe
+from gql.ops.served import HTTP, WEBSOCKET, Served, observe
 from tests.conftest import client_for, settings_with
 from tests.support import count_sql
 from tests.ws_client import acknowledged, next_message, send_subscribe

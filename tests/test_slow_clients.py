@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from gql import cli
-from gql.server import LimitedHttpToolsProtocol
+from gql.http.server import LimitedHttpToolsProtocol
 from gql.settings import Settings
 from tests.live_server import free_port, uvicorn_process
 
@@ -74,7 +74,7 @@ def server(db: str, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     stderr = tmp_path_factory.mktemp("slow_clients") / "stderr.log"
     env = {**os.environ, "DATABASE_URL": db_url, "RATE_LIMIT_ENABLED": "false", **LIMITS}
     # The options `serve` passes to uvicorn.run (test_serve_runs_uvicorn_with_the_limits pins them).
-    options = ["--loop", "uvloop", "--http", "gql.server:LimitedHttpToolsProtocol",
+    options = ["--loop", "uvloop", "--http", "gql.http.server:LimitedHttpToolsProtocol",
                "--limit-concurrency", str(MAX_CONNECTIONS), "--timeout-keep-alive", "5"]
     # uvicorn_process leaves stderr to the terminal: the shell sends it to a file we can read.
     keep_stderr = ["sh", "-c", f'exec "$@" 2>"{stderr}"', "sh"]

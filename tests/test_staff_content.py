@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 from tortoise.models import Model
 
-from gql.relay import from_global_id, global_id_of, to_global_id
+from gql.core.relay import from_global_id, global_id_of, to_global_id
 from models.accounts import Role, User
 from models.faqs import FaqStatus
 from tests.factories import make_application, make_board, make_faq, make_issue, make_post, make_user, token_for

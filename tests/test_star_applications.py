@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from gql.relay import pk_of, to_global_id
+from gql.core.relay import pk_of, to_global_id
 from models import stars as stars_rules
 from models.accounts import Role, User
 from models.base import utcnow

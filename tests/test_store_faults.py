@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql.persisted import sha256
+from gql.http.persisted import sha256
 from tests.conftest import client_for, settings_with
 from tests.factories import token_for
 from tests.live_server import free_port, live_server, serving_process

@@ -33,7 +33,7 @@ async def test_issue_updates_reach_subscribers(db: str, db_url: str) -> None:
             event = await next_message(socket, "next")
     assert event["id"] == "s"
     answered = event["payload"]["data"]["issueUpdated"]
-    # Date-times over WebSocket have the one format of HTTP answers (gql/scalars.py).
+    # Date-times over WebSocket have the one format of HTTP answers (gql/core/scalars.py).
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", answered.pop("updatedAt"))
     assert answered == {"number": 1002, "status": "MONITORING", "updates": {"nodes": [{"body": "Fix is rolling out."}]}}
 

@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing (TRACING_ENABLED, gql/tracing.py): an operation is a span, each SQL
+"""OpenTelemetry tracing (TRACING_ENABLED, gql/ops/tracing.py): an operation is a span, each SQL
 statement a span inside it; no variable, password or token reaches a span; off, nothing of
 OpenTelemetry is imported or recorded; on without the extra, the CLI refuses in one line."""
 
@@ -21,10 +21,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tortoise.exceptions import IntegrityError
 
-from gql.context import Context
+from gql.core.context import Context
 from gql.schema import build_schema
 from gql.settings import Settings
-from gql.tracing import sdk_tracer_provider, uninstrument_statements
+from gql.ops.tracing import sdk_tracer_provider, uninstrument_statements
 from models.accounts import User, register
 from tests.conftest import client_for, settings_with
 from tests.support import GraphQLClient, count_sql

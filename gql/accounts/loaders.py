@@ -4,7 +4,7 @@ from typing import Any, Hashable
 
 from tortoise.functions import Sum
 
-from gql.loaders import CounterByIdLoader, Loader, ModelByIdLoader, page_filler
+from gql.core.loaders import CounterByIdLoader, Loader, ModelByIdLoader, page_filler
 from models import lean
 from models.accounts import User
 from models.posts import Post, PostStatus

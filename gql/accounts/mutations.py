@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import strawberry
 
-from gql import events
+from gql.live import events
 from gql.accounts.types import TokenScope, User
-from gql.context import Info
+from gql.core.context import Info
 from gql.accounts.queries import RefreshesViewer
-from gql.mutations import MutationPayload, mutate, perform
-from gql.relay import global_id_of, pk_of
+from gql.core.mutations import MutationPayload, mutate, perform
+from gql.core.relay import global_id_of, pk_of
 from models import accounts as rules
 
 

@@ -10,10 +10,10 @@ from gql.accounts.loaders import (
     PublishedPostCountByAuthorIdLoader,
     StarProfileByUserIdLoader,
 )
-from gql.context import Info
-from gql.documented import described_enum, embedded
-from gql.loaders import then
-from gql.relay import Node, node_type
+from gql.core.context import Info
+from gql.core.documented import described_enum, embedded
+from gql.core.loaders import then
+from gql.core.relay import Node, node_type
 from models import accounts as models
 from models import avatars
 

@@ -5,9 +5,9 @@ from datetime import datetime
 import strawberry
 
 from gql.announcements.types import Announcement
-from gql.context import Info
-from gql.markdown import MARKDOWN_SOURCE
-from gql.mutations import MutationPayload, mutate, returning
+from gql.core.context import Info
+from gql.core.markdown import MARKDOWN_SOURCE
+from gql.core.mutations import MutationPayload, mutate, returning
 from models import announcements as rules
 from models.accounts import Capability
 

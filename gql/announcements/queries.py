@@ -7,8 +7,8 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from gql.announcements.types import Announcement
-from gql.context import Info
-from gql.relay import Connection, connection
+from gql.core.context import Info
+from gql.core.relay import Connection, connection
 from models.announcements import Announcement as AnnouncementModel
 from models.base import utcnow
 

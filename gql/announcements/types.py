@@ -4,9 +4,9 @@ from datetime import datetime
 
 import strawberry
 
-from gql.documented import embedded
-from gql.markdown import html_of
-from gql.relay import Node, node_type
+from gql.core.documented import embedded
+from gql.core.markdown import html_of
+from gql.core.relay import Node, node_type
 from models import announcements as models
 
 

@@ -96,9 +96,9 @@ class RedisGenerations:
     KEY = "community-api:response-cache:generations"
 
     def __init__(self, url: str) -> None:
-        from gql.outage import Outage, fast_redis, unreachable_errors
+        from gql.ops.outage import Outage, fast_redis, unreachable_errors
 
-        # Fail fast: a request waits on this before it executes (gql/outage.py).
+        # Fail fast: a request waits on this before it executes (gql/ops/outage.py).
         self._redis = fast_redis(url)
         self._script = self._redis.register_script(_SNAPSHOT)
         self._pending: set[str] = set()  # bumps that did not reach Redis yet

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import strawberry
 
-from gql.context import Info
+from gql.core.context import Info
 from gql.faqs.types import Faq
 from gql.limits.guard import client_address
-from gql.markdown import MARKDOWN_SOURCE
-from gql.mutations import MutationPayload, mutate, perform, returning
-from gql.relay import pk_of
+from gql.core.markdown import MARKDOWN_SOURCE
+from gql.core.mutations import MutationPayload, mutate, perform, returning
+from gql.core.relay import pk_of
 from models import faqs as rules
 from models.accounts import Capability
 

@@ -5,14 +5,14 @@ from typing import Annotated
 import strawberry
 from tortoise.expressions import Q
 
-from gql.bounds import bounded, column_bounded
+from gql.core.bounds import bounded, column_bounded
 from models import lean
 from models.base import get_by_column
-from gql.context import Info
+from gql.core.context import Info
 from gql.faqs.loaders import prepare_faq_page
 from gql.faqs.types import Faq, FaqCategory, FaqOrder
-from gql.loaders import counted
-from gql.relay import Connection, connection
+from gql.core.loaders import counted
+from gql.core.relay import Connection, connection
 from models import faqs as models
 
 

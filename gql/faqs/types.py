@@ -6,17 +6,17 @@ from typing import Any, Awaitable
 
 import strawberry
 
-from gql.context import Info
+from gql.core.context import Info
 from gql.faqs.loaders import (
     FaqCategoryByIdLoader,
     LabelsByFaqIdLoader,
     PublishedFaqCountByCategoryIdLoader,
     ViewerRatingByFaqIdLoader,
 )
-from gql.documented import described_enum
-from gql.loaders import viewer_row
-from gql.markdown import html_of
-from gql.relay import Node, node_type
+from gql.core.documented import described_enum
+from gql.core.loaders import viewer_row
+from gql.core.markdown import html_of
+from gql.core.relay import Node, node_type
 from models import faqs as models
 
 FaqStatus = described_enum(models.FaqStatus, "Whether readers see an FAQ.", {

@@ -4,12 +4,12 @@ from typing import Awaitable, Callable
 
 import strawberry
 
-from gql import events
-from gql.context import Info
+from gql.live import events
+from gql.core.context import Info
 from gql.issues.types import Issue, IssueStatus, IssueUpdate, Platform
-from gql.markdown import MARKDOWN_SOURCE
-from gql.mutations import MutationPayload, mutate, returning
-from gql.relay import pk_of
+from gql.core.markdown import MARKDOWN_SOURCE
+from gql.core.mutations import MutationPayload, mutate, returning
+from gql.core.relay import pk_of
 from models import issues as rules
 from models.accounts import Capability, User
 

@@ -4,12 +4,12 @@ from typing import Annotated, Iterable
 
 import strawberry
 
-from gql.context import Info
-from gql.errors import BadUserInput
-from gql.loaders import counted
+from gql.core.context import Info
+from gql.core.errors import BadUserInput
+from gql.core.loaders import counted
 from gql.issues.loaders import prepare_issue_page
 from gql.issues.types import Issue, IssueOrder, IssueStatus, Platform
-from gql.relay import Connection, connection
+from gql.core.relay import Connection, connection
 from models import issues as models
 
 

@@ -6,17 +6,17 @@ from typing import Awaitable
 
 import strawberry
 
-from gql.context import Info
+from gql.core.context import Info
 from gql.issues.loaders import (
     PlatformsByIssueIdLoader,
     UpdatesByIssueIdLoader,
     ViewerAffectedMarkByIssueIdLoader,
     ViewerSubscriptionByIssueIdLoader,
 )
-from gql.documented import described_enum
-from gql.loaders import rows_of, then, viewer_row
-from gql.markdown import html_of
-from gql.relay import Connection, Node, connection, node_type
+from gql.core.documented import described_enum
+from gql.core.loaders import rows_of, then, viewer_row
+from gql.core.markdown import html_of
+from gql.core.relay import Connection, Node, connection, node_type
 from models import issues as models
 
 IssueStatus = described_enum(models.IssueStatus, (

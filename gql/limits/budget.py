@@ -89,7 +89,7 @@ class RedisBudgets:
     is not carried over)."""
 
     def __init__(self, url: str, prefix: str = "community-api:rate:") -> None:
-        from gql.outage import Outage, fast_redis, unreachable_errors
+        from gql.ops.outage import Outage, fast_redis, unreachable_errors
 
         self._redis = fast_redis(url)
         self._script = self._redis.register_script(_SPEND)

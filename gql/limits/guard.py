@@ -11,8 +11,8 @@ from graphql import GraphQLSyntaxError, OperationType
 from starlette.requests import HTTPConnection
 from strawberry import Schema
 
-from gql.context import Context
-from gql.errors import RequestError
+from gql.core.context import Context
+from gql.core.errors import RequestError
 from gql.limits.analysis import Analysis, NulInArgument, ShapeLimitExceeded, ShapeLimits, analyse_cached
 from gql.limits.budget import Budgets, Spend
 from gql.settings import IPNetwork, Settings

@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import strawberry
 
-from gql.context import Info
-from gql.documented import embedded
+from gql.core.context import Info
+from gql.core.documented import embedded
 from gql.limits.analysis import per_client
 
 

@@ -4,7 +4,7 @@ from typing import Any, Hashable
 
 from tortoise.expressions import Q
 
-from gql.loaders import Loader
+from gql.core.loaders import Loader
 from models.moderation import Report, ReportStatus, TargetKind
 from models.posts import Reply
 

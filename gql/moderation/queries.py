@@ -4,11 +4,11 @@ from typing import Annotated
 
 import strawberry
 
-from gql.context import Info
+from gql.core.context import Info
 from gql.moderation.types import ModerationAction, ModerationItem, QueueKind
-from gql.mutations import require_reader
+from gql.core.mutations import require_reader
 from gql.posts.types import PostStatus
-from gql.relay import Connection, connection
+from gql.core.relay import Connection, connection
 from models import moderation as models
 from models.accounts import Capability
 

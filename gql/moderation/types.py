@@ -7,13 +7,13 @@ import strawberry
 
 from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
-from gql.context import Info
-from gql.documented import described_enum, embedded
+from gql.core.context import Info
+from gql.core.documented import described_enum, embedded
 from gql.moderation.loaders import OpenReportsByPostIdLoader
-from gql.mutations import reads_as
+from gql.core.mutations import reads_as
 from gql.posts.loaders import PostByIdLoader, ReplyByIdLoader
 from gql.posts.types import Post, Reply
-from gql.relay import Node, node_type, to_global_id
+from gql.core.relay import Node, node_type, to_global_id
 from models import moderation as models
 from models.accounts import Capability
 from models.posts import PostStatus

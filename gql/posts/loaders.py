@@ -5,7 +5,7 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from gql.accounts.loaders import UserByIdLoader
-from gql.loaders import (
+from gql.core.loaders import (
     CounterByIdLoader,
     ModelByIdLoader,
     PageRowsByKeyLoader,

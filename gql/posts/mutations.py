@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import strawberry
 
-from gql import events
-from gql.context import Info
-from gql.markdown import MARKDOWN_SOURCE
-from gql.mutations import MutationPayload, mutate, returning
+from gql.live import events
+from gql.core.context import Info
+from gql.core.markdown import MARKDOWN_SOURCE
+from gql.core.mutations import MutationPayload, mutate, returning
 from gql.posts.types import Post, Reply
-from gql.relay import pk_of
+from gql.core.relay import pk_of
 from models import posts as rules
 from models import stars
 from models.accounts import Capability, User

@@ -7,7 +7,7 @@ import strawberry
 
 from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
-from gql.context import Info
+from gql.core.context import Info
 from gql.posts.loaders import (
     BoardByIdLoader,
     PublishedPostCountByBoardIdLoader,
@@ -15,10 +15,10 @@ from gql.posts.loaders import (
     TagsByPostIdLoader,
     ViewerKudoByPostIdLoader,
 )
-from gql.loaders import rows_of, viewer_row
-from gql.documented import described_enum
-from gql.markdown import html_of
-from gql.relay import Connection, Node, connection, node_type
+from gql.core.loaders import rows_of, viewer_row
+from gql.core.documented import described_enum
+from gql.core.markdown import html_of
+from gql.core.relay import Connection, Node, connection, node_type
 from models import posts as models
 
 PostStatus = described_enum(models.PostStatus, "Where a post (or reply) stands in moderation.", {

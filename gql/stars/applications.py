@@ -10,12 +10,12 @@ from strawberry import Private
 
 from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
-from gql.codes import RequirementCode
-from gql.context import Info
-from gql.documented import described_enum, embedded
-from gql.loaders import Loader
-from gql.mutations import require_reader
-from gql.relay import Connection, Node, connection, node_type
+from gql.core.codes import RequirementCode
+from gql.core.context import Info
+from gql.core.documented import described_enum, embedded
+from gql.core.loaders import Loader
+from gql.core.mutations import require_reader
+from gql.core.relay import Connection, Node, connection, node_type
 from models import stars as models
 from models.accounts import Capability
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable
 
-from gql.loaders import Loader
+from gql.core.loaders import Loader
 from models import lean
 from models.stars import EligibilityRequirement, Perk, ProgramValue
 

@@ -5,9 +5,9 @@ from datetime import date
 import strawberry
 
 from gql.accounts.queries import RefreshesViewer
-from gql.context import Info
-from gql.mutations import MutationPayload, mutate, returning
-from gql.relay import pk_of
+from gql.core.context import Info
+from gql.core.mutations import MutationPayload, mutate, returning
+from gql.core.relay import pk_of
 from gql.stars.applications import Decision, StarApplication
 from models import stars as rules
 from models.accounts import Capability

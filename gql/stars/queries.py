@@ -4,10 +4,10 @@ import strawberry
 
 from gql.accounts.loaders import prepare_user_page
 from gql.accounts.types import User
-from gql.context import Info
-from gql.errors import NotFound
-from gql.loaders import counted
-from gql.relay import Connection, connection
+from gql.core.context import Info
+from gql.core.errors import NotFound
+from gql.core.loaders import counted
+from gql.core.relay import Connection, connection
 from gql.stars.types import StarsProgram
 from models import lean
 from models import stars as models

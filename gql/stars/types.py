@@ -4,13 +4,13 @@ from typing import Any, Awaitable
 
 import strawberry
 
-from gql.codes import RequirementCode
-from gql.context import Info
-from gql.documented import described_enum, embedded
-from gql.loaders import counted
+from gql.core.codes import RequirementCode
+from gql.core.context import Info
+from gql.core.documented import described_enum, embedded
+from gql.core.loaders import counted
 from gql.posts.loaders import prepare_page
 from gql.posts.types import Post
-from gql.relay import Connection, connection
+from gql.core.relay import Connection, connection
 from gql.stars.loaders import EligibilityByProgramIdLoader, PerksByProgramIdLoader, ValuesByProgramIdLoader
 from models import posts as post_models
 from models import stars as stars_models

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gql.context import Info
+from gql.core.context import Info
 from gql.stats.types import CommunityStats, check_days
 
 

@@ -14,15 +14,15 @@ from strawberry.types.nodes import SelectedField
 from strawberry.utils.str_converters import to_camel_case
 
 from gql.accounts.types import Role
-from gql.context import Info
-from gql.documented import embedded
-from gql.errors import BadUserInput
+from gql.core.context import Info
+from gql.core.documented import embedded
+from gql.core.errors import BadUserInput
 from gql.issues.types import IssueStatus
 from gql.limits.analysis import sized_by
-from gql.mutations import require_reader
+from gql.core.mutations import require_reader
 from models.accounts import Capability
 from gql.posts.types import PostStatus
-from gql.selection import selects
+from gql.core.selection import selects
 from gql.stars.applications import ApplicationStatus
 from models import stats as models
 

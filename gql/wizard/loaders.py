@@ -4,7 +4,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.loaders import ModelByIdLoader, RowsByKeyLoader
+from gql.core.loaders import ModelByIdLoader, RowsByKeyLoader
 from models.faqs import FaqStatus
 from models.wizard import WizardOption, WizardOptionFaq, WizardOptionIssue, WizardStep
 

@@ -4,9 +4,9 @@ from typing import Annotated
 
 import strawberry
 
-from gql.context import Info
-from gql.errors import NotFound
-from gql.relay import pk_of
+from gql.core.context import Info
+from gql.core.errors import NotFound
+from gql.core.relay import pk_of
 from gql.wizard.loaders import WizardStepByIdLoader
 from gql.wizard.types import HelpWizard, WizardStep
 from models import lean

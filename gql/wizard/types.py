@@ -4,13 +4,13 @@ from typing import Any, Awaitable
 
 import strawberry
 
-from gql.context import Info
-from gql.documented import embedded
+from gql.core.context import Info
+from gql.core.documented import embedded
 from gql.faqs.types import Faq
 from gql.issues.types import Issue
 from gql.posts.loaders import BoardByIdLoader
 from gql.posts.types import Board
-from gql.relay import Node, node_type
+from gql.core.relay import Node, node_type
 from gql.wizard.loaders import (
     FaqsByWizardOptionIdLoader,
     IssuesByWizardOptionIdLoader,

@@ -1,5 +1,5 @@
 // The /graphql page: GraphiQL 5 on the schema the server publishes, with no introspection.
-// Bundled by scripts/vendor_graphiql.py (esbuild) into gql/static/graphiql/graphiql.js.
+// Bundled by scripts/vendor_graphiql.py (esbuild) into gql/http/static/graphiql/graphiql.js.
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import "graphiql/style.css";

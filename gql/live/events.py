@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gql.context import Context
+from gql.core.context import Context
 
 MODERATION_CHANNEL = "moderation-queue"
 # A user's token, suspension or role changed: open WebSockets of theirs re-admit their operations.

@@ -23,18 +23,18 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from gql.authentication import CredentialsRefused, authenticate
-from gql.broker import Broker
+from gql.live.broker import Broker
 from gql.cache import ResponseCache
-from gql.context import Context
-from gql.encoding import dumps
-from gql.errors import RequestError, coded
-from gql.logs import new_request_id
+from gql.core.context import Context
+from gql.execution.encoding import dumps
+from gql.core.errors import RequestError, coded
+from gql.ops.logs import new_request_id
 from gql.limits.guard import Admission, Guard, client_address
-from gql.loaders import Loaders
-from gql.masking import DATABASE, UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECONDS
-from gql.masking import MESSAGE as MASKED_MESSAGE, logger as masking_logger
-from gql.persisted import PersistedQuery, QueryStore, look_up, remember
-from gql.served import HTTP, Served
+from gql.core.loaders import Loaders
+from gql.execution.masking import DATABASE, UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECONDS
+from gql.execution.masking import MESSAGE as MASKED_MESSAGE, logger as masking_logger
+from gql.http.persisted import PersistedQuery, QueryStore, look_up, remember
+from gql.ops.served import HTTP, Served
 from gql.settings import Settings
 from models.touched import recording
 
@@ -121,7 +121,7 @@ class GraphQLHTTPEndpoint:
         media_type = negotiate(request.headers.get("accept")) or JSON
         # Every response says which request it answers; logs of masked errors carry the same id.
         headers = {"X-Request-Id": new_request_id()}
-        # What the request log and the metrics will say of it (gql/served.py), filled on the way.
+        # What the request log and the metrics will say of it (gql/ops/served.py), filled on the way.
         served = Served(HTTP, headers["X-Request-Id"], client_address(request), request.method)
         viewer: Context | None = None
         with recording() as touched:
@@ -141,7 +141,7 @@ class GraphQLHTTPEndpoint:
                 standing = {} if "X-RateLimit-Limit" in refusal.headers else await self.guard.standing(request, viewer)
                 headers.update({**standing, **refusal.headers})
             except Exception:
-                # Outside the resolvers (they are masked: gql/masking.py): still a coded JSON answer
+                # Outside the resolvers (they are masked: gql/execution/masking.py): still a coded JSON answer
                 # with the request id, one log record with the traceback, and a request counted.
                 masking_logger.exception("request %s: %s %s failed", served.request_id, request.method, request.url.path)
                 failure = RequestError(500, MASKED_MESSAGE, "INTERNAL_SERVER_ERROR", requestId=served.request_id)
@@ -373,7 +373,7 @@ def _code(error: Any) -> Any:
 
 def unanswered(data: dict[str, Any] | None, errors: list[Any] | None) -> bool:
     """Whether an executed operation answered nothing because the database was unreachable:
-    an error says so (gql/masking.py) and no root field has a value."""
+    an error says so (gql/execution/masking.py) and no root field has a value."""
     if not any(_code(error) == UNAVAILABLE and error.path for error in errors or ()):
         return False
     return data is None or all(value is None for value in data.values())

@@ -63,7 +63,7 @@ class RedisBroker:
     def __init__(self, url: str, prefix: str = "community-api:events:") -> None:
         import redis.asyncio as redis
 
-        from gql.outage import Outage, fast_redis, unreachable_errors
+        from gql.ops.outage import Outage, fast_redis, unreachable_errors
 
         self._publisher = fast_redis(url)
         # Subscriptions block reading, so no read timeout on their connections; connecting is bounded.

@@ -1,8 +1,8 @@
 """Prometheus metrics at `/metrics`: what was served, read from the one record of each request.
 
 Why here and not in the transports: a request counted must be the request logged, so the metrics
-observe `Served` (gql/served.py) like the request log does; only the two gauges (open WebSockets,
-active subscriptions) are told by gql/view.py as sockets and subscriptions come and go.
+observe `Served` (gql/ops/served.py) like the request log does; only the two gauges (open WebSockets,
+active subscriptions) are told by gql/http/websocket.py as sockets and subscriptions come and go.
 
 Several uvicorn workers each count their own requests, and a scrape reaches one of them. With
 PROMETHEUS_MULTIPROC_DIR set, prometheus-client's multiprocess mode keeps every worker's values
@@ -33,7 +33,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gql.served import HTTP, WEBSOCKET, Served, observe
+from gql.ops.served import HTTP, WEBSOCKET, Served, observe
 
 if TYPE_CHECKING:
     from gql.settings import Settings

@@ -12,7 +12,7 @@ uncaught exceptions where none is configured (a plain `uvicorn --factory` run).
 With LOG_FORMAT=json (production's default) the handlers format through `JsonLines` instead: one
 JSON object per line, which a log pipeline reads without parsing text, the traceback a field of
 its record. Each request answered is one `gql.request` record (`log_requests` registers the
-observer of gql/served.py) whose facts are JSON keys, or `key=value` pairs in the text format.
+observer of gql/ops/served.py) whose facts are JSON keys, or `key=value` pairs in the text format.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
-from gql.encoding import dumps
-from gql.served import Served, observe
+from gql.execution.encoding import dumps
+from gql.ops.served import Served, observe
 
 if TYPE_CHECKING:
     from gql.settings import Settings
@@ -120,7 +120,7 @@ class JsonLines(logging.Formatter):
             entry["traceback"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        # Total (gql/encoding.py): a field orjson refuses even through str() (an int over 64 bits, a
+        # Total (gql/execution/encoding.py): a field orjson refuses even through str() (an int over 64 bits, a
         # lone surrogate in a quoted value) is written another way, never an exception in logging.
         line = dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
         return line if line.isascii() and "\x7f" not in line else line.translate(_JSON_ESCAPES)
@@ -134,7 +134,7 @@ _JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), 0
 
 def formatter(log_format: str) -> logging.Formatter:
     """A formatter of a fresh handler in `log_format` ("json" or "text"); a logging config may
-    name it (`"()": "gql.logs.formatter"`, see `uvicorn_options`)."""
+    name it (`"()": "gql.ops.logs.formatter"`, see `uvicorn_options`)."""
     return JsonLines() if log_format == "json" else OneLineRecords()
 
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gql.errors import RequestError
+from gql.core.errors import RequestError
 
 
 class QueryStore(Protocol):
@@ -51,7 +51,7 @@ class RedisQueryStore:
     query again), a registration is skipped (the query still runs); one warning is logged."""
 
     def __init__(self, url: str, prefix: str = "community-api:apq:", ttl_seconds: int = 7 * 24 * 3600) -> None:
-        from gql.outage import Outage, fast_redis, unreachable_errors
+        from gql.ops.outage import Outage, fast_redis, unreachable_errors
 
         self._redis = fast_redis(url, decode_responses=True)
         self._prefix, self._ttl = prefix, ttl_seconds

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gql.errors import BadUserInput
+from gql.core.errors import BadUserInput
 from models.base import column_max
 
 

@@ -97,7 +97,7 @@ class Readiness:
 
     async def _ping(self) -> None:
         if self._redis is None:
-            from gql.outage import fast_redis
+            from gql.ops.outage import fast_redis
 
             self._redis = fast_redis(self._redis_url, socket_timeout=self._timeout,
                                      socket_connect_timeout=self._timeout)

@@ -6,7 +6,7 @@ Why this shape:
   `gql/schema.py` imports this module only when the setting is on.
 - The operation span is Strawberry's `OpenTelemetryExtension`, narrowed. Its span per resolver is
   switched off: a list page resolves thousands of fields, and an extension that resolves also
-  takes every plain field off the executor's fast path (gql/execution.py). Its operation hook is
+  takes every plain field off the executor's fast path (gql/execution/executor.py). Its operation hook is
   replaced because it records the query text, whose string literals may be a password
   (`login(input: {password: "..."})`), and leaves the span not current, so statements run by the
   resolvers could not find their parent. Variables are never read.

@@ -10,9 +10,9 @@ import strawberry
 from graphql import GraphQLInputObjectType, GraphQLSchema
 from tortoise.transactions import in_transaction
 
-from gql.codes import UserErrorCode
-from gql.context import Info
-from gql.errors import Forbidden, Unauthenticated
+from gql.core.codes import UserErrorCode
+from gql.core.context import Info
+from gql.core.errors import Forbidden, Unauthenticated
 from models.accounts import ROLE_CAPABILITIES, Capability, User
 from models.errors import RuleViolation
 

@@ -6,7 +6,7 @@ are not part of the schema)."""
 
 from __future__ import annotations
 
-from gql.documented import code_enum
+from gql.core.documented import code_enum
 
 # The Stars requirements (models/stars.py `check_eligibility`, the seed's program.toml).
 REQUIREMENT_CODES: dict[str, str] = {

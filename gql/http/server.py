@@ -5,11 +5,11 @@ and uvicorn's keep-alive timeout stops counting at the first byte of a request. 
 few seconds held a connection (and its buffers) open indefinitely, and a 32 MB header was read
 whole. This protocol gives every request head a deadline and a size cap, gives a body that the
 application is not reading (any more) a deadline too, and refuses connections past a cap, so
-that what a connection costs is bounded in bytes and in seconds. `read_body` in gql/transport.py
+that what a connection costs is bounded in bytes and in seconds. `read_body` in gql/http/transport.py
 times the bodies the GraphQL endpoint reads itself (with a coded 408); the body timer here is
 the backstop for every other route, and for bodies still trickling in after the answer.
 
-`community-api serve` uses it; `uvicorn ... --http gql.server:LimitedHttpToolsProtocol` too.
+`community-api serve` uses it; `uvicorn ... --http gql.http.server:LimitedHttpToolsProtocol` too.
 """
 
 from __future__ import annotations

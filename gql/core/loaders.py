@@ -16,9 +16,9 @@ from pypika_tortoise.analytics import RowNumber
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from gql.errors import BadUserInput
-from gql.relay import Counted, Keyset, PageArgs, SortOrder, Window, connection_name, ordered
-from gql.selection import selects
+from gql.core.errors import BadUserInput
+from gql.core.relay import Counted, Keyset, PageArgs, SortOrder, Window, connection_name, ordered
+from gql.core.selection import selects
 from models import lean
 from models.counted import Size, read_tallies
 

@@ -11,13 +11,13 @@ from typing import Annotated, Any, AsyncGenerator, AsyncIterator, Callable
 import strawberry
 
 from gql.authentication import refresh
-from gql.context import Info
-from gql.errors import NotFound, Resolved, Unauthenticated
-from gql.events import ISSUES_CHANNEL, MODERATION_CHANNEL, issue_channel
+from gql.core.context import Info
+from gql.core.errors import NotFound, Resolved, Unauthenticated
+from gql.live.events import ISSUES_CHANNEL, MODERATION_CHANNEL, issue_channel
 from gql.issues.types import Issue
-from gql.loaders import Loaders
+from gql.core.loaders import Loaders
 from gql.moderation.types import ModerationItem
-from gql.mutations import require_reader, require_viewer
+from gql.core.mutations import require_reader, require_viewer
 from models.accounts import Capability
 from models.issues import Issue as IssueModel
 from models.issues import IssueStatus, IssueSubscription

@@ -3,8 +3,8 @@
 Why: a request counted in the metrics must be the request logged, with the same status, duration
 and cost, and only the transport knows those at the end. So the HTTP endpoint builds one `Served`
 per request (a batch is one request) and the WebSocket view one per operation (a subscription
-when it ends), and hands it to `report`; the request log (gql/logs.py) and the metrics
-(gql/metrics.py) are observers, added with `observe`.
+when it ends), and hands it to `report`; the request log (gql/ops/logs.py) and the metrics
+(gql/ops/metrics.py) are observers, added with `observe`.
 """
 
 from __future__ import annotations

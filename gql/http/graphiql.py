@@ -6,7 +6,7 @@
 GraphiQL is served in development, and in production only with GRAPHIQL_IN_PRODUCTION. Its
 assets are GraphiQL 5 (React 19, Monaco and its web workers, graphql-ws) bundled by esbuild from
 npm packages pinned by integrity in scripts/graphiql-bundle/package-lock.json: scripts/vendor_graphiql.py
-builds them into gql/static/graphiql/ with a manifest of each bundled package's version and
+builds them into gql/http/static/graphiql/ with a manifest of each bundled package's version and
 integrity and each built file's sha256 (`--check` rebuilds and compares); only the manifest's
 files are served, and a file whose bytes differ from its record stops the app from starting. The
 page never introspects: its script (scripts/graphiql-bundle/src/graphiql.js) fetches
@@ -33,7 +33,7 @@ MANIFEST_PATH = ASSETS_DIR / "manifest.json"
 STATIC_PATH = "/graphiql/static"
 SDL_PATH = "/schema.graphql"
 
-DEFAULT_QUERY = (Path(__file__).parent / "landing_page.graphql").read_text()
+DEFAULT_QUERY = (Path(__file__).parent.parent / "landing_page.graphql").read_text()
 
 # text/plain, not application/graphql: that type is registered nowhere (the GraphQL-over-HTTP
 # draft dropped it), and a browser shows text/plain where it would download anything else.

@@ -40,20 +40,20 @@ from strawberry.types.execution import ExecutionResult
 from strawberry.utils.aio import aclosing
 
 from gql.authentication import CredentialsRefused, authenticate, refresh
-from gql.broker import Broker
-from gql.context import Context
-from gql.encoding import dumps
-from gql.errors import RequestError, coded
-from gql.logs import new_request_id
-from gql.events import ACCOUNTS_CHANNEL
+from gql.live.broker import Broker
+from gql.core.context import Context
+from gql.execution.encoding import dumps
+from gql.core.errors import RequestError, coded
+from gql.ops.logs import new_request_id
+from gql.live.events import ACCOUNTS_CHANNEL
 from gql.limits.guard import Admission, Guard, client_address
-from gql.loaders import Loaders
-from gql import metrics
-from gql.persisted import QueryStore, look_up, remember
-from gql.served import WEBSOCKET, Served
+from gql.core.loaders import Loaders
+from gql.ops import metrics
+from gql.http.persisted import QueryStore, look_up, remember
+from gql.ops.served import WEBSOCKET, Served
 from gql.settings import Settings
 from models.touched import recording
-from gql.transport import parse_params
+from gql.http.transport import parse_params
 
 REVOKED = (4401, "Token revoked")
 MAX_CODES_RECORDED = 100
@@ -74,7 +74,7 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
         super().__init__(*args, **kwargs)
         self.contexts: dict[str, Context] = {}
         self.restarting: set[str] = set()
-        # What the request log and the metrics will say of each running operation (gql/served.py).
+        # What the request log and the metrics will say of each running operation (gql/ops/served.py).
         self.served: dict[str, Served] = {}
 
     async def handle_connection_init(self, message: Any) -> None:
@@ -281,7 +281,7 @@ class GraphQLView(GraphQL):
     graphql_transport_ws_handler_class = GuardedOperations
 
     def __init__(self, schema: Any, settings: Settings, broker: Broker, guard: Guard, queries: QueryStore) -> None:
-        # GraphiQL is served by gql.graphiql from local assets, not by Strawberry from a CDN.
+        # GraphiQL is served by gql.http.graphiql from local assets, not by Strawberry from a CDN.
         # graphql-transport-ws only: the legacy `graphql-ws` protocol would need a guard of its own.
         super().__init__(schema, graphql_ide=None, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
@@ -336,7 +336,7 @@ class GraphQLView(GraphQL):
         return orjson.loads(data)
 
     def encode_json(self, data: object) -> str:
-        # Total (gql/encoding.py), and text: a `str` goes out as a text frame, as clients expect.
+        # Total (gql/execution/encoding.py), and text: a `str` goes out as a text frame, as clients expect.
         return dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:

@@ -17,18 +17,18 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from gql.outage import Outage
+from gql.ops.outage import Outage
 from models.db import is_unreachable
 
 logger = logging.getLogger("gql.errors")
 MESSAGE = "Internal server error"
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
 UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly"
-UNAVAILABLE_RETRY_AFTER_SECONDS = 5  # as /readyz says (gql/health.py)
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5  # as /readyz says (gql/http/health.py)
 
 
 # This process's view of the database: one warning when requests start failing to reach it, one
-# when an operation is answered again (gql/transport.py).
+# when an operation is answered again (gql/http/transport.py).
 DATABASE = Outage("requests", f"answering {UNAVAILABLE}", store="database")
 
 

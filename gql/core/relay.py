@@ -33,13 +33,13 @@ from tortoise.expressions import F, Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from gql.documented import embedded
-from gql.errors import BadUserInput, NotFound
-from gql.selection import selects
+from gql.core.documented import embedded
+from gql.core.errors import BadUserInput, NotFound
+from gql.core.selection import selects
 from models import lean
 
 if TYPE_CHECKING:
-    from gql.context import Info
+    from gql.core.context import Info
 
 NodeT = TypeVar("NodeT")
 

@@ -1,0 +1,1 @@
+"""Subscriptions: the event broker (in process or Redis), the channels mutations publish on, the Subscription root."""

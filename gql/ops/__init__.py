@@ -1,0 +1,1 @@
+"""Operating the service: the request record, logs, metrics, tracing, and how a Redis outage is noticed."""
