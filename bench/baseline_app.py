@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import AsyncIterator
 
 import orjson
 from starlette.applications import Starlette

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
@@ -58,7 +58,7 @@ Platform = _platform_enum()
 @strawberry.type
 class Viewer:
     is_authenticated: bool
-    role: Optional[Role]
+    role: Role | None
 
 
 @strawberry.type
@@ -81,13 +81,13 @@ class WizardStep:
     step_number: int
     title: str
     prompt: str
-    options: list["WizardOption"]
+    options: list[WizardOption]
 
 
 @strawberry.type
 class WizardOption:
     label: str
-    next: Optional[WizardStep]
+    next: WizardStep | None
 
 
 @strawberry.type
@@ -142,7 +142,7 @@ class Issue:
     all_updates: strawberry.Private[list[IssueUpdate]]
 
     @strawberry.field
-    def updates(self, first: Optional[int] = None) -> IssueUpdateConnection:
+    def updates(self, first: int | None = None) -> IssueUpdateConnection:
         return IssueUpdateConnection(nodes=self.all_updates[:first])
 
 
@@ -163,9 +163,9 @@ class Post:
     id: strawberry.ID
     title: str
     excerpt: str
-    published_at: Optional[datetime]
-    author: "User"
-    board: Optional[Board]
+    published_at: datetime | None
+    author: User
+    board: Board | None
     tags: list[str]
     kudos_count: int
     reply_count: int
@@ -207,7 +207,7 @@ class StarsProgram:
     all_blog_posts: strawberry.Private[list[Post]]
 
     @strawberry.field
-    def blog_posts(self, first: Optional[int] = None) -> PostConnection:
+    def blog_posts(self, first: int | None = None) -> PostConnection:
         return PostConnection(nodes=self.all_blog_posts[:first])
 
 
@@ -217,8 +217,8 @@ class User:
     handle: str
     display_name: str
     id: strawberry.ID = strawberry.ID("")
-    avatar_url: Optional[str] = None
-    star_since: Optional[datetime] = None
+    avatar_url: str | None = None
+    star_since: datetime | None = None
     post_count: int = 0
     kudos_received: int = 0
 
@@ -283,7 +283,7 @@ class Query:
         return Viewer(is_authenticated=False, role=None)
 
     @strawberry.field
-    def announcements(self, first: Optional[int] = None) -> AnnouncementConnection:
+    def announcements(self, first: int | None = None) -> AnnouncementConnection:
         return AnnouncementConnection(nodes=_data().announcements[:first])
 
     @strawberry.field
@@ -291,11 +291,11 @@ class Query:
         return HelpWizard(first_step=_data().first_step)
 
     @strawberry.field
-    def faqs(self, first: Optional[int] = None, order_by: FaqOrder = FaqOrder.POPULAR) -> FaqConnection:
+    def faqs(self, first: int | None = None, order_by: FaqOrder = FaqOrder.POPULAR) -> FaqConnection:
         return FaqConnection(total_count=_data().faq_total, nodes=_data().faqs[:first])
 
     @strawberry.field
-    def ongoing_issues(self, first: Optional[int] = None) -> IssueConnection:
+    def ongoing_issues(self, first: int | None = None) -> IssueConnection:
         return IssueConnection(total_count=_data().issue_total, nodes=_data().issues[:first])
 
     @strawberry.field
@@ -303,11 +303,11 @@ class Query:
         return _data().program
 
     @strawberry.field
-    def stars(self, first: Optional[int] = None) -> UserConnection:
+    def stars(self, first: int | None = None) -> UserConnection:
         return UserConnection(total_count=_data().star_total, nodes=_data().stars[:first])
 
     @strawberry.field
-    def posts(self, first: Optional[int] = None) -> PostConnection:
+    def posts(self, first: int | None = None) -> PostConnection:
         return PostConnection(nodes=_data().posts[:first])
 
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 import base64
 import re
 from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 PUBLISHED = "PUBLISHED"
 OPEN_ISSUE_STATUSES = ["INVESTIGATING", "IDENTIFIED", "MONITORING"]
@@ -69,7 +70,7 @@ class Session:
 def api_datetime(value: datetime) -> str:
     """The API's DateTime text (gql/core/scalars.py serialize_datetime): UTC, milliseconds, `Z`."""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
@@ -95,7 +96,7 @@ class RawDB:
         self._pool: Any = None
         self._sqlite: Any = None
 
-    async def open(self) -> "RawDB":
+    async def open(self) -> RawDB:
         if self.dialect == "postgres":
             import asyncpg
 
@@ -217,7 +218,7 @@ async def faqs(s: Session, n: int = 50) -> dict[str, Any]:
 async def landing(s: Session, n: int = 5) -> dict[str, Any]:
     """W1: gql/landing_page.graphql with n=5, statement by statement as the API's loaders batch them."""
     iso = s.iso
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     announcements = (await s.fetch(
         'SELECT "id", "title", "body", "pinned", "published_at" FROM "announcements" '
         'WHERE "published_at" <= $1 AND ("expires_at" IS NULL OR "expires_at" > $2) '

@@ -30,9 +30,10 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import httpx
 import orjson
@@ -816,7 +817,7 @@ def render_workers(results: dict[str, dict[str, dict[str, Any]]], args: argparse
     names = list(results[labels[0]])
     lines = [f"## Workers: `community-api serve --workers N` on {backend_of(db_url)}",
              "",
-             f"{datetime.now(timezone.utc):%Y-%m-%d}, {machine()}; {args.members:,} members, {args.duration} s per load, "
+             f"{datetime.now(UTC):%Y-%m-%d}, {machine()}; {args.members:,} members, {args.duration} s per load, "
              f"{args.connections} connections, wrk on core 1, production profile, rate limits off. "
              "The database server runs on the same machine, on any core.",
              "",
@@ -855,7 +856,7 @@ def render_throughput(rows: list[dict[str, Any]], extra: dict[str, Any], args: a
     lines = [
         f"## After: {title}{' (quick smoke run: not figures to report)' if args.quick else ''}",
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
         f"- dataset: `seed` + `seed --scale {args.members}` (seeded and analysed in {seeded:.1f} s)",
         f"- load: {'wrk' if shutil.which('wrk') else 'Python fallback'}, {args.connections} connections, {args.duration} s per "
         "measurement; server: one uvicorn worker (uvloop, httptools with our limits) pinned to core 0, load generator on core 1",
@@ -1031,7 +1032,7 @@ class StatementLog:
         if record.msg == "%s: %s" and isinstance(record.args, tuple) and len(record.args) == 2:
             self.statements.append((record.args[0], list(record.args[1] or [])))
 
-    def __enter__(self) -> "StatementLog":
+    def __enter__(self) -> StatementLog:
         import logging
 
         logger = logging.getLogger("tortoise.db_client")
@@ -1193,7 +1194,7 @@ def render_counts(sizes: list[dict[str, Any]], names: list[str], args: argparse.
     lines = [
         f"## Counts at two sizes: {title}{' (quick smoke run: not figures to report)' if args.quick else ''}",
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
         f"- datasets: `seed` + `seed --scale {a}`, then `--scale {b}` on top (seeded in {small['seconds']:.0f} s and "
         f"{large['seconds']:.0f} s more), `{'VACUUM ANALYZE' if backend == 'postgres' else 'ANALYZE'}` after each",
         f"- API: the served API (one uvicorn worker, response cache off), one client, one request at a time, median of "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,22 +12,22 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
-from gql.http.avatars import avatars_route
-from gql.live.broker import broker_for
 from gql.cache import ResponseCache, generations_for
-from gql.limits.budget import budgets_for
-from gql.ops.logs import install as install_log_format, log_requests
-from gql.limits.guard import Guard
-from gql.http.persisted import store_for
+from gql.http.avatars import avatars_route
 from gql.http.graphiql import GraphiQLIde, PublishedSchema
 from gql.http.health import Readiness, healthz
-from gql.ops import metrics
-from gql.schema import build_schema
-from gql.settings import Settings
+from gql.http.persisted import store_for
 from gql.http.transport import GraphQLHTTPEndpoint
 from gql.http.websocket import GraphQLView
+from gql.limits.budget import budgets_for
+from gql.limits.guard import Guard
+from gql.live.broker import broker_for
+from gql.ops import metrics
+from gql.ops.logs import install as install_log_format
+from gql.ops.logs import log_requests
+from gql.schema import build_schema
+from gql.settings import Settings
 from models.db import tortoise_config
-
 
 _EXPOSED_HEADERS = ["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used",
                     "X-RateLimit-Reset", "Retry-After", "X-Cache"]

@@ -8,8 +8,9 @@ import getpass
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as run_migrations
@@ -77,7 +78,7 @@ async def migrate(settings: Settings) -> None:
 
 
 async def seed(settings: Settings, scale: int | None) -> None:
-    from models.seed import load_page_content, generate_scale
+    from models.seed import generate_scale, load_page_content
 
     async def work() -> None:
         report = await load_page_content()
@@ -214,8 +215,8 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     (service restart), and the app's stores are closed."""
     import uvicorn
 
-    from gql.ops.logs import uvicorn_options
     from gql.http.server import LimitedHttpToolsProtocol
+    from gql.ops.logs import uvicorn_options
 
     workers = settings.workers if workers is None else workers
     if workers > 1 and not settings.redis_url:

@@ -14,27 +14,27 @@ from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
 from gql.announcements.mutations import AnnouncementMutations
 from gql.announcements.queries import AnnouncementQueries
+from gql.core.mutations import describe_conventions
+from gql.core.node import NodeQueries
+from gql.core.scalars import SCALAR_MAP
 from gql.execution.executor import ExecutionContext, lighten_resolvers
+from gql.execution.masking import MaskUnexpectedErrors
 from gql.faqs.mutations import FaqMutations
 from gql.faqs.queries import FaqQueries
 from gql.issues.mutations import IssueMutations
 from gql.issues.queries import IssueQueries
 from gql.limits.queries import RateLimitQueries
-from gql.execution.masking import MaskUnexpectedErrors
+from gql.live.subscriptions import Subscription
 from gql.moderation.mutations import ModerationMutations
-from gql.core.mutations import describe_conventions
 from gql.moderation.queries import ModerationQueries
-from gql.core.node import NodeQueries
 from gql.posts.mutations import PostMutations
 from gql.posts.queries import PostQueries
-from gql.core.scalars import SCALAR_MAP
 from gql.search.queries import SearchQueries
 from gql.settings import Settings
 from gql.stars.applications import StarApplicationQueries
 from gql.stars.mutations import StarMutations
 from gql.stars.queries import StarsQueries
 from gql.stats.queries import StatsQueries
-from gql.live.subscriptions import Subscription
 from gql.wizard.queries import WizardQueries
 
 QUERY_TYPES: tuple[type, ...] = (

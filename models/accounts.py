@@ -27,14 +27,14 @@ class Role(str, Enum):
     def rank(self) -> int:
         return _ROLE_RANK[self]
 
-    def at_least(self, other: "Role") -> bool:
+    def at_least(self, other: Role) -> bool:
         return self.rank >= other.rank
 
 
 _ROLE_RANK = {Role.MEMBER: 0, Role.STAR: 1, Role.MODERATOR: 2, Role.ADMIN: 3}
 
 
-def is_staff(viewer: "User | None") -> bool:
+def is_staff(viewer: User | None) -> bool:
     """Moderators and admins: they see every row, published or not, of every list."""
     return viewer is not None and viewer.role.at_least(Role.MODERATOR)
 
@@ -130,7 +130,7 @@ class AccessToken(Model):
         table = "access_tokens"
 
     @classmethod
-    def visible_to(cls, viewer: User | None) -> QuerySet["AccessToken"]:
+    def visible_to(cls, viewer: User | None) -> QuerySet[AccessToken]:
         """A token is its owner's business alone, whatever the viewer's role."""
         return nothing(cls) if viewer is None else cls.filter(user_id=viewer.pk)
 

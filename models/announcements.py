@@ -34,7 +34,7 @@ class Announcement(Model):
         ordering = ["-pinned", "-published_at", "-id"]
 
     @classmethod
-    def visible_to(cls, viewer: object | None) -> QuerySet["Announcement"]:
+    def visible_to(cls, viewer: object | None) -> QuerySet[Announcement]:
         """Scheduled announcements stay hidden until they are published."""
         return cls.filter(published_at__lte=utcnow())
 

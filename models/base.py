@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import fields
@@ -11,7 +11,7 @@ from tortoise.queryset import QuerySet
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime | None:
@@ -19,9 +19,9 @@ def as_utc(moment: datetime) -> datetime | None:
     value falls outside years 1–9999, which is all a database column (and Python) can hold:
     `9999-12-31T23:59:59-12:00` is a valid input whose UTC value is not."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except OverflowError:
         return None
 

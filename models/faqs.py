@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from tortoise import fields
@@ -62,7 +62,7 @@ class Faq(Model):
         indexes = [("status", "views"), ("status", "category_id"), ("status", "updated_at")]
 
     @classmethod
-    def visible_to(cls, viewer: User | None) -> QuerySet["Faq"]:
+    def visible_to(cls, viewer: User | None) -> QuerySet[Faq]:
         """Drafts are for staff; everyone else reads published FAQs."""
         if is_staff(viewer):
             return cls.all()
@@ -164,7 +164,7 @@ class FaqView(Model):
         unique_together = [("faq", "visitor", "window_start")]
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def view_window_start(now: datetime, window_seconds: int) -> datetime:

@@ -17,8 +17,9 @@ writes load their rows through the models as before.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from typing import Any, Callable, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from tortoise import fields
 from tortoise.models import Model
@@ -34,16 +35,16 @@ def utc_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
     if type(value) is datetime:
-        if value.tzinfo is timezone.utc:
+        if value.tzinfo is UTC:
             return value
     elif isinstance(value, str):
         value = datetime.fromisoformat(value)
     else:
         # A number (SQLite can hold one): Tortoise reads it as a timestamp.
-        value = datetime.fromtimestamp(value, timezone.utc)
+        value = datetime.fromtimestamp(value, UTC)
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _enum(field: Any) -> Callable[[Any], Any]:

@@ -60,7 +60,7 @@ class Report(Model):
         indexes = [("status", "created_at"), ("target_kind", "target_id")]
 
     @classmethod
-    def visible_to(cls, viewer: User | None) -> QuerySet["Report"]:
+    def visible_to(cls, viewer: User | None) -> QuerySet[Report]:
         """Moderators see every report; a reporter sees their own; nobody else any."""
         if is_staff(viewer):
             return cls.all()
@@ -84,7 +84,7 @@ class ModerationAction(Model):
         indexes = [("target_kind", "target_id")]
 
     @classmethod
-    def visible_to(cls, viewer: User | None) -> QuerySet["ModerationAction"]:
+    def visible_to(cls, viewer: User | None) -> QuerySet[ModerationAction]:
         """The audit log is for moderators."""
         return cls.all() if is_staff(viewer) else nothing(cls)
 

@@ -6,6 +6,7 @@ import re
 import secrets
 from dataclasses import replace
 from enum import Enum
+
 from tortoise import fields
 from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
@@ -72,7 +73,7 @@ class Post(Model):
         ]
 
     @classmethod
-    def visible_to(cls, viewer: User | None) -> QuerySet["Post"]:
+    def visible_to(cls, viewer: User | None) -> QuerySet[Post]:
         """Published posts for everyone; authors also see their own; moderators see everything."""
         if is_staff(viewer):
             return cls.all()
@@ -117,7 +118,7 @@ class Reply(Model):
         indexes = [("post_id", "created_at")]
 
     @classmethod
-    def visible_to(cls, viewer: User | None) -> QuerySet["Reply"]:
+    def visible_to(cls, viewer: User | None) -> QuerySet[Reply]:
         """Published replies (and one's own) on posts the viewer may see; moderators see all."""
         if is_staff(viewer):
             return cls.all()

@@ -35,7 +35,8 @@ import logging
 import math
 import sqlite3
 import time
-from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext

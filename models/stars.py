@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
-from typing import Sequence
 
 from tortoise import fields
 from tortoise.models import Model
@@ -18,7 +18,6 @@ from models.errors import Problems, violation
 from models.guarded import guarded_change
 from models.moderation import TargetKind, record_action
 from models.posts import Board, Post, PostStatus
-
 
 # The board of "Meet the Stars": the Stars blog.
 STARS_BLOG = "stars-blog"
@@ -133,7 +132,7 @@ class StarApplication(Model):
         indexes = [("status", "submitted_at"), ("user_id", "status")]
 
     @classmethod
-    def visible_to(cls, viewer: "User | None") -> "QuerySet[StarApplication]":
+    def visible_to(cls, viewer: User | None) -> QuerySet[StarApplication]:
         """Applicants see their own applications; reviewers see all; everyone else none."""
         if is_staff(viewer):
             return cls.all()

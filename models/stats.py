@@ -8,10 +8,11 @@ values and days that have no rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from pypika_tortoise import SqlContext
 from pypika_tortoise.terms import Function as SqlFunction
@@ -139,7 +140,7 @@ class DailyActivity:
 
 
 async def _per_day(series: _Series, first_day: date) -> dict[date, int]:
-    since = datetime.combine(first_day, time.min, tzinfo=timezone.utc)
+    since = datetime.combine(first_day, time.min, tzinfo=UTC)
     rows = await (series.rows().filter(**{f"{series.timestamp}__gte": since})
                   .annotate(day=UtcDay(series.timestamp)).annotate(n=Count("id"))
                   .group_by("day").values_list("day", "n"))

@@ -34,12 +34,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 
 from tortoise.backends.base.client import TransactionalDBClient
 
@@ -71,7 +72,7 @@ class Touched:
     written: set[str] = field(default_factory=set)
     opaque: bool = False
     statements: int = 0
-    outer: "Touched | None" = None
+    outer: Touched | None = None
 
     def add(self, statement: Statement) -> None:
         recorder: Touched | None = self
@@ -112,7 +113,7 @@ async def announce(tables: frozenset[str]) -> None:
 
 
 async def _tell(tables: frozenset[str]) -> None:
-    for listener in list(_listeners):
+    for listener in _listeners:
         try:
             await listener(tables)
         except Exception:  # one listener's failure must not fail the write, nor deafen the others

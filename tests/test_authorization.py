@@ -6,8 +6,9 @@ so a change there that widens or narrows access fails this test.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, Awaitable, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 import pytest_asyncio

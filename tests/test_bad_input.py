@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -415,10 +415,10 @@ async def test_wildcards_in_filters_match_themselves(text: str, module_client: G
 # --- Time zones: accepted, each stored as the UTC moment it names -----------------------------------
 
 TIME_ZONES = [
-    ("Z", "2030-06-01T12:00:00Z", datetime(2030, 6, 1, 12, tzinfo=timezone.utc)),
-    ("no offset", "2030-06-01T12:00:00", datetime(2030, 6, 1, 12, tzinfo=timezone.utc)),  # UTC, as the scalar says
-    ("+14:00", "2030-06-01T12:00:00+14:00", datetime(2030, 5, 31, 22, tzinfo=timezone.utc)),
-    ("-12:00", "2030-06-01T12:00:00-12:00", datetime(2030, 6, 2, 0, tzinfo=timezone.utc)),
+    ("Z", "2030-06-01T12:00:00Z", datetime(2030, 6, 1, 12, tzinfo=UTC)),
+    ("no offset", "2030-06-01T12:00:00", datetime(2030, 6, 1, 12, tzinfo=UTC)),  # UTC, as the scalar says
+    ("+14:00", "2030-06-01T12:00:00+14:00", datetime(2030, 5, 31, 22, tzinfo=UTC)),
+    ("-12:00", "2030-06-01T12:00:00-12:00", datetime(2030, 6, 2, 0, tzinfo=UTC)),
 ]
 
 

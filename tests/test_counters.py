@@ -10,8 +10,9 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -408,7 +409,7 @@ def test_the_migration_holds_the_counted_description() -> None:
     for dialect in ("sqlite", "postgres"):
         assert tags.CREATE[dialect] == counted.create_link_triggers_sql(dialect)
         assert tags.DROP[dialect] == counted.drop_link_triggers_sql(dialect)
-    assert tags.RECOUNT == [sql for _, sql in counted.recount_links_sql()]
+    assert [sql for _, sql in counted.recount_links_sql()] == tags.RECOUNT
 
 
 async def test_the_database_has_every_counting_trigger(db: str) -> None:

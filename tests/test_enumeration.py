@@ -10,7 +10,8 @@ counted (argon2 calls), not timed: timing is a poor witness on a shared machine.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher

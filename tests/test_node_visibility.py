@@ -3,7 +3,8 @@ so every private or unpublished object must be as invisible through them as thro
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -51,7 +52,7 @@ class Clock:
 
     def __init__(self) -> None:
         # Mid-window, so that a few seconds either way stay in it.
-        self.now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -11,7 +11,8 @@ and the development profile must still trip the information checks, which proves
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import strawberry
 
-from gql.live import events
+from gql.accounts.queries import RefreshesViewer
 from gql.accounts.types import TokenScope, User
 from gql.core.context import Info
-from gql.accounts.queries import RefreshesViewer
 from gql.core.mutations import MutationPayload, mutate, perform
 from gql.core.relay import global_id_of, pk_of
+from gql.live import events
 from models import accounts as rules
 
 

@@ -5,9 +5,9 @@ import strawberry
 from gql.accounts.types import AccessToken, Capability, Role, User
 from gql.core.context import Context, Info
 from gql.core.documented import singleton
+from gql.core.relay import Connection, connection
 from gql.issues.loaders import prepare_issue_page
 from gql.issues.types import Issue
-from gql.core.relay import Connection, connection
 from gql.stars.applications import StarApplication, StarEligibility, star_eligibility
 from models.accounts import AccessToken as AccessTokenModel
 from models.base import nothing

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Awaitable
 
 import strawberry
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Protocol
+from typing import Protocol
 
 from models.touched import ALL
+
 
 class GenerationsUnavailable(Exception):
     """The shared counters cannot be read or bumped now (Redis unreachable)."""

@@ -30,9 +30,10 @@ eighth of that is not kept, so that one answer cannot empty the cache.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from time import monotonic
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from graphql import OperationType as ExecutedOperation

@@ -9,8 +9,8 @@ import strawberry
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from gql.live.broker import Broker
 from gql.core.loaders import Loaders
+from gql.live.broker import Broker
 from gql.settings import Settings
 from models.accounts import ROLE_CAPABILITIES, AccessToken, Capability, Role, TokenScope, User
 

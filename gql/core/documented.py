@@ -3,8 +3,9 @@ marker of types a normalized cache keeps inside their parent (they have no `id`)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
-from typing import Mapping, TypeVar
+from typing import TypeVar
 
 import strawberry
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from typing import Any, Awaitable, Callable, ClassVar, Hashable, TypeVar
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
 from pypika_tortoise.analytics import RowNumber
@@ -118,7 +119,7 @@ class PageRowsByKeyLoader(Loader):
 
     key_field: ClassVar[str]
     # Each parent's total: a counter column (`CounterByIdLoader`), never a COUNT of its rows.
-    count_loader: ClassVar[type["Loader"]]
+    count_loader: ClassVar[type[Loader]]
 
     def queryset(self, keys: list[Any]) -> QuerySet[Any]:
         """Every row of these parents, filtered and ordered (unsliced)."""
@@ -174,10 +175,10 @@ class KeyedRows:
     """A parent's list as a connection reads it (a relay `KeyedList`): each window through the
     loader, the count through its count loader; both answer at once when a page hook filled them."""
 
-    __slots__ = ("loaders", "loader_class", "parent")
+    __slots__ = ("loader_class", "loaders", "parent")
     keyed = True
 
-    def __init__(self, loaders: "Loaders", loader_class: type[PageRowsByKeyLoader], parent: Any) -> None:
+    def __init__(self, loaders: Loaders, loader_class: type[PageRowsByKeyLoader], parent: Any) -> None:
         self.loaders, self.loader_class, self.parent = loaders, loader_class, parent
 
     def sort_order(self) -> SortOrder:

@@ -4,7 +4,8 @@ authorization before anything runs, and the work inside one transaction.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLInputObjectType, GraphQLSchema

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import strawberry
 
-from gql.limits.analysis import sized_by
 from gql.core.context import Info
 from gql.core.errors import BadUserInput
 from gql.core.relay import Node, from_global_id, model_for
+from gql.limits.analysis import sized_by
 from models import lean
 
 

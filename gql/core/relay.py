@@ -18,16 +18,17 @@ import binascii
 import hashlib
 import inspect
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Protocol, Sequence, TypeVar
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import strawberry
+from pypika_tortoise import Order
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.extensions import FieldExtension
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
-from pypika_tortoise import Order
 from tortoise import fields
 from tortoise.expressions import F, Q
 from tortoise.models import Model
@@ -147,7 +148,7 @@ class Connection(Generic[NodeT]):
     page_info: PageInfo = strawberry.field(description="Where this page sits in the list, to ask for the next one.")
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
     _items: strawberry.Private[list[Any]]
-    _keyset: strawberry.Private["Keyset"]
+    _keyset: strawberry.Private[Keyset]
 
     @strawberry.field(description="The nodes of this page, without their edges.")
     def nodes(self) -> list[NodeT]:
@@ -214,7 +215,7 @@ def _checked_datetime(value: Any) -> datetime:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else None
     if moment is None or moment.tzinfo is None:
         raise ValueError("not an ISO-8601 time with its offset")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _checked_int(value: Any, allowed: range = _INT_RANGE) -> int:
@@ -236,7 +237,7 @@ def _checked(kind: type) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if type(value) is not kind:
             raise ValueError(f"not a {kind.__name__}")
-        if kind is str and ("\x00" in value or not value.isascii() and _not_utf8(value)):
+        if kind is str and ("\x00" in value or (not value.isascii() and _not_utf8(value))):
             # JSON's \ud800 or \u0000: no driver or database takes it, so it is a forged cursor.
             raise ValueError("not text a database holds")
         return value
@@ -361,7 +362,7 @@ class SortOrder:
         self.signature = ",".join(("-" if key.descending else "+") + key.name for key in self.keys)
 
     @classmethod
-    def of(cls, queryset: QuerySet[Any]) -> "SortOrder":
+    def of(cls, queryset: QuerySet[Any]) -> SortOrder:
         """The order of `queryset` (its model's default when it names none), ended by the id."""
         model = queryset.model
         keys = []
@@ -425,7 +426,7 @@ class SortOrder:
         first = self.keys[0]
         return position[0] is not None and self._nulls_beyond(first, forward != first.descending)
 
-    def without_leading_nulls(self) -> "SortOrder":
+    def without_leading_nulls(self) -> SortOrder:
         """This order over the rows whose leading key is not NULL."""
         return SortOrder([replace(self.keys[0], nullable=False), *self.keys[1:]], self.nulls_largest, self.read)
 
@@ -508,7 +509,7 @@ class Keyset:
     def cursor(self, row: Any) -> str:
         return _encode_cursor(self.fingerprint, self.order.values(row))
 
-    def window(self, page: "PageArgs") -> Window:
+    def window(self, page: PageArgs) -> Window:
         """The page's window, its cursors checked against this connection's order."""
         return Window(self._position(page.after, "after"), self._position(page.before, "before"),
                       page.size + 1, page.backward)
@@ -544,18 +545,18 @@ class PageArgs:
     @classmethod
     def parse(
         cls,
-        info: "Info",
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> "PageArgs":
+    ) -> PageArgs:
         return cls.checked(info.context.settings, first, after, last, before)
 
     @classmethod
     def checked(
         cls, settings: Any, first: int | None, after: str | None, last: int | None, before: str | None
-    ) -> "PageArgs":
+    ) -> PageArgs:
         for name, value in (("first", first), ("last", last)):
             if value is not None and not 0 <= value <= settings.page_size_max:
                 raise BadUserInput(

@@ -9,7 +9,7 @@ before (ISO 8601, any offset).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import strawberry
 from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition
@@ -20,8 +20,8 @@ DATETIME_FORMAT_EXAMPLE = "2024-01-10T09:00:00.000Z"
 
 def serialize_datetime(value: datetime) -> str:
     """UTC with milliseconds and `Z`; a naive value is UTC already (the database's time zone)."""
-    if value.tzinfo is not None and value.tzinfo is not timezone.utc:  # rows come back in UTC: skip the work
-        value = value.astimezone(timezone.utc)
+    if value.tzinfo is not None and value.tzinfo is not UTC:  # rows come back in UTC: skip the work
+        value = value.astimezone(UTC)
     # `YYYY-MM-DDTHH:MM:SS.mmm`, the first 23 characters whatever the offset after them: isoformat
     # pads the year to four digits, which strftime's %Y does not on every platform.
     return value.isoformat(timespec="milliseconds")[:23] + "Z"

@@ -16,7 +16,8 @@ anything nested past `MAX_DEPTH` as null.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 

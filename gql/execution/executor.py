@@ -29,14 +29,13 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Undefined
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry import Schema
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 from tortoise.models import Model
-
 
 # What plain fields hold: never awaitable, answered by one set look-up.
 _PLAIN_TYPES = frozenset({type(None), bool, int, float, str, list, tuple, dict, datetime, date})

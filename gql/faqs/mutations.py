@@ -3,11 +3,11 @@ from __future__ import annotations
 import strawberry
 
 from gql.core.context import Info
-from gql.faqs.types import Faq
-from gql.limits.guard import client_address
 from gql.core.markdown import MARKDOWN_SOURCE
 from gql.core.mutations import MutationPayload, mutate, perform, returning
 from gql.core.relay import pk_of
+from gql.faqs.types import Faq
+from gql.limits.guard import client_address
 from models import faqs as rules
 from models.accounts import Capability
 

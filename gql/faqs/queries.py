@@ -6,14 +6,14 @@ import strawberry
 from tortoise.expressions import Q
 
 from gql.core.bounds import bounded, column_bounded
-from models import lean
-from models.base import get_by_column
 from gql.core.context import Info
-from gql.faqs.loaders import prepare_faq_page
-from gql.faqs.types import Faq, FaqCategory, FaqOrder
 from gql.core.loaders import counted
 from gql.core.relay import Connection, connection
+from gql.faqs.loaders import prepare_faq_page
+from gql.faqs.types import Faq, FaqCategory, FaqOrder
 from models import faqs as models
+from models import lean
+from models.base import get_by_column
 
 
 @strawberry.type

@@ -1,22 +1,23 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import Any, Awaitable
+from typing import Any
 
 import strawberry
 
 from gql.core.context import Info
+from gql.core.documented import described_enum
+from gql.core.loaders import viewer_row
+from gql.core.markdown import html_of
+from gql.core.relay import Node, node_type
 from gql.faqs.loaders import (
     FaqCategoryByIdLoader,
     LabelsByFaqIdLoader,
     PublishedFaqCountByCategoryIdLoader,
     ViewerRatingByFaqIdLoader,
 )
-from gql.core.documented import described_enum
-from gql.core.loaders import viewer_row
-from gql.core.markdown import html_of
-from gql.core.relay import Node, node_type
 from models import faqs as models
 
 FaqStatus = described_enum(models.FaqStatus, "Whether readers see an FAQ.", {

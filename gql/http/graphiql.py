@@ -53,7 +53,7 @@ class Asset:
     etag: str
 
     @classmethod
-    def of(cls, body: bytes, media_type: str, sha256: str | None = None) -> "Asset":
+    def of(cls, body: bytes, media_type: str, sha256: str | None = None) -> Asset:
         return cls(body, media_type, f'"{sha256 or hashlib.sha256(body).hexdigest()}"')
 
 

@@ -84,7 +84,7 @@ class Readiness:
         """None when the store answered in time, else a short reason (no URLs, no secrets)."""
         try:
             await asyncio.wait_for(probe, self._timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return f"no answer within {self._timeout:g} s"
         except Exception as error:  # whatever the driver raises means "not ready"
             return type(error).__name__

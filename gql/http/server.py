@@ -41,7 +41,7 @@ class ConnectionLimits:
     body_total: float
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "ConnectionLimits":
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
         return cls(settings.header_timeout_seconds, settings.max_header_bytes,
                    settings.body_read_timeout_seconds, settings.body_timeout_seconds)
 
@@ -64,7 +64,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     limits: ClassVar[ConnectionLimits | None] = None
 
     @classmethod
-    def configure(cls, settings: Settings) -> type["LimitedHttpToolsProtocol"]:
+    def configure(cls, settings: Settings) -> type[LimitedHttpToolsProtocol]:
         cls.limits = ConnectionLimits.from_settings(settings)
         return cls
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 from starlette.datastructures import Headers
@@ -23,17 +24,18 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from gql.authentication import CredentialsRefused, authenticate
-from gql.live.broker import Broker
 from gql.cache import ResponseCache
 from gql.core.context import Context
-from gql.execution.encoding import dumps
 from gql.core.errors import RequestError, coded
-from gql.ops.logs import new_request_id
-from gql.limits.guard import Admission, Guard, client_address
 from gql.core.loaders import Loaders
+from gql.execution.encoding import dumps
 from gql.execution.masking import DATABASE, UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECONDS
-from gql.execution.masking import MESSAGE as MASKED_MESSAGE, logger as masking_logger
+from gql.execution.masking import MESSAGE as MASKED_MESSAGE
+from gql.execution.masking import logger as masking_logger
 from gql.http.persisted import PersistedQuery, QueryStore, look_up, remember
+from gql.limits.guard import Admission, Guard, client_address
+from gql.live.broker import Broker
+from gql.ops.logs import new_request_id
 from gql.ops.served import HTTP, Served
 from gql.settings import Settings
 from models.touched import recording

@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, AsyncIterator
+from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationType
@@ -40,20 +41,20 @@ from strawberry.types.execution import ExecutionResult
 from strawberry.utils.aio import aclosing
 
 from gql.authentication import CredentialsRefused, authenticate, refresh
-from gql.live.broker import Broker
 from gql.core.context import Context
-from gql.execution.encoding import dumps
 from gql.core.errors import RequestError, coded
-from gql.ops.logs import new_request_id
-from gql.live.events import ACCOUNTS_CHANNEL
-from gql.limits.guard import Admission, Guard, client_address
 from gql.core.loaders import Loaders
-from gql.ops import metrics
+from gql.execution.encoding import dumps
 from gql.http.persisted import QueryStore, look_up, remember
+from gql.http.transport import parse_params
+from gql.limits.guard import Admission, Guard, client_address
+from gql.live.broker import Broker
+from gql.live.events import ACCOUNTS_CHANNEL
+from gql.ops import metrics
+from gql.ops.logs import new_request_id
 from gql.ops.served import WEBSOCKET, Served
 from gql.settings import Settings
 from models.touched import recording
-from gql.http.transport import parse_params
 
 REVOKED = (4401, "Token revoked")
 MAX_CODES_RECORDED = 100
@@ -68,7 +69,7 @@ def refusal_error(refusal: RequestError) -> dict[str, Any]:
 class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
     """One connection's operations, each admitted by the guard and run with its own context."""
 
-    view: "GraphQLView"
+    view: GraphQLView
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

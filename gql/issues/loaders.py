@@ -4,7 +4,13 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from gql.core.loaders import CounterByIdLoader, PageRowsByKeyLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from gql.core.loaders import (
+    CounterByIdLoader,
+    PageRowsByKeyLoader,
+    RowsByKeyLoader,
+    ViewerRowByTargetLoader,
+    page_filler,
+)
 from models.issues import Issue, IssueAffected, IssuePlatform, IssueSubscription, IssueUpdate
 
 

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import strawberry
 
-from gql.live import events
 from gql.core.context import Info
-from gql.issues.types import Issue, IssueStatus, IssueUpdate, Platform
 from gql.core.markdown import MARKDOWN_SOURCE
 from gql.core.mutations import MutationPayload, mutate, returning
 from gql.core.relay import pk_of
+from gql.issues.types import Issue, IssueStatus, IssueUpdate, Platform
+from gql.live import events
 from models import issues as rules
 from models.accounts import Capability, User
 

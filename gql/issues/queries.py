@@ -1,17 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated, Iterable
+from collections.abc import Iterable
+from typing import Annotated
 
 import strawberry
 
 from gql.core.context import Info
 from gql.core.errors import BadUserInput
 from gql.core.loaders import counted
+from gql.core.relay import Connection, connection
 from gql.issues.loaders import prepare_issue_page
 from gql.issues.types import Issue, IssueOrder, IssueStatus, Platform
-from gql.core.relay import Connection, connection
 from models import issues as models
-
 
 PlatformArgument = Annotated[Platform | None, strawberry.argument(description="Only issues showing up there.")]
 OrderArgument = Annotated[IssueOrder, strawberry.argument(description="The order; MOST_AFFECTED by default.")]

@@ -1,22 +1,22 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import Awaitable
 
 import strawberry
 
 from gql.core.context import Info
+from gql.core.documented import described_enum
+from gql.core.loaders import rows_of, then, viewer_row
+from gql.core.markdown import html_of
+from gql.core.relay import Connection, Node, connection, node_type
 from gql.issues.loaders import (
     PlatformsByIssueIdLoader,
     UpdatesByIssueIdLoader,
     ViewerAffectedMarkByIssueIdLoader,
     ViewerSubscriptionByIssueIdLoader,
 )
-from gql.core.documented import described_enum
-from gql.core.loaders import rows_of, then, viewer_row
-from gql.core.markdown import html_of
-from gql.core.relay import Connection, Node, connection, node_type
 from models import issues as models
 
 IssueStatus = described_enum(models.IssueStatus, (

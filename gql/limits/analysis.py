@@ -21,7 +21,6 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -121,11 +120,11 @@ class Figures:
     login_handles: list[str | None] = field(default_factory=list)
     per_client: bool = False
 
-    def shape(self) -> "Figures":
+    def shape(self) -> Figures:
         """The figures validation's work grows with, without the cost and logins of running it."""
         return Figures(depth=self.depth, aliases=self.aliases, fields=self.fields, directives=self.directives)
 
-    def add(self, other: "Figures") -> None:
+    def add(self, other: Figures) -> None:
         self.depth = max(self.depth, other.depth)
         self.aliases += other.aliases
         self.fields += other.fields

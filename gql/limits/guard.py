@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from graphql import GraphQLSyntaxError, OperationType
 from starlette.requests import HTTPConnection

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import strawberry
 
@@ -30,5 +30,5 @@ class RateLimitQueries:
             limit=spend.limit if spend else None,
             used=spend.used if spend else None,
             remaining=spend.remaining if spend else None,
-            reset_at=datetime.fromtimestamp(spend.reset_at, timezone.utc) if spend else None,
+            reset_at=datetime.fromtimestamp(spend.reset_at, UTC) if spend else None,
         )

@@ -6,18 +6,19 @@ subscription's context lives as long as its connection and cached rows would go 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Annotated, Any
 
 import strawberry
 
 from gql.authentication import refresh
 from gql.core.context import Info
 from gql.core.errors import NotFound, Resolved, Unauthenticated
-from gql.live.events import ISSUES_CHANNEL, MODERATION_CHANNEL, issue_channel
-from gql.issues.types import Issue
 from gql.core.loaders import Loaders
-from gql.moderation.types import ModerationItem
 from gql.core.mutations import require_reader, require_viewer
+from gql.issues.types import Issue
+from gql.live.events import ISSUES_CHANNEL, MODERATION_CHANNEL, issue_channel
+from gql.moderation.types import ModerationItem
 from models.accounts import Capability
 from models.issues import Issue as IssueModel
 from models.issues import IssueStatus, IssueSubscription

@@ -3,12 +3,12 @@ from __future__ import annotations
 import strawberry
 
 from gql.accounts.types import Role, User
-from gql.live import events
 from gql.core.context import Info
-from gql.moderation.types import PostAction, ReplyAction, Report, ReportReason
 from gql.core.mutations import MutationPayload, mutate, returning
-from gql.posts.types import Post, Reply
 from gql.core.relay import pk_of, typed_pk
+from gql.live import events
+from gql.moderation.types import PostAction, ReplyAction, Report, ReportReason
+from gql.posts.types import Post, Reply
 from models import moderation as rules
 from models.accounts import Capability
 

@@ -5,10 +5,10 @@ from typing import Annotated
 import strawberry
 
 from gql.core.context import Info
-from gql.moderation.types import ModerationAction, ModerationItem, QueueKind
 from gql.core.mutations import require_reader
-from gql.posts.types import PostStatus
 from gql.core.relay import Connection, connection
+from gql.moderation.types import ModerationAction, ModerationItem, QueueKind
+from gql.posts.types import PostStatus
 from models import moderation as models
 from models.accounts import Capability
 

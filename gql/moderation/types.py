@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, Any, Awaitable
+from typing import Annotated, Any
 
 import strawberry
 
@@ -9,11 +10,11 @@ from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
 from gql.core.context import Info
 from gql.core.documented import described_enum, embedded
-from gql.moderation.loaders import OpenReportsByPostIdLoader
 from gql.core.mutations import reads_as
+from gql.core.relay import Node, node_type, to_global_id
+from gql.moderation.loaders import OpenReportsByPostIdLoader
 from gql.posts.loaders import PostByIdLoader, ReplyByIdLoader
 from gql.posts.types import Post, Reply
-from gql.core.relay import Node, node_type, to_global_id
 from models import moderation as models
 from models.accounts import Capability
 from models.posts import PostStatus

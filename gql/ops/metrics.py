@@ -24,11 +24,21 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING
 
-from prometheus_client import (REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics,
-                               generate_latest, multiprocess, values)
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+    values,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -246,7 +256,7 @@ class MetricsEndpoint:
         return Response(exposition(), media_type=CONTENT_TYPE_PLAIN_0_0_4, headers=_NO_STORE)
 
 
-def endpoint_for(settings: "Settings") -> Callable[[Request], Awaitable[Response]] | None:
+def endpoint_for(settings: Settings) -> Callable[[Request], Awaitable[Response]] | None:
     """The endpoint, or None where `/metrics` is not served: switched off, or production without
     a token (so that it is never public by accident; development without a token is open)."""
     if not settings.metrics_enabled or (settings.is_production and not settings.metrics_token):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 logger = logging.getLogger("gql.served")
 
@@ -65,7 +65,7 @@ def observe(observer: Observer) -> Callable[[], None]:
 
 
 def report(served: Served) -> None:
-    for observer in list(_observers):
+    for observer in _observers:
         try:
             observer(served)
         except Exception:  # a broken observer must not fail the request it observes

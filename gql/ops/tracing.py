@@ -27,7 +27,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider

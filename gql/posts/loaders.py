@@ -13,7 +13,7 @@ from gql.core.loaders import (
     ViewerRowByTargetLoader,
     page_filler,
 )
-from models.posts import Board, Kudo, PostStatus, PostTag, Reply, Post
+from models.posts import Board, Kudo, Post, PostStatus, PostTag, Reply
 
 
 class BoardByIdLoader(ModelByIdLoader):

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import strawberry
 
-from gql.live import events
 from gql.core.context import Info
 from gql.core.markdown import MARKDOWN_SOURCE
 from gql.core.mutations import MutationPayload, mutate, returning
-from gql.posts.types import Post, Reply
 from gql.core.relay import pk_of
+from gql.live import events
+from gql.posts.types import Post, Reply
 from models import posts as rules
 from models import stars
 from models.accounts import Capability, User

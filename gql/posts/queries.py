@@ -5,15 +5,15 @@ from typing import Annotated
 import strawberry
 
 from gql.core.bounds import column_bounded
-from models import lean
-from models.base import get_by_column
 from gql.core.context import Info
 from gql.core.loaders import counted
+from gql.core.relay import Connection, connection
 from gql.posts.loaders import prepare_page
 from gql.posts.types import Board, Post
-from gql.core.relay import Connection, connection
+from models import lean
 from models import posts as models
 from models.accounts import User
+from models.base import get_by_column
 
 
 @strawberry.type

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, Awaitable
+from typing import Any
 
 import strawberry
 
 from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
 from gql.core.context import Info
+from gql.core.documented import described_enum
+from gql.core.loaders import rows_of, viewer_row
+from gql.core.markdown import html_of
+from gql.core.relay import Connection, Node, connection, node_type
 from gql.posts.loaders import (
     BoardByIdLoader,
     PublishedPostCountByBoardIdLoader,
@@ -15,10 +20,6 @@ from gql.posts.loaders import (
     TagsByPostIdLoader,
     ViewerKudoByPostIdLoader,
 )
-from gql.core.loaders import rows_of, viewer_row
-from gql.core.documented import described_enum
-from gql.core.markdown import html_of
-from gql.core.relay import Connection, Node, connection, node_type
 from models import posts as models
 
 PostStatus = described_enum(models.PostStatus, "Where a post (or reply) stands in moderation.", {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Hashable
 from datetime import date, datetime
-from typing import Annotated, Any, Awaitable, Hashable
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import Private

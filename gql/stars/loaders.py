@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from gql.core.loaders import Loader
 from models import lean

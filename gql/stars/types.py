@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 import strawberry
 
@@ -8,9 +9,9 @@ from gql.core.codes import RequirementCode
 from gql.core.context import Info
 from gql.core.documented import described_enum, embedded
 from gql.core.loaders import counted
+from gql.core.relay import Connection, connection
 from gql.posts.loaders import prepare_page
 from gql.posts.types import Post
-from gql.core.relay import Connection, connection
 from gql.stars.loaders import EligibilityByProgramIdLoader, PerksByProgramIdLoader, ValuesByProgramIdLoader
 from models import posts as post_models
 from models import stars as stars_models

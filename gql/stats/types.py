@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import field
 from operator import attrgetter, itemgetter
-from typing import Annotated, Any, Awaitable, Callable, Generic, Iterable, Iterator, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types.nodes import SelectedField
@@ -17,14 +18,14 @@ from gql.accounts.types import Role
 from gql.core.context import Info
 from gql.core.documented import embedded
 from gql.core.errors import BadUserInput
+from gql.core.mutations import require_reader
+from gql.core.selection import selects
 from gql.issues.types import IssueStatus
 from gql.limits.analysis import sized_by
-from gql.core.mutations import require_reader
-from models.accounts import Capability
 from gql.posts.types import PostStatus
-from gql.core.selection import selects
 from gql.stars.applications import ApplicationStatus
 from models import stats as models
+from models.accounts import Capability
 
 StatusT = TypeVar("StatusT")
 T = TypeVar("T")

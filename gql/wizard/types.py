@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 import strawberry
 
 from gql.core.context import Info
 from gql.core.documented import embedded
+from gql.core.relay import Node, node_type
 from gql.faqs.types import Faq
 from gql.issues.types import Issue
 from gql.posts.loaders import BoardByIdLoader
 from gql.posts.types import Board
-from gql.core.relay import Node, node_type
 from gql.wizard.loaders import (
     FaqsByWizardOptionIdLoader,
     IssuesByWizardOptionIdLoader,

@@ -1,16 +1,17 @@
-from tortoise import migrations
+from orjson import loads
+from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
+from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
+
 from models.accounts import Role, TokenScope
 from models.faqs import FaqStatus
 from models.issues import IssueStatus, Platform
 from models.moderation import ReportReason, ReportStatus, TargetKind
 from models.posts import PostStatus
 from models.stars import ApplicationStatus
-from orjson import loads
-from tortoise.fields.base import OnDelete
-from tortoise.fields.data import JSON_DUMPS
-from tortoise import fields
-from tortoise.indexes import Index
+
 
 class Migration(migrations.Migration):
     initial = True

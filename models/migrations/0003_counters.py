@@ -6,9 +6,8 @@ there. On PostgreSQL each CREATE TRIGGER locks its table against writes until th
 commits, so no row can slip between the triggers and the counts.
 """
 
-from tortoise import migrations
+from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
-from tortoise import fields
 
 from models.counted import CountedTable, Counter, create_triggers_sql, drop_triggers_sql, recount
 

@@ -5,9 +5,9 @@ it (`community-api token create HANDLE --points N`), for a server-side renderer.
 added, no table rebuilt: on SQLite an ADD COLUMN, which leaves the table's triggers alone.
 """
 
-from tortoise import migrations
+from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
-from tortoise import fields
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0004_tag_counters')]

@@ -14,7 +14,7 @@ member with a profile and changes nothing. Not reversible in data: reversing it 
 profiles deleted (their `star_since` and `languages` cannot be known again).
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
@@ -39,7 +39,7 @@ async def drop_profiles_of_members(apps, schema_editor) -> None:
         user_ids = [row["user_id"] for row in rows]
         if not user_ids:
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         rows_sql = ", ".join(f"(NULL, 'USER', {marks(3, 3 * n + 1)}, '{ACTION}')" for n in range(len(user_ids)))
         await client.execute_query(
             'INSERT INTO "moderation_actions" ("actor_id", "target_kind", "target_id", "reason", "created_at", "action")'

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, TypeVar
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from tortoise.models import Model
 
@@ -20,14 +21,13 @@ from models.issues import Issue, IssueAffected, IssuePlatform, IssueStatus, Issu
 from models.posts import Board, Kudo, Post, PostStatus, PostTag, Reply, Tag
 from models.text import excerpt
 
-BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+BASE = datetime(2024, 1, 1, tzinfo=UTC)
 BATCH = 1000
 POSTS_PER_MEMBER = (1, 5)  # about 3 on average
 MEMBERS_PER_FAQ = 100
 MEMBERS_PER_ISSUE = 200
 TAGS = ["playback", "android", "ios", "desktop", "premium", "playlists", "podcasts", "connect", "offline", "car"]
-WORDS = ("song playlist album shuffle speaker podcast offline premium family lyrics queue radio artist "
-         "download volume crossfade library wrapped sleep timer car watch login password").split()
+WORDS = ["song", "playlist", "album", "shuffle", "speaker", "podcast", "offline", "premium", "family", "lyrics", "queue", "radio", "artist", "download", "volume", "crossfade", "library", "wrapped", "sleep", "timer", "car", "watch", "login", "password"]
 
 ModelT = TypeVar("ModelT", bound=Model)
 
