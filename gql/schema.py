@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.base import StrawberryObjectDefinition
 
 from gql.accounts.mutations import AccountMutations
 from gql.accounts.queries import AccountQueries
@@ -23,10 +24,11 @@ from gql.faqs.mutations import FaqMutations
 from gql.faqs.queries import FaqQueries
 from gql.issues.mutations import IssueMutations
 from gql.issues.queries import IssueQueries
+from gql.issues.subscriptions import IssueSubscriptions
 from gql.limits.queries import RateLimitQueries
-from gql.live.subscriptions import Subscription
 from gql.moderation.mutations import ModerationMutations
 from gql.moderation.queries import ModerationQueries
+from gql.moderation.subscriptions import ModerationSubscriptions
 from gql.posts.mutations import PostMutations
 from gql.posts.queries import PostQueries
 from gql.search.queries import SearchQueries
@@ -63,13 +65,26 @@ MUTATION_TYPES: tuple[type, ...] = (
     ModerationMutations,
 )
 
-Query = merge_types("Query", QUERY_TYPES)
-Mutation = merge_types("Mutation", MUTATION_TYPES)
-# merge_types takes no description: set on the merged types' definitions.
-Query.__strawberry_definition__.description = "What can be read: every read starts here."  # type: ignore[attr-defined]
-Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+SUBSCRIPTION_TYPES: tuple[type, ...] = (
+    IssueSubscriptions,
+    ModerationSubscriptions,
+)
+
+
+def _root(name: str, types: tuple[type, ...], description: str) -> type:
+    """One root type merged from the domains' parts (merge_types takes no description)."""
+    merged = merge_types(name, types)
+    definition: StrawberryObjectDefinition = merged.__strawberry_definition__  # type: ignore[attr-defined]  # set by merge_types
+    definition.description = description
+    return merged
+
+
+Query = _root("Query", QUERY_TYPES, "What can be read: every read starts here.")
+Mutation = _root("Mutation", MUTATION_TYPES, (
     "What can be changed: each mutation takes one `input`, runs in one transaction and answers a payload with "
-    "the changed objects and `userErrors` (nothing changed when there are any).")
+    "the changed objects and `userErrors` (nothing changed when there are any)."))
+Subscription = _root("Subscription", SUBSCRIPTION_TYPES,
+                     "Live updates over WebSocket (graphql-transport-ws): each event is the changed object.")
 
 
 class Schema(strawberry.Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -206,9 +207,7 @@ class Settings:
             raise ValueError(f"SHUTDOWN_TIMEOUT_SECONDS: {self.shutdown_timeout_seconds} is negative")
         object.__setattr__(self, "log_format", parse_log_format(self.log_format))
         if self.tracing_enabled:
-            from gql.ops.tracing import require_packages  # one line naming the missing packages
-
-            require_packages()
+            require_tracing_packages()
 
     @property
     def eligibility_policy(self) -> EligibilityPolicy:
@@ -264,3 +263,27 @@ def _parse(name: str, type_name: Any, raw: str) -> Any:
         return raw
     except ValueError as exc:
         raise ValueError(f"{name.upper()}: {exc}") from None
+
+
+# What TRACING_ENABLED needs (the `tracing` extra): checked when the settings are read, so that a
+# missing package is one line at start-up rather than an ImportError at the first request.
+TRACING_PACKAGES = {
+    "opentelemetry.trace": "opentelemetry-api",
+    "opentelemetry.sdk": "opentelemetry-sdk",
+    "opentelemetry.exporter.otlp.proto.http": "opentelemetry-exporter-otlp-proto-http",
+}
+
+
+def require_tracing_packages() -> None:
+    """Refuse TRACING_ENABLED without the `tracing` extra, in one line (the CLI prints it)."""
+    missing = [package for module, package in TRACING_PACKAGES.items() if not _importable(module)]
+    if missing:
+        raise ValueError(f"TRACING_ENABLED: needs the tracing extra (pip install 'community-help-api[tracing]'); "
+                         f"missing {', '.join(missing)}")
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package is missing
+        return False

@@ -79,7 +79,7 @@ class AccountMutations:
 
         payload = await mutate(info, RevokeTokenPayload, input, None, action)
         if payload.revoked_token_id is not None:
-            await events.account_changed(info.context, info.context.viewer and info.context.viewer.pk)
+            await events.account_changed(info.context.broker, info.context.viewer and info.context.viewer.pk)
             in_use = info.context.token
             if in_use is not None and payload.revoked_token_id == global_id_of(in_use):
                 # The token in use is gone: the rest of this request, the payload's `viewer` too, is anonymous.

@@ -8,9 +8,9 @@ from typing import Annotated
 import strawberry
 
 from gql.core.context import Info
+from gql.core.costs import sized_by
 from gql.core.errors import BadUserInput
 from gql.core.relay import Node, from_global_id, model_for
-from gql.limits.analysis import sized_by
 from models import lean
 
 

@@ -1,1 +1,1 @@
-"""Executing a parsed operation: graphql-core's executor with less machinery, error masking, JSON encoding."""
+"""Executing a parsed operation: graphql-core's executor with less machinery, and the masking of unexpected errors."""

@@ -28,13 +28,13 @@ from gql.cache import ResponseCache
 from gql.core.context import Context
 from gql.core.errors import RequestError, coded
 from gql.core.loaders import Loaders
-from gql.execution.encoding import dumps
 from gql.execution.masking import DATABASE, UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECONDS
 from gql.execution.masking import MESSAGE as MASKED_MESSAGE
 from gql.execution.masking import logger as masking_logger
 from gql.http.persisted import PersistedQuery, QueryStore, look_up, remember
 from gql.limits.guard import Admission, Guard, client_address
 from gql.live.broker import Broker
+from gql.ops.encoding import dumps
 from gql.ops.logs import new_request_id
 from gql.ops.served import HTTP, Served
 from gql.settings import Settings

@@ -44,13 +44,13 @@ from gql.authentication import CredentialsRefused, authenticate, refresh
 from gql.core.context import Context
 from gql.core.errors import RequestError, coded
 from gql.core.loaders import Loaders
-from gql.execution.encoding import dumps
 from gql.http.persisted import QueryStore, look_up, remember
 from gql.http.transport import parse_params
 from gql.limits.guard import Admission, Guard, client_address
 from gql.live.broker import Broker
 from gql.live.events import ACCOUNTS_CHANNEL
 from gql.ops import metrics
+from gql.ops.encoding import dumps
 from gql.ops.logs import new_request_id
 from gql.ops.served import WEBSOCKET, Served
 from gql.settings import Settings
@@ -337,7 +337,7 @@ class GraphQLView(GraphQL):
         return orjson.loads(data)
 
     def encode_json(self, data: object) -> str:
-        # Total (gql/execution/encoding.py), and text: a `str` goes out as a text frame, as clients expect.
+        # Total (gql/ops/encoding.py), and text: a `str` goes out as a text frame, as clients expect.
         return dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:

@@ -62,7 +62,7 @@ async def _count_affected(info: Info, input: IssueInput, change: MarkChange) -> 
     """A mark or unmark, then `issueUpdated` for its new `affectedCount`: published after the
     commit, and only when the count moved (a refused change, e.g. ALREADY_MARKED, has no issue)."""
     payload = await _mark(info, input, change)
-    await events.issue_changed(info.context, payload.issue, to_followers=False)
+    await events.issue_changed(info.context.broker, payload.issue, to_followers=False)
     return payload
 
 
@@ -92,7 +92,7 @@ class IssueMutations:
             return {"issue": issue, "update": update}
 
         payload = await mutate(info, PostIssueUpdatePayload, input, Capability.MANAGE_CONTENT, action)
-        await events.issue_changed(info.context, payload.issue)
+        await events.issue_changed(info.context.broker, payload.issue)
         return payload
 
     @strawberry.mutation(description="Staff: open a new ongoing issue (status INVESTIGATING).")

@@ -40,29 +40,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-_SIZE_ARGUMENT = "cost_size_argument"
-_REPEAT_ARGUMENT = "cost_repeat_argument"
-_PER_CLIENT = "cost_per_client"
-
-
-def sized_by(argument: str) -> dict[str, str]:
-    """Field metadata for a list that is not a connection but holds as many objects as `argument`
-    says (`daily(days: 366)`, or as many items as a list argument has: `nodes(ids: [...])`): the
-    cost counts each of them, as it counts a connection's `first`."""
-    return {_SIZE_ARGUMENT: argument}
-
-
-def repeated_by(argument: str, when_absent: int) -> dict[str, Any]:
-    """Field metadata for a field whose work is done once per distinct item of a list argument
-    (`search(types: [FAQ, POST])` runs one query per kind): the cost multiplies by their number,
-    `when_absent` when the argument is not given."""
-    return {_REPEAT_ARGUMENT: (argument, when_absent)}
-
-
-def per_client() -> dict[str, bool]:
-    """Field metadata for an answer that depends on the caller's own budget (`rateLimit`): a
-    response selecting it is never one a shared cache may keep for others."""
-    return {_PER_CLIENT: True}
+from gql.core.costs import PER_CLIENT, REPEAT_ARGUMENT, SIZE_ARGUMENT
 
 
 @dataclass(frozen=True)
@@ -291,7 +269,7 @@ class _Walker:
         if definition is None:
             return tally  # __typename and unknown fields: validation speaks about the latter
         metadata = getattr(definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF), "metadata", None) or {}
-        tally.per_client = bool(metadata.get(_PER_CLIENT))
+        tally.per_client = bool(metadata.get(PER_CLIENT))
         arguments = self._arguments(definition, node) if node.arguments or definition.args else {}
         for name, value in arguments.items():
             if _holds_nul(value):
@@ -334,16 +312,16 @@ class _Walker:
             return {}
 
     def _list_size(self, arguments: dict[str, Any], metadata: dict[str, Any]) -> int:
-        name = metadata.get(_SIZE_ARGUMENT)
+        name = metadata.get(SIZE_ARGUMENT)
         if name is None:
             return 1
         value = arguments.get(name)
         return len(value) if isinstance(value, list) else self._count(arguments, (name,), 1)
 
     def _repeats(self, arguments: dict[str, Any], metadata: dict[str, Any]) -> int:
-        if _REPEAT_ARGUMENT not in metadata:
+        if REPEAT_ARGUMENT not in metadata:
             return 1
-        name, when_absent = metadata[_REPEAT_ARGUMENT]
+        name, when_absent = metadata[REPEAT_ARGUMENT]
         items = arguments.get(name)
         return len(set(items)) or 1 if isinstance(items, list) else when_absent
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import strawberry
 
 from gql.core.context import Info
+from gql.core.costs import per_client
 from gql.core.documented import embedded
-from gql.limits.analysis import per_client
 
 
 @strawberry.type(description=embedded("What this request costs and what is left of the caller's budget."))

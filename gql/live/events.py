@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gql.core.context import Context
+from gql.live.broker import Broker
+from models.issues import Issue
 
 MODERATION_CHANNEL = "moderation-queue"
 # A user's token, suspension or role changed: open WebSockets of theirs re-admit their operations.
@@ -15,22 +16,22 @@ def issue_channel(number: int) -> str:
     return f"issue:{number}"
 
 
-async def issue_changed(context: Context, issue: object | None, *, to_followers: bool = True) -> None:
+async def issue_changed(broker: Broker, issue: Issue | None, *, to_followers: bool = True) -> None:
     """The issue changed: its `issueUpdated` subscribers hear it, and, unless `to_followers` is
     false, the followers' `subscribedIssueUpdated` too (staff updates notify followers; members'
     affected marks only move the counter live on the issue's own channel)."""
     if issue is not None:
-        event = {"issueId": issue.pk}  # type: ignore[attr-defined]
-        await context.broker.publish(issue_channel(issue.number), event)  # type: ignore[attr-defined]
+        event = {"issueId": issue.pk}
+        await broker.publish(issue_channel(issue.number), event)
         if to_followers:
-            await context.broker.publish(ISSUES_CHANNEL, event)
+            await broker.publish(ISSUES_CHANNEL, event)
 
 
-async def account_changed(context: Context, user_id: int | None) -> None:
+async def account_changed(broker: Broker, user_id: int | None) -> None:
     if user_id is not None:
-        await context.broker.publish(ACCOUNTS_CHANNEL, {"userId": user_id})
+        await broker.publish(ACCOUNTS_CHANNEL, {"userId": user_id})
 
 
-async def queue_changed(context: Context, post_id: int | None) -> None:
+async def queue_changed(broker: Broker, post_id: int | None) -> None:
     if post_id is not None:
-        await context.broker.publish(MODERATION_CHANNEL, {"postId": post_id})
+        await broker.publish(MODERATION_CHANNEL, {"postId": post_id})

@@ -82,7 +82,7 @@ class ModerationMutations:
     async def moderate_post(self, info: Info, input: ModeratePostInput) -> ModeratePostPayload:
         payload = await mutate(info, ModeratePostPayload, input, rules.capability_for(input.action), lambda viewer: returning(  # type: ignore[arg-type]
             "post", rules.moderate_post(viewer, pk_of(input.post_id, "Post"), input.action, input.reason)))  # type: ignore[arg-type]
-        await events.queue_changed(info.context, payload.post and payload.post.pk)  # type: ignore[attr-defined]
+        await events.queue_changed(info.context.broker, payload.post and payload.post.pk)  # type: ignore[attr-defined]
         return payload
 
     @strawberry.mutation(description="Hide or restore a reply (its post's replyCount follows), or dismiss its reports; "
@@ -90,7 +90,7 @@ class ModerationMutations:
     async def moderate_reply(self, info: Info, input: ModerateReplyInput) -> ModerateReplyPayload:
         payload = await mutate(info, ModerateReplyPayload, input, Capability.MODERATE, lambda viewer: returning(
             "reply", rules.moderate_reply(viewer, pk_of(input.reply_id, "Reply"), input.action, input.reason)))  # type: ignore[arg-type]
-        await events.queue_changed(info.context, payload.reply and payload.reply.post_id)  # type: ignore[attr-defined]
+        await events.queue_changed(info.context.broker, payload.reply and payload.reply.post_id)  # type: ignore[attr-defined]
         return payload
 
     @strawberry.mutation(description="Report a post or reply to the moderators.")
@@ -102,19 +102,19 @@ class ModerationMutations:
 
         payload = await mutate(info, ReportContentPayload, input, Capability.REPORT_CONTENT, action)
         if payload.report is not None:
-            await events.queue_changed(info.context, await rules.reported_post_id(payload.report))  # type: ignore[arg-type]
+            await events.queue_changed(info.context.broker, await rules.reported_post_id(payload.report))  # type: ignore[arg-type]
         return payload
 
     @strawberry.mutation(description="Change a user's role (admins).")
     async def set_user_role(self, info: Info, input: SetUserRoleInput) -> UserPayload:
         payload = await mutate(info, UserPayload, input, Capability.MANAGE_USERS, lambda viewer: returning(
             "user", rules.set_user_role(viewer, pk_of(input.user_id, "User"), input.role, input.reason)))  # type: ignore[arg-type]
-        await events.account_changed(info.context, payload.user and payload.user.pk)  # type: ignore[attr-defined]
+        await events.account_changed(info.context.broker, payload.user and payload.user.pk)  # type: ignore[attr-defined]
         return payload
 
     @strawberry.mutation(description="Suspend a user (they can read but not write), or lift a suspension (admins).")
     async def suspend_user(self, info: Info, input: SuspendUserInput) -> UserPayload:
         payload = await mutate(info, UserPayload, input, Capability.MANAGE_USERS, lambda viewer: returning(
             "user", rules.suspend_user(viewer, pk_of(input.user_id, "User"), input.suspended, input.reason)))
-        await events.account_changed(info.context, payload.user and payload.user.pk)  # type: ignore[attr-defined]
+        await events.account_changed(info.context.broker, payload.user and payload.user.pk)  # type: ignore[attr-defined]
         return payload

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gql.execution.encoding import dumps
+from gql.ops.encoding import dumps
 from gql.ops.served import Served, observe
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class JsonLines(logging.Formatter):
             entry["traceback"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        # Total (gql/execution/encoding.py): a field orjson refuses even through str() (an int over 64 bits, a
+        # Total (gql/ops/encoding.py): a field orjson refuses even through str() (an int over 64 bits, a
         # lone surrogate in a quoted value) is written another way, never an exception in logging.
         line = dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
         return line if line.isascii() and "\x7f" not in line else line.translate(_JSON_ESCAPES)

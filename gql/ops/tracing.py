@@ -25,7 +25,6 @@ Why this shape:
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -39,28 +38,8 @@ DEFAULT_SERVICE_NAME = "community-api"
 _VERB = re.compile(r"\s*(\w+)")
 
 # What the `tracing` extra installs, by the module each one provides.
-REQUIRED_PACKAGES = {
-    "opentelemetry.trace": "opentelemetry-api",
-    "opentelemetry.sdk": "opentelemetry-sdk",
-    "opentelemetry.exporter.otlp.proto.http": "opentelemetry-exporter-otlp-proto-http",
-}
 # Tortoise's dialect names, as OpenTelemetry's `db.system` says them.
 _DB_SYSTEMS = {"postgres": "postgresql", "sqlite": "sqlite"}
-
-
-def require_packages() -> None:
-    """Refuse TRACING_ENABLED without the `tracing` extra, in one line (the CLI prints it)."""
-    missing = [package for module, package in REQUIRED_PACKAGES.items() if not _importable(module)]
-    if missing:
-        raise ValueError(f"TRACING_ENABLED: needs the tracing extra (pip install 'community-help-api[tracing]'); "
-                         f"missing {', '.join(missing)}")
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:  # a parent package is missing
-        return False
 
 
 def schema_extensions() -> list[Callable[[], Any]]:

@@ -64,7 +64,7 @@ class PostMutations:
 
         payload = await mutate(info, PostPayload, input, Capability.POST, action)
         if payload.post is not None and payload.post.status is rules.PostStatus.PENDING:  # type: ignore[attr-defined]
-            await events.queue_changed(info.context, payload.post.pk)  # type: ignore[attr-defined]
+            await events.queue_changed(info.context.broker, payload.post.pk)  # type: ignore[attr-defined]
         return payload
 
     @strawberry.mutation(description="Reply to a published post that is not locked.")

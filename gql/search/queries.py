@@ -8,14 +8,14 @@ from typing import Annotated, Any
 import strawberry
 
 from gql.core.context import Info
+from gql.core.costs import repeated_by
 from gql.core.documented import described_enum, embedded
 from gql.core.errors import BadUserInput
-from gql.faqs.types import Faq
-from gql.issues.types import Issue
-from gql.limits.analysis import repeated_by
-from gql.posts.types import Post
 from gql.core.relay import Connection, SortOrder, Window, connection, int_range, typed_key
 from gql.core.selection import selects
+from gql.faqs.types import Faq
+from gql.issues.types import Issue
+from gql.posts.types import Post
 from models import lean
 from models import search as models
 from models.errors import RuleViolation

@@ -16,12 +16,12 @@ from strawberry.utils.str_converters import to_camel_case
 
 from gql.accounts.types import Role
 from gql.core.context import Info
+from gql.core.costs import sized_by
 from gql.core.documented import embedded
 from gql.core.errors import BadUserInput
 from gql.core.mutations import require_reader
 from gql.core.selection import selects
 from gql.issues.types import IssueStatus
-from gql.limits.analysis import sized_by
 from gql.posts.types import PostStatus
 from gql.stars.applications import ApplicationStatus
 from models import stats as models
