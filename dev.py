@@ -2,8 +2,10 @@
 """Set-up and run in one step, on a machine with only Python 3.11 and pip.
 
     python3 dev.py serve     install into .venv, migrate, seed, serve on 127.0.0.1:8000
-    python3 dev.py test      install into .venv (with test tools) and run the whole suite,
-                             once on SQLite and once on PostgreSQL (skipped, loudly, without one)
+    python3 dev.py test      install into .venv (with test tools), run the static checks, then the
+                             whole suite once on SQLite and once on PostgreSQL (skipped, loudly,
+                             without one); with pytest arguments, only those tests
+    python3 dev.py check     the static checks alone: ruff (lint) and mypy (types of gql/ and models/)
     python3 dev.py <cmd>     any other `community-api` command inside .venv (migrate, seed, ...)
 
 The install step runs only when requirements.lock or pyproject.toml changed since the last one.
@@ -96,7 +98,8 @@ def run_tests(pytest_args: list[str]) -> int:
     print(f"dev.py: running the suite on {' and '.join(BACKENDS)} at once", flush=True)
     first, *others = BACKENDS
     with tempfile.TemporaryDirectory(prefix="dev-test-") as folder:
-        logs = {backend: open(Path(folder) / f"{backend}.log", "w+b") for backend in others}
+        # Opened here and closed in the `finally` below: one per backend run in the background.
+        logs = {backend: open(Path(folder) / f"{backend}.log", "w+b") for backend in others}  # noqa: SIM115
         try:
             running = {backend: subprocess.Popen(commands[backend], env=environments[backend], stdout=logs[backend],
                                                  stderr=subprocess.STDOUT) for backend in others}
@@ -115,6 +118,24 @@ def run_tests(pytest_args: list[str]) -> int:
     return next((code for code in codes.values() if code), 0)
 
 
+STATIC_CHECKS = {
+    "ruff": [str(VENV / "bin" / "ruff"), "check", "."],
+    "mypy": [str(VENV / "bin" / "mypy")],  # its files and settings: pyproject.toml, [tool.mypy]
+}
+
+
+def run_static_checks() -> int:
+    """ruff and mypy, as configured in pyproject.toml; both run, so one report shows every finding."""
+    failed = []
+    for name, command in STATIC_CHECKS.items():
+        print(f"dev.py: {name}", flush=True)
+        if subprocess.call(command) != 0:
+            failed.append(name)
+    if failed:
+        print(f"dev.py: static checks FAILED: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
+
+
 def _backend_environment(env: dict[str, str], backend: str) -> dict[str, str]:
     environment = {**env, "TEST_BACKEND": backend}
     if "TEST_REDIS_URL" in env and "TEST_REDIS_URL" not in os.environ:  # ours, not the caller's
@@ -129,8 +150,12 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     install()
     command, rest = argv[0], argv[1:]
+    if command == "check":
+        return run_static_checks()
     if command == "test":
-        return run_tests(rest)
+        # The whole suite starts with the static checks; a run of chosen tests goes straight to them.
+        checked = run_static_checks() if not rest else 0
+        return run_tests(rest) or checked
     # Replaced by the command, not its parent: a SIGTERM sent to this process (a supervisor's, a
     # container's) reaches the server itself, which shuts down gracefully.
     executable = str(VENV / "bin" / "community-api")

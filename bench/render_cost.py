@@ -45,12 +45,12 @@ async def measure_page() -> None:
     from gql.settings import Settings
 
     app = create_app(Settings.from_env(rate_limit_enabled=False, response_cache_enabled=False))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-            await page_ms(client, PAGE_WITH_HTML, 20, cold=False)  # warm up
-            plain = await page_ms(client, PAGE, 200, cold=False)
-            cached = await page_ms(client, PAGE_WITH_HTML, 200, cold=False)
-            cold = await page_ms(client, PAGE_WITH_HTML, 100, cold=True)
+    async with app.router.lifespan_context(app), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+        await page_ms(client, PAGE_WITH_HTML, 20, cold=False)  # warm up
+        plain = await page_ms(client, PAGE, 200, cold=False)
+        cached = await page_ms(client, PAGE_WITH_HTML, 200, cold=False)
+        cold = await page_ms(client, PAGE_WITH_HTML, 100, cold=True)
     print(f"posts(first: 50), generated bodies: {plain:.2f} ms without bodyHtml, "
           f"{cached:.2f} ms with it cached, {cold:.2f} ms with every body rendered")
 

@@ -633,7 +633,7 @@ async def served_agree(db_url: str, api: str) -> dict[str, int]:
                       (await s.fetch('SELECT COUNT(*) FROM "faqs" WHERE "status" = $1', "PUBLISHED"))[0][0],
                       (await s.fetch('SELECT COUNT(*) FROM "users" WHERE "role" = $1', "STAR"))[0][0]]
             wrong_totals = sum(a != b for a, b in zip(actual, (totals["posts"]["totalCount"], totals["faqs"]["totalCount"],
-                                                                totals["stars"]["totalCount"])))
+                                                                totals["stars"]["totalCount"]), strict=False))
         return {"posts_checked": len(shown), "stale_kudos": stale_kudos, "faqs_checked": len(helpful),
                 "stale_helpful": stale_helpful, "wrong_totals": wrong_totals}
     finally:
@@ -817,9 +817,9 @@ def render_workers(results: dict[str, dict[str, dict[str, Any]]], args: argparse
     names = list(results[labels[0]])
     lines = [f"## Workers: `community-api serve --workers N` on {backend_of(db_url)}",
              "",
-             f"{datetime.now(UTC):%Y-%m-%d}, {machine()}; {args.members:,} members, {args.duration} s per load, "
+             (f"{datetime.now(UTC):%Y-%m-%d}, {machine()}; {args.members:,} members, {args.duration} s per load, "
              f"{args.connections} connections, wrk on core 1, production profile, rate limits off. "
-             "The database server runs on the same machine, on any core.",
+             "The database server runs on the same machine, on any core."),
              "",
              "| workload | " + " | ".join(f"{label}: req/s (p50 / p99 ms)" for label in labels) + " | 2 workers / 1 worker on core 0 |",
              "|---|" + "---|" * (len(labels) + 1)]
@@ -858,19 +858,19 @@ def render_throughput(rows: list[dict[str, Any]], extra: dict[str, Any], args: a
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
         f"- dataset: `seed` + `seed --scale {args.members}` (seeded and analysed in {seeded:.1f} s)",
-        f"- load: {'wrk' if shutil.which('wrk') else 'Python fallback'}, {args.connections} connections, {args.duration} s per "
-        "measurement; server: one uvicorn worker (uvloop, httptools with our limits) pinned to core 0, load generator on core 1",
+        (f"- load: {'wrk' if shutil.which('wrk') else 'Python fallback'}, {args.connections} connections, {args.duration} s per "
+        "measurement; server: one uvicorn worker (uvloop, httptools with our limits) pinned to core 0, load generator on core 1"),
         f"- uncached rows: `RESPONSE_CACHE_ENABLED=false` (X-Cache of two identical requests: {', '.join(extra.get('uncached_headers', []))});"
         " cached rows: `RESPONSE_CACHE_ENABLED=true`" + (f", `REDIS_URL={args.redis_url}`" if args.redis_url else ", in process"),
         "",
         "| workload | req/s | p50 ms | p99 ms | p99/p50 | SQL/request | peak RSS MB | vs raw | vs ceiling | vs hand-written | vs static | before |",
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
-    for row in rows:
-        lines.append(f"| {row['name']} | {row['rps']:.0f} | {row['p50']:.2f} | {row['p99']:.2f} | {row['p99'] / row['p50']:.1f} "
-                     f"| {row['sql']} | {row['rss'] / 1024:.0f} | {ratio(row['rps'], row.get('raw_rps'))} "
-                     f"| {ratio(row['rps'], row.get('ceiling_rps'))} | {ratio(row['rps'], row.get('hand_rps'))} "
-                     f"| {ratio(row['rps'], row.get('static_rps'))} | {before.get(row['name'], '')} |")
+    lines.extend(f"| {row['name']} | {row['rps']:.0f} | {row['p50']:.2f} | {row['p99']:.2f} | {row['p99'] / row['p50']:.1f} "
+                 f"| {row['sql']} | {row['rss'] / 1024:.0f} | {ratio(row['rps'], row.get('raw_rps'))} "
+                 f"| {ratio(row['rps'], row.get('ceiling_rps'))} | {ratio(row['rps'], row.get('hand_rps'))} "
+                 f"| {ratio(row['rps'], row.get('static_rps'))} | {before.get(row['name'], '')} |"
+                 for row in rows)
     baselines = [row for row in rows if row.get("raw_rps")]
     if baselines:
         lines += ["", "Baselines, same run, same data (req/s; each answer checked equal to the API's first):", "",
@@ -882,11 +882,11 @@ def render_throughput(rows: list[dict[str, Any]], extra: dict[str, Any], args: a
                          f"| {row.get('hand_rps', 0):.0f} | {row['static_rps']:.0f} | {raw_statements.get(key(row['name']), '-')} |")
     fields = extra.get("fields") or {}
     if fields:
-        lines += ["", "The GraphQL layer's own cost, in process, one request at a time (median ms). µs/field: the "
+        lines += ["", ("The GraphQL layer's own cost, in process, one request at a time (median ms). µs/field: the "
                   "ceiling's (ceiling − raw JSON only) / resolved fields, the GraphQL layer alone; the API's "
-                  "(API − raw SQL + JSON) / resolved fields, all it adds to the floor (GraphQL, ORM, loaders, limits, HTTP):", "",
-                  "| workload | resolved fields | raw: SQL + JSON | raw: JSON only (rows fetched) | ceiling, stock executor | µs/field "
-                  "| ceiling, the API's executor | µs/field | API (uncached) | µs/field over raw |",
+                  "(API − raw SQL + JSON) / resolved fields, all it adds to the floor (GraphQL, ORM, loaders, limits, HTTP):"), "",
+                  ("| workload | resolved fields | raw: SQL + JSON | raw: JSON only (rows fetched) | ceiling, stock executor | µs/field "
+                  "| ceiling, the API's executor | µs/field | API (uncached) | µs/field over raw |"),
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, f in fields.items():
             tuned = (f"{f['tuned_ms']:.2f} | {f['tuned_us_per_field']:.2f}" if "tuned_ms" in f else "- | -")
@@ -966,8 +966,8 @@ def count_queries(targets: dict[str, Any]) -> dict[str, tuple[dict[str, Any], st
                             'SELECT COUNT(*) FROM "posts" "p" JOIN "boards" "b" ON "b"."id" = "p"."board_id" WHERE "p"."status" = $1 AND "b"."slug" = $2',
                             ["PUBLISHED", targets["board"]]),
         "posts per tag": (q("query($t: String) { posts(tag: $t) { totalCount } }", t=targets["tag"]),
-                          'SELECT COUNT(*) FROM "posts" "p" JOIN "post_tags" "pt" ON "pt"."post_id" = "p"."id" JOIN "tags" "t" ON "t"."id" = "pt"."tag_id" '
-                          'WHERE "p"."status" = $1 AND "t"."name" = $2', ["PUBLISHED", targets["tag"]]),
+                          ('SELECT COUNT(*) FROM "posts" "p" JOIN "post_tags" "pt" ON "pt"."post_id" = "p"."id" JOIN "tags" "t" ON "t"."id" = "pt"."tag_id" '
+                          'WHERE "p"."status" = $1 AND "t"."name" = $2'), ["PUBLISHED", targets["tag"]]),
         "posts per author": (q("query($a: String) { posts(author: $a) { totalCount } }", a=targets["author"]),
                              'SELECT COUNT(*) FROM "posts" "p" JOIN "users" "u" ON "u"."id" = "p"."author_id" WHERE "p"."status" = $1 AND "u"."handle" = $2',
                              ["PUBLISHED", targets["author"]]),
@@ -1166,7 +1166,7 @@ def run_counts(args: argparse.Namespace) -> int:
         print(f"  landing page {served['landing page']:.2f} ms; posts totalCount {served['posts']:.2f} ms "
               f"(SQL {api_sql['posts']:.2f} ms; COUNT(*) {reference['posts']:.2f} ms)", flush=True)
 
-    report = render_counts(sizes, list(queries) + ["landing page"], args, db_url)
+    report = render_counts(sizes, [*list(queries), "landing page"], args, db_url)
     if args.show_sql:
         print(f"\nThe statements the API sent at {sizes[-1]['members']:,} members (median ms through the driver in the table):")
         for name, statements in sizes[-1]["statements"].items():
@@ -1195,14 +1195,14 @@ def render_counts(sizes: list[dict[str, Any]], names: list[str], args: argparse.
         f"## Counts at two sizes: {title}{' (quick smoke run: not figures to report)' if args.quick else ''}",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
-        f"- datasets: `seed` + `seed --scale {a}`, then `--scale {b}` on top (seeded in {small['seconds']:.0f} s and "
-        f"{large['seconds']:.0f} s more), `{'VACUUM ANALYZE' if backend == 'postgres' else 'ANALYZE'}` after each",
-        f"- API: the served API (one uvicorn worker, response cache off), one client, one request at a time, median of "
+        (f"- datasets: `seed` + `seed --scale {a}`, then `--scale {b}` on top (seeded in {small['seconds']:.0f} s and "
+        f"{large['seconds']:.0f} s more), `{'VACUUM ANALYZE' if backend == 'postgres' else 'ANALYZE'}` after each"),
+        (f"- API: the served API (one uvicorn worker, response cache off), one client, one request at a time, median of "
         f"{args.count_repeats}; SQL: the statements the API sent for the query (captured in process), each timed through the "
-        f"driver alone (median of {args.count_repeats}), summed; COUNT(*): what counting the rows costs, for reference",
+        f"driver alone (median of {args.count_repeats}), summed; COUNT(*): what counting the rows costs, for reference"),
         "",
-        f"| count | value @{a} | value @{b} | API ms @{a} | API ms @{b} | ratio | its SQL: statements | SQL ms @{a} | SQL ms @{b} "
-        f"| ratio | ≤1.2x | COUNT(*) ms @{a} | @{b} | ratio | before |",
+        (f"| count | value @{a} | value @{b} | API ms @{a} | API ms @{b} | ratio | its SQL: statements | SQL ms @{a} | SQL ms @{b} "
+        f"| ratio | ≤1.2x | COUNT(*) ms @{a} | @{b} | ratio | before |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     missed = []
@@ -1227,8 +1227,8 @@ def render_counts(sizes: list[dict[str, Any]], names: list[str], args: argparse.
                      f"| {before.get(name, '')} |")
     lines += ["", "Targets (issue 10): every totalCount's SQL time, and the landing page's time, at "
               f"{b} members within 1.2x of {a} (or within {NOISE_MS} ms of it): " + (verdict(True) if not missed else f"{verdict(False)} for {', '.join(missed)}"),
-              f"- landing page statements: {len(small['statements']['landing page'])} at {a}, "
-              f"{len(large['statements']['landing page'])} at {b} (must not change with the community's size)"]
+              (f"- landing page statements: {len(small['statements']['landing page'])} at {a}, "
+              f"{len(large['statements']['landing page'])} at {b} (must not change with the community's size)")]
     return "\n".join(lines) + "\n"
 
 

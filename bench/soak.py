@@ -260,10 +260,10 @@ def report(args: argparse.Namespace, backend: str, outcomes: Outcomes, rss: list
         "- Refusals the mix provokes (userErrors, expected): "
         + (", ".join(f"{name} {n:,}" for name, n in sorted(outcomes.refusals.items())) or "none"),
         f"- Counters afterwards: `recount --check` exit {recount[0]} ({recount[1]})",
-        f"- p99 drift, last minute against the first: {first[3]:.1f} -> {last[3]:.1f} ms ({last[3] / first[3]:.2f}x);"
-        f" p50 {first[2]:.1f} -> {last[2]:.1f} ms ({last[2] / first[2]:.2f}x)",
-        f"- Server RSS: {first_rss / 1024:.1f} MiB in the first minute, {last_rss / 1024:.1f} MiB in the last"
-        f" ({(last_rss - first_rss) * 100 / first_rss:+.1f}%), at most {max(kb for _, kb in rss) / 1024:.1f} MiB",
+        (f"- p99 drift, last minute against the first: {first[3]:.1f} -> {last[3]:.1f} ms ({last[3] / first[3]:.2f}x);"
+        f" p50 {first[2]:.1f} -> {last[2]:.1f} ms ({last[2] / first[2]:.2f}x)"),
+        (f"- Server RSS: {first_rss / 1024:.1f} MiB in the first minute, {last_rss / 1024:.1f} MiB in the last"
+        f" ({(last_rss - first_rss) * 100 / first_rss:+.1f}%), at most {max(kb for _, kb in rss) / 1024:.1f} MiB"),
         "",
         "| minute | requests | req/s | p50 ms | p99 ms | RSS MiB (end of minute) |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -277,7 +277,7 @@ def report(args: argparse.Namespace, backend: str, outcomes: Outcomes, rss: list
     last_minute = minutes[-1][0]
     for kind in sorted(outcomes.by_kind):
         first_p50, last_p50 = (
-            statistics.median([latency for (at, latency), of in zip(outcomes.samples, outcomes.kinds)
+            statistics.median([latency for (at, latency), of in zip(outcomes.samples, outcomes.kinds, strict=False)
                                if of == kind and _minute(at, args.duration) == minute] or [float("nan")])
             for minute in (1, last_minute))
         lines.append(f"| {kind} | {first_p50:.1f} | {last_p50:.1f} | {last_p50 / first_p50:.2f}x |")

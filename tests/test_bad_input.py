@@ -185,7 +185,7 @@ NUMBERS = [
     # Found by the fuzzer: a cost past 64 bits crashed the refusal's own encoding (plain-text 500).
     ("a cost past 64 bits", op("{ %s }" % COSTLY), 400, "QUERY_TOO_COMPLEX"),
 ]
-# Its figure, past what a 64-bit reader holds: written as a decimal string (gql/execution/encoding.py).
+# Its figure, past what a 64-bit reader holds: written as a decimal string (gql/ops/encoding.py).
 COSTLY_FIGURE = "18446744073709551616"
 
 # (type, query with $v, wrong values): every scalar and kind given JSON of another type.
@@ -194,10 +194,10 @@ WRONG_TYPES: list[tuple[str, str, list[Any]]] = [
     ("String", "query($v: String!) { search(query: $v) { totalCount } }", [1, True, 1.5, {}, ["a"], None]),
     ("Int", INT_VARIABLE, ["1", 1.5, True, {}, [1, 2]]),
     ("Boolean", "query($v: Boolean!) { __typename @include(if: $v) }", ["true", 0, 1, {}, [True], None]),
-    ("Date", "mutation($v: Date!) { applyToStarsProgram(input: {dateOfBirth: $v, motivation: \"\", weeklyMinutes: 1})"
-             " { userErrors { code } } }", [19900101, True, {}, ["1990-01-01"], "not a date", ""]),
-    ("DateTime", "mutation($v: DateTime!) { createAnnouncement(input: {title: \"t\", body: \"b\", publishedAt: $v})"
-                 " { userErrors { code } } }", [1700000000, True, {}, "yesterday", ""]),
+    ("Date", ("mutation($v: Date!) { applyToStarsProgram(input: {dateOfBirth: $v, motivation: \"\", weeklyMinutes: 1})"
+             " { userErrors { code } } }"), [19900101, True, {}, ["1990-01-01"], "not a date", ""]),
+    ("DateTime", ("mutation($v: DateTime!) { createAnnouncement(input: {title: \"t\", body: \"b\", publishedAt: $v})"
+                 " { userErrors { code } } }"), [1700000000, True, {}, "yesterday", ""]),
     ("enum", "query($v: [SearchType!]) { search(query: \"a\", types: $v) { totalCount } }",
      ["post", "BOGUS", 1, {}, [None]]),
     ("input object", CREATE_POST, ["a post", 1, [], True, {"board": "general"}, {"unknown": 1, **post_input()}]),

@@ -94,8 +94,8 @@ async def answered(client: GraphQLClient, token: str | None, boards: list[str], 
         "starsProgram { blogPosts { totalCount } }",
         "faqCategories { slug faqCount }",
         "boards { slug postCount }",
-        "communityStats { memberCount starCount publishedPostCount replyCount membersByRole { role count }"
-        " issuesByStatus { status count } }",
+        ("communityStats { memberCount starCount publishedPostCount replyCount membersByRole { role count }"
+        " issuesByStatus { status count } }"),
     ]
     parts += [f'board{n}: posts(board: "{slug}") {{ totalCount }}' for n, slug in enumerate(boards)]
     parts += [f'tag{n}: posts(tag: "{name}") {{ totalCount }}' for n, name in enumerate(tags)]

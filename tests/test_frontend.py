@@ -115,9 +115,9 @@ def documents(clients: Path) -> list[str]:
     return [*own, str(LANDING_PAGE)]
 
 
-def build_step(node: str, clients: Path, *command: str) -> subprocess.CompletedProcess[str]:
+def build_step(node_binary: str, clients: Path, *command: str) -> subprocess.CompletedProcess[str]:
     """`node <command>` in `clients` (a copy of tests/js)."""
-    return subprocess.run([node, *command], cwd=clients, capture_output=True, text=True, timeout=120)
+    return subprocess.run([node_binary, *command], cwd=clients, capture_output=True, text=True, timeout=120)
 
 
 def run(frontend: Built, script: str, **arguments: Any) -> dict[str, Any]:

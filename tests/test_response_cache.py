@@ -240,7 +240,7 @@ async def test_with_redis_a_write_through_one_server_shows_in_the_next_read_thro
     env = {"REDIS_URL": url, "RATE_LIMIT_ENABLED": "false"}
     with live_server(db_url, **env) as one, live_server(db_url, **env) as other:
         async with httpx.AsyncClient(base_url=one) as to_one, httpx.AsyncClient(base_url=other) as to_other:
-            for family, case in cases.items():
+            for case in cases.values():
                 await read_write_read(GraphQLClient(to_other), GraphQLClient(to_one), case, in_process=False)
 
             # A write over the WebSocket (through the other server) invalidates as well.
