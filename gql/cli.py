@@ -135,6 +135,8 @@ async def pending_model_changes() -> list[str]:
     config = tortoise_config("sqlite://:memory:")
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
+        if ctx.apps is None:
+            raise RuntimeError("Tortoise registered no apps from the configuration")
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
     return [operation.describe() for writer in writers for operation in writer.operations]
 

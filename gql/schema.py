@@ -9,10 +9,9 @@ from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.base import get_object_definition
 
 from gql.accounts.mutations import AccountMutations
-from gql.accounts.queries import AccountQueries
 from gql.announcements.mutations import AnnouncementMutations
 from gql.announcements.queries import AnnouncementQueries
 from gql.core.mutations import describe_conventions
@@ -37,10 +36,11 @@ from gql.stars.applications import StarApplicationQueries
 from gql.stars.mutations import StarMutations
 from gql.stars.queries import StarsQueries
 from gql.stats.queries import StatsQueries
+from gql.viewer.queries import ViewerQueries
 from gql.wizard.queries import WizardQueries
 
 QUERY_TYPES: tuple[type, ...] = (
-    AccountQueries,
+    ViewerQueries,
     NodeQueries,
     AnnouncementQueries,
     WizardQueries,
@@ -74,8 +74,7 @@ SUBSCRIPTION_TYPES: tuple[type, ...] = (
 def _root(name: str, types: tuple[type, ...], description: str) -> type:
     """One root type merged from the domains' parts (merge_types takes no description)."""
     merged = merge_types(name, types)
-    definition: StrawberryObjectDefinition = merged.__strawberry_definition__  # type: ignore[attr-defined]  # set by merge_types
-    definition.description = description
+    get_object_definition(merged, strict=True).description = description
     return merged
 
 

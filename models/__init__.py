@@ -12,5 +12,6 @@ MODEL_MODULES = [
     "models.stars",
     "models.wizard",
     "models.moderation",
+    "models.audit",
     "models.counted",
 ]

@@ -114,7 +114,10 @@ class AccessToken(Model):
     # A bearer token; only its SHA-256 digest is stored, the token itself is shown once.
 
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="tokens", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="tokens", on_delete=fields.CASCADE
+    )
+    user_id: int  # the column's attribute, added by Tortoise
     token_hash = fields.CharField(max_length=64, unique=True)
     scope = fields.CharEnumField(TokenScope, max_length=8, default=TokenScope.FULL)
     label = fields.CharField(max_length=80, default="")

@@ -9,9 +9,10 @@ from tortoise import fields
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from models.accounts import User
+from models.audit import TargetKind, record_action
 from models.base import as_utc, utcnow
 from models.errors import Problems
-from models.moderation import TargetKind, record_action
 
 
 class Announcement(Model):
@@ -21,9 +22,10 @@ class Announcement(Model):
     pinned = fields.BooleanField(default=False)
     published_at = fields.DatetimeField(db_index=True)
     expires_at = fields.DatetimeField(null=True, db_index=True)
-    author = fields.ForeignKeyField(
+    author: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="announcements", null=True, on_delete=fields.SET_NULL
     )
+    author_id: int | None  # the column's attribute, added by Tortoise
     # The call to action (`link`): both set or both null (`checked_link`).
     link_url = fields.CharField(max_length=500, null=True)
     link_label = fields.CharField(max_length=60, null=True)
@@ -73,7 +75,7 @@ def _checked_time(moment: datetime, name: str, problems: Problems) -> datetime |
 
 
 async def create_announcement(
-    author: object, title: str, body: str, pinned: bool, published_at: datetime | None, expires_at: datetime | None,
+    author: User, title: str, body: str, pinned: bool, published_at: datetime | None, expires_at: datetime | None,
     link: tuple[str, str] | None = None,
 ) -> Announcement:
     """Publish or schedule an announcement; `link` is its call to action, (url, label)."""
@@ -88,7 +90,7 @@ async def create_announcement(
     problems.raise_if_any()
     announcement = await Announcement.create(
         title=title, body=body, pinned=pinned, published_at=published_at, expires_at=expires_at,
-        author_id=getattr(author, "pk", None), link_url=link_url, link_label=link_label,
+        author_id=author.pk, link_url=link_url, link_label=link_label,
     )
     await record_action(author, TargetKind.ANNOUNCEMENT, announcement.pk, "CREATE", title)
     return announcement

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from tortoise import fields
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
+
+M = TypeVar("M", bound=Model)
 
 
 def utcnow() -> datetime:
@@ -26,25 +28,29 @@ def as_utc(moment: datetime) -> datetime | None:
         return None
 
 
-def nothing(model: Any) -> QuerySet[Any]:
+def nothing(model: type[M]) -> QuerySet[M]:
     """An empty QuerySet of `model` (Tortoise has no `none()`): what a viewer may see of a
     private list when they may see none of it."""
     return model.filter(id__in=[])
 
 
-def column_max(model: Any, field: str) -> int:
+def column_max(model: type[Model], field: str) -> int:
     """The most characters `model.field` stores: the bound for any text compared with or written
     to that column (Tortoise refuses a longer value with a ValidationError, even in a filter)."""
-    return int(model._meta.fields_map[field].max_length)
+    column = model._meta.fields_map[field]
+    if not isinstance(column, fields.CharField):
+        raise TypeError(f"{model.__name__}.{field} is not a text column of bounded length")
+    return column.max_length
 
 
-async def get_by_column(rows: Any, field: str, value: str) -> Any | None:
+async def get_by_column(rows: type[M] | QuerySet[M], field: str, value: str) -> M | None:
     """The row of `rows` (a model or a QuerySet) whose text column `field` equals `value`, or None.
     A value longer than the column names no row, so it is never sent (see `column_max`)."""
-    model = getattr(rows, "model", rows)  # a QuerySet's model, or the model itself
+    model = rows if isinstance(rows, type) else rows.model
     if len(value) > column_max(model, field):
         return None
-    return await rows.get_or_none(**{field: value})
+    lookup: dict[str, Any] = {field: value}
+    return await rows.get_or_none(**lookup)
 
 
 class PubliclyVisible:
@@ -56,7 +62,8 @@ class PubliclyVisible:
 
     @classmethod
     def visible_to(cls, viewer: object | None) -> QuerySet[Any]:
-        return cls.all()  # type: ignore[attr-defined]
+        # A mixin of models only (`class Issue(Model, PubliclyVisible)`): `cls` is a Model.
+        return cast("type[Model]", cls).all()
 
 
 class Section(Model, PubliclyVisible):

@@ -500,8 +500,8 @@ def _pg_link_function(link: CountedLink, name: str, changes: str) -> str:
     lines = [
         # The targets whose status decides, FOR SHARE: a status change waits for this transaction
         # (or this waits for it, then reads the new status). A target already gone counts nothing.
-        f"PERFORM 1 FROM {link.target} AS t WHERE t.id IN (SELECT c.{link.through} FROM {changed}) "
-        "ORDER BY t.id FOR SHARE OF t;",
+        (f"PERFORM 1 FROM {link.target} AS t WHERE t.id IN (SELECT c.{link.through} FROM {changed}) "
+         "ORDER BY t.id FOR SHARE OF t;"),
         f"PERFORM 1 FROM {link.parent} AS p, {moves}\n    WHERE p.id = s.id AND ({moved}) ORDER BY p.id FOR NO KEY UPDATE OF p;",
         f"UPDATE {link.parent} AS p SET {sets}\n    FROM {moves}\n    WHERE p.id = s.id AND ({moved});",
     ]

@@ -113,10 +113,10 @@ def _unreachable(error: BaseException) -> bool:
         # retries (models/sqlite_client.py): nothing was written, and trying again shortly works.
         return True
     try:
-        import asyncpg.exceptions as pg
+        import asyncpg.exceptions as pg  # type: ignore[import-untyped]  # asyncpg ships no type information
     except ImportError:  # SQLite-only installs
-        pg = None
-    if pg is not None:
+        pass
+    else:
         if isinstance(error, (pg.PostgresConnectionError, pg.CannotConnectNowError, pg.AdminShutdownError,
                               pg.CrashShutdownError)):
             return True

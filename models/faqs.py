@@ -7,6 +7,7 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError, OperationalError
@@ -16,11 +17,11 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.accounts import User, is_staff
+from models.audit import TargetKind, record_action
 from models.base import Section, column_max, get_by_column, utcnow
 from models.counted import Size, add_counted, tally_names
 from models.errors import Problems, violation
 from models.guarded import guarded_change
-from models.moderation import TargetKind, record_action
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,10 @@ class Faq(Model):
     slug = fields.CharField(max_length=120, unique=True)
     title = fields.CharField(max_length=200)
     body = fields.TextField()
-    category = fields.ForeignKeyField(
+    category: fields.ForeignKeyRelation[FaqCategory] = fields.ForeignKeyField(
         "models.FaqCategory", related_name="faqs", on_delete=fields.RESTRICT
     )
+    category_id: int  # the column's attribute, added by Tortoise
     status = fields.CharEnumField(FaqStatus, max_length=16, default=FaqStatus.DRAFT)
     views = fields.IntField(default=0)
     helpful_count = fields.IntField(default=0)
@@ -94,7 +96,10 @@ QUERY_MAX = 200
 
 class FaqLabel(Model):
     id = fields.IntField(primary_key=True)
-    faq = fields.ForeignKeyField("models.Faq", related_name="labels", on_delete=fields.CASCADE)
+    faq: fields.ForeignKeyRelation[Faq] = fields.ForeignKeyField(
+        "models.Faq", related_name="labels", on_delete=fields.CASCADE
+    )
+    faq_id: int
     name = fields.CharField(max_length=40, db_index=True)
 
     class Meta:
@@ -107,8 +112,14 @@ class FaqRating(Model):
     # One reader's "was this helpful?" answer; a reader may change it but not repeat it.
 
     id = fields.IntField(primary_key=True)
-    faq = fields.ForeignKeyField("models.Faq", related_name="ratings", on_delete=fields.CASCADE)
-    user = fields.ForeignKeyField("models.User", related_name="faq_ratings", on_delete=fields.CASCADE)
+    faq: fields.ForeignKeyRelation[Faq] = fields.ForeignKeyField(
+        "models.Faq", related_name="ratings", on_delete=fields.CASCADE
+    )
+    faq_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="faq_ratings", on_delete=fields.CASCADE
+    )
+    user_id: int
     helpful = fields.BooleanField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -134,7 +145,8 @@ async def rate(user: User, faq_id: int, helpful: bool) -> Faq:
         )
     elif previous.helpful != helpful:
         # Conditional on the old answer, so two racing changes cannot both move the counters.
-        if await FaqRating.filter(id=previous.pk, helpful=previous.helpful).update(helpful=helpful):
+        changed = await FaqRating.filter(id=previous.pk, helpful=previous.helpful).update(helpful=helpful)
+        if changed:
             await Faq.filter(id=faq_id).update(
                 **{counter[helpful]: F(counter[helpful]) + 1, counter[not helpful]: F(counter[not helpful]) - 1}
             )
@@ -154,7 +166,10 @@ class FaqView(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    faq = fields.ForeignKeyField("models.Faq", related_name="view_marks", on_delete=fields.CASCADE)
+    faq: fields.ForeignKeyRelation[Faq] = fields.ForeignKeyField(
+        "models.Faq", related_name="view_marks", on_delete=fields.CASCADE
+    )
+    faq_id: int
     # SHA-256 (hex) of "user:<id>" or "ip:<client address>": the address is never stored as such.
     visitor = fields.CharField(max_length=64)
     window_start = fields.DatetimeField(db_index=True)
@@ -260,7 +275,7 @@ async def save_faq(
     """Create a draft (faq_id None: every field required) or change the fields given."""
     creating = faq_id is None
     problems = Problems()
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # the columns to write, by name
     faq = None if creating else await Faq.get_or_none(id=faq_id)
     if not creating and faq is None:
         raise violation("No FAQ has that ID", "NOT_FOUND", "faqId")
@@ -289,10 +304,10 @@ async def save_faq(
     problems.raise_if_any()
 
     now = utcnow()
-    if creating:
+    if faq is None:  # creating (a missing FAQ to change was refused above)
         faq = await Faq.create(**values, status=FaqStatus.DRAFT, created_at=now, updated_at=now)
     else:
-        await Faq.filter(id=faq_id).update(**values, updated_at=now)
+        await Faq.filter(id=faq.pk).update(**values, updated_at=now)
     if labels is not None:
         await FaqLabel.filter(faq_id=faq.pk).delete()
         await FaqLabel.bulk_create([FaqLabel(faq_id=faq.pk, name=name) for name in names])

@@ -11,10 +11,10 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.accounts import User
+from models.audit import TargetKind, record_action
 from models.base import PubliclyVisible, UserMark, utcnow
 from models.counted import Size, add_counted, remove_counted, tally_names
 from models.errors import Problems, RuleViolation, violation
-from models.moderation import TargetKind, record_action
 
 
 class IssueStatus(str, Enum):
@@ -65,9 +65,10 @@ class Issue(Model, PubliclyVisible):
     update_count = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField(db_index=True)
-    author = fields.ForeignKeyField(
+    author: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="issues_created", null=True, on_delete=fields.SET_NULL
     )
+    author_id: int | None  # the column's attribute, added by Tortoise
 
     class Meta:
         table = "issues"
@@ -77,7 +78,10 @@ class Issue(Model, PubliclyVisible):
 
 class IssuePlatform(Model):
     id = fields.IntField(primary_key=True)
-    issue = fields.ForeignKeyField("models.Issue", related_name="platform_rows", on_delete=fields.CASCADE)
+    issue: fields.ForeignKeyRelation[Issue] = fields.ForeignKeyField(
+        "models.Issue", related_name="platform_rows", on_delete=fields.CASCADE
+    )
+    issue_id: int
     platform = fields.CharEnumField(Platform, max_length=16, db_index=True)
 
     class Meta:
@@ -90,13 +94,17 @@ class IssueUpdate(Model, PubliclyVisible):
     # One entry on an issue's timeline: the status it moved to and what staff said.
 
     id = fields.IntField(primary_key=True)
-    issue = fields.ForeignKeyField("models.Issue", related_name="updates", on_delete=fields.CASCADE)
+    issue: fields.ForeignKeyRelation[Issue] = fields.ForeignKeyField(
+        "models.Issue", related_name="updates", on_delete=fields.CASCADE
+    )
+    issue_id: int
     status = fields.CharEnumField(IssueStatus, max_length=16)
     body = fields.TextField()
     posted_at = fields.DatetimeField()
-    author = fields.ForeignKeyField(
+    author: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="issue_updates", null=True, on_delete=fields.SET_NULL
     )
+    author_id: int | None
 
     class Meta:
         table = "issue_updates"
@@ -105,8 +113,14 @@ class IssueUpdate(Model, PubliclyVisible):
 
 
 class IssueAffected(UserMark):
-    issue = fields.ForeignKeyField("models.Issue", related_name="affected_marks", on_delete=fields.CASCADE)
-    user = fields.ForeignKeyField("models.User", related_name="affected_marks", on_delete=fields.CASCADE)
+    issue: fields.ForeignKeyRelation[Issue] = fields.ForeignKeyField(
+        "models.Issue", related_name="affected_marks", on_delete=fields.CASCADE
+    )
+    issue_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="affected_marks", on_delete=fields.CASCADE
+    )
+    user_id: int
 
     class Meta:
         table = "issue_affected"
@@ -114,8 +128,14 @@ class IssueAffected(UserMark):
 
 
 class IssueSubscription(UserMark):
-    issue = fields.ForeignKeyField("models.Issue", related_name="subscriptions", on_delete=fields.CASCADE)
-    user = fields.ForeignKeyField("models.User", related_name="issue_subscriptions", on_delete=fields.CASCADE)
+    issue: fields.ForeignKeyRelation[Issue] = fields.ForeignKeyField(
+        "models.Issue", related_name="subscriptions", on_delete=fields.CASCADE
+    )
+    issue_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="issue_subscriptions", on_delete=fields.CASCADE
+    )
+    user_id: int
 
     class Meta:
         table = "issue_subscriptions"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tortoise import fields
 from tortoise.models import Model
@@ -68,7 +68,7 @@ def _converter(field: Any) -> Callable[[Any], Any]:
         return utc_datetime
     if isinstance(field, (fields.data.CharEnumFieldInstance, fields.data.IntEnumFieldInstance)):
         return _enum(field)
-    return field.to_python_value  # type: ignore[no-any-return]
+    return field.to_python_value
 
 
 class _Plan:
@@ -119,7 +119,7 @@ def build_rows(model: type[ModelT], records: list[Record]) -> list[ModelT]:
         values = instance.__dict__
         values.update(state)
         values["_await_when_save"] = {}
-        values.update(zip(attributes, record))
+        values.update(zip(attributes, record, strict=True))  # the plan was made for these columns
         for index, attribute, convert in conversions:
             values[attribute] = convert(record[index])
         rows.append(instance)
@@ -178,12 +178,16 @@ def union_sql(querysets: list[QuerySet[ModelT]], order_by: str, limit: int) -> t
     values: list[Any] = []
     for index, (_, sql, part_values) in enumerate(compiled):
         if postgres and values:
-            shift = len(values)
-            sql = re.sub(r"\$(\d+)", lambda match: f"${int(match.group(1)) + shift}", sql)
+            sql = _renumbered(sql, shift=len(values))
         texts.append(f'SELECT * FROM ({sql}) "part{index}"')
         values += part_values
     sql = f'SELECT * FROM ({" UNION ALL ".join(texts)}) "parts" ORDER BY {order_by} LIMIT {int(limit)}'
     return compiled[0][0], sql, values
+
+
+def _renumbered(sql: str, shift: int) -> str:
+    """PostgreSQL's `$n` parameters of `sql`, numbered `shift` further."""
+    return re.sub(r"\$(\d+)", lambda match: f"${int(match.group(1)) + shift}", sql)
 
 
 async def first(queryset: QuerySet[ModelT]) -> ModelT | None:
@@ -214,12 +218,14 @@ async def fetch_keyed(owner: Hashable, queryset_for: Callable[[list[Any]], Query
     if known is not None:
         model, sql = known
         _, records = await model._choose_db().execute_query(sql, list(keys))
-        return build_rows(model, list(records))  # type: ignore[arg-type]
+        # The statement was built from this owner's queryset, whose model is ModelT: a dict of
+        # every owner's statements cannot say so.
+        return build_rows(cast("type[ModelT]", model), list(records))
     queryset = queryset_for(keys)
     if not is_plain(queryset):
         return list(await queryset)
     query, sql, values = _compiled(queryset)
-    same = values == list(keys) and all(type(value) is type(key) for value, key in zip(values, keys))
+    same = values == list(keys) and all(type(value) is type(key) for value, key in zip(values, keys, strict=True))
     if same and len(_keyed_statements) < MAX_KEYED_STATEMENTS:
         _keyed_statements[slot] = (queryset.model, sql)
     return await fetch_sql(query, sql, values)

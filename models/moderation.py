@@ -1,7 +1,8 @@
-"""Reports from members and the audit log of every moderation action."""
+"""Reports from members, and the moderators' decisions on posts, replies and accounts."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
 
@@ -12,10 +13,12 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import Capability, Role, User, is_staff
+from models.audit import TargetKind, record_action
 from models.base import nothing, utcnow
 from models.errors import Problems, RuleViolation, violation
 from models.guarded import guarded_change
 from models.posts import Post, PostStatus, Reply
+from models.stars import change_role
 
 
 class ReportReason(str, Enum):
@@ -32,19 +35,12 @@ class ReportStatus(str, Enum):
     DISMISSED = "DISMISSED"
 
 
-class TargetKind(str, Enum):
-    POST = "POST"
-    REPLY = "REPLY"
-    USER = "USER"
-    STAR_APPLICATION = "STAR_APPLICATION"
-    ISSUE = "ISSUE"
-    FAQ = "FAQ"
-    ANNOUNCEMENT = "ANNOUNCEMENT"
-
-
 class Report(Model):
     id = fields.IntField(primary_key=True)
-    reporter = fields.ForeignKeyField("models.User", related_name="reports_made", on_delete=fields.CASCADE)
+    reporter: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="reports_made", on_delete=fields.CASCADE
+    )
+    reporter_id: int  # the column's attribute, added by Tortoise
     target_kind = fields.CharEnumField(TargetKind, max_length=20)
     target_id = fields.IntField()
     reason = fields.CharEnumField(ReportReason, max_length=16)
@@ -65,42 +61,6 @@ class Report(Model):
         if is_staff(viewer):
             return cls.all()
         return nothing(cls) if viewer is None else cls.filter(reporter_id=viewer.pk)
-
-
-class ModerationAction(Model):
-    # The audit log: append-only, one row for every moderation decision.
-
-    id = fields.IntField(primary_key=True)
-    actor = fields.ForeignKeyField("models.User", related_name="moderation_actions", null=True, on_delete=fields.SET_NULL)
-    target_kind = fields.CharEnumField(TargetKind, max_length=20)
-    target_id = fields.IntField()
-    action = fields.CharField(max_length=40)
-    reason = fields.TextField(default="")
-    created_at = fields.DatetimeField(db_index=True)
-
-    class Meta:
-        table = "moderation_actions"
-        ordering = ["-created_at", "-id"]
-        indexes = [("target_kind", "target_id")]
-
-    @classmethod
-    def visible_to(cls, viewer: User | None) -> QuerySet[ModerationAction]:
-        """The audit log is for moderators."""
-        return cls.all() if is_staff(viewer) else nothing(cls)
-
-
-async def record_action(
-    actor: object | None, target_kind: TargetKind, target_id: int, action: str, reason: str = ""
-) -> ModerationAction:
-    """Append to the audit log; call it inside the transaction that performs the action."""
-    return await ModerationAction.create(
-        actor_id=getattr(actor, "pk", None),
-        target_kind=target_kind,
-        target_id=target_id,
-        action=action,
-        reason=reason,
-        created_at=utcnow(),
-    )
 
 
 # --- Rules for reports and post moderation ------------------------------------------------------
@@ -222,6 +182,7 @@ async def moderate_reply(actor: User, reply_id: int, action: ReplyAction, reason
     reason = checked_reason(reason)
     now = utcnow()
     about = Q(target_kind=TargetKind.REPLY, target_id=reply_id)
+    change: Awaitable[int]  # the conditional write: rows changed
     if action is ReplyAction.DISMISS_REPORTS:
         change = _settle_reports(about, ReportStatus.DISMISSED, now)
     else:
@@ -272,7 +233,8 @@ async def report_content(reporter: User, kind: TargetKind, target_id: int, reaso
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise violation(f"The note takes at most {NOTE_MAX} characters", "TOO_LONG", "note")
-    target_model = {TargetKind.POST: Post, TargetKind.REPLY: Reply}.get(kind)
+    reportable: dict[TargetKind, type[Post] | type[Reply]] = {TargetKind.POST: Post, TargetKind.REPLY: Reply}
+    target_model = reportable.get(kind)
     # Only what the reporter can see: a report must not confirm that a hidden post exists.
     if target_model is None or not await target_model.visible_to(reporter).filter(id=target_id).exists():
         raise violation("Nothing to report has that ID", "NOT_FOUND", "contentId")
@@ -320,8 +282,6 @@ async def set_user_role(actor: User, user_id: int, role: Role, reason: str) -> U
     reason = checked_reason(reason)
     if user_id == actor.pk:
         raise violation("You cannot change your own role", "SELF", "userId")
-    from models.stars import change_role  # here: models.stars imports this module
-
     await guarded_change(
         change_role(user_id, role), User.filter(id=user_id),
         missing=_no_such_user(),

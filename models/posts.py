@@ -43,8 +43,14 @@ UNPUBLISHED = tuple(status for status in PostStatus if status is not PostStatus.
 class Post(Model):
     id = fields.IntField(primary_key=True)
     slug = fields.CharField(max_length=160, unique=True)
-    board = fields.ForeignKeyField("models.Board", related_name="posts", on_delete=fields.RESTRICT)
-    author = fields.ForeignKeyField("models.User", related_name="posts", on_delete=fields.RESTRICT)
+    board: fields.ForeignKeyRelation[Board] = fields.ForeignKeyField(
+        "models.Board", related_name="posts", on_delete=fields.RESTRICT
+    )
+    board_id: int  # the column's attribute, added by Tortoise
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="posts", on_delete=fields.RESTRICT
+    )
+    author_id: int
     title = fields.CharField(max_length=200)
     # The body's plain-text preview (models/text.py), made when the body is written.
     excerpt = fields.TextField(default="")
@@ -59,9 +65,10 @@ class Post(Model):
     kudos_count = fields.IntField(default=0)
     reply_count = fields.IntField(default=0)
     # The Star a "Meet the Stars" post introduces (models/stars.py `feature_star`); null for others.
-    featured_star = fields.ForeignKeyField(
+    featured_star: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="featured_in_posts", null=True, on_delete=fields.SET_NULL
     )
+    featured_star_id: int | None
 
     class Meta:
         table = "posts"
@@ -106,8 +113,14 @@ class Post(Model):
 
 class Reply(Model):
     id = fields.IntField(primary_key=True)
-    post = fields.ForeignKeyField("models.Post", related_name="replies", on_delete=fields.CASCADE)
-    author = fields.ForeignKeyField("models.User", related_name="replies", on_delete=fields.RESTRICT)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="replies", on_delete=fields.CASCADE
+    )
+    post_id: int
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="replies", on_delete=fields.RESTRICT
+    )
+    author_id: int
     body = fields.TextField()
     status = fields.CharEnumField(PostStatus, max_length=16, default=PostStatus.PUBLISHED)
     created_at = fields.DatetimeField()
@@ -142,8 +155,14 @@ class Tag(Model):
 
 class PostTag(Model):
     id = fields.IntField(primary_key=True)
-    post = fields.ForeignKeyField("models.Post", related_name="tag_rows", on_delete=fields.CASCADE)
-    tag = fields.ForeignKeyField("models.Tag", related_name="post_rows", on_delete=fields.CASCADE)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="tag_rows", on_delete=fields.CASCADE
+    )
+    post_id: int
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "models.Tag", related_name="post_rows", on_delete=fields.CASCADE
+    )
+    tag_id: int
 
     class Meta:
         table = "post_tags"
@@ -152,8 +171,14 @@ class PostTag(Model):
 
 
 class Kudo(UserMark):
-    post = fields.ForeignKeyField("models.Post", related_name="kudos", on_delete=fields.CASCADE)
-    user = fields.ForeignKeyField("models.User", related_name="kudos_given", on_delete=fields.CASCADE)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="kudos", on_delete=fields.CASCADE
+    )
+    post_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="kudos_given", on_delete=fields.CASCADE
+    )
+    user_id: int
 
     class Meta:
         table = "kudos"

@@ -14,6 +14,9 @@ rounded to an integer of millionths in SQL (`SCORE_SCALE`): the value ordered by
 cursors and shown as `rank`, so paging compares exactly what the database computed.
 
 Bounded: at most the newest MAX_MATCHES_PER_KIND matches of a kind are read, ranked and counted.
+SQLite's FTS5 walks its rowids newest first and stops there (a prefix through the prefix indexes of
+migration 0010). PostgreSQL chooses between two plans in SQL, not by the planner's estimate (see
+`_postgres_hits`); both give the same rows.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 from pypika_tortoise.terms import EmptyCriterion, Parameterizer, ValueWrapper
 from tortoise import query_utils
@@ -41,9 +45,20 @@ from models.posts import Post
 QUERY_MAX = 200
 # The most matches of one kind a search ranks and counts: the newest ones (highest ids). Ranking
 # reads every match it is given, so without a bound a query of common words costs in proportion
-# to the table. SQLite's FTS5 stops reading at the bound; PostgreSQL does when its planner, which
-# sees the tsquery (`_tsquery_seen_by_the_planner`), reads the id index backwards (README, Search).
+# to the table (README, Search).
 MAX_MATCHES_PER_KIND = 500
+# PostgreSQL first counts the matches among the newest PROBE_SAMPLE visible rows (`_postgres_hits`);
+# when at least one in PROBED_ROWS_PER_MATCH of them matches, it looks for the newest matches in
+# the newest PROBED_ROWS_PER_MATCH x MAX_MATCHES_PER_KIND rows (the id index backwards), else (or
+# when too few are there) through the GIN index. A small window: asyncpg's prepared statements get
+# a generic plan after five runs, which guesses a third of the rows visible (the status is a
+# parameter) and, for a window near that many, sorts the whole table instead (20x: 55 ms at 30,000
+# posts).
+PROBE_SAMPLE = 100
+PROBED_ROWS_PER_MATCH = 4
+# The prefix typed last is left out of the GIN index's condition (checked row by row instead) when
+# the sampled rows hold it this many times more often than the other words.
+COMMON_PREFIX_RATIO = 4
 # Ranks are held as integers of millionths: what SQL orders by and cursors compare, exactly.
 SCORE_SCALE = 1_000_000
 
@@ -180,7 +195,8 @@ class _Sql:
         query = model.all()
         query._choose_db_if_not_chosen()
         query._make_query()
-        self.context = query.query.QUERY_CLS.SQL_CONTEXT.copy(parameterizer=Parameterizer(), with_namespace=True)
+        self.parameters = Parameterizer()
+        self.context = query.query.QUERY_CLS.SQL_CONTEXT.copy(parameterizer=self.parameters, with_namespace=True)
 
     def value(self, value: Any) -> str:
         return str(ValueWrapper(value).get_sql(self.context))
@@ -198,7 +214,12 @@ class _Sql:
 
     @property
     def values(self) -> list[Any]:
-        return list(self.context.parameterizer.values)  # type: ignore[union-attr]
+        return list(self.parameters.values)
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal of a tsquery text (Terms.postgres: letters, digits and our own quotes)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 class Search:
@@ -210,58 +231,123 @@ class Search:
         self.viewer = viewer
         self.order = order
 
-    def _tsquery(self, sql: _Sql) -> str:
-        """The PostgreSQL tsquery of these terms (see Terms.postgres), as a one-row CTE `"query"`:
-        computed once per statement, for ranking and snippets. (Written inline with parameters,
-        asyncpg's prepared statements get a generic plan after five runs, which evaluates it again
-        for every row matched: four times slower.)"""
-        return f'"query" AS MATERIALIZED (SELECT {self._tsquery_of(sql.value)} AS "q"), '
-
-    def _tsquery_seen_by_the_planner(self) -> str:
-        """The same tsquery written with literals, for the WHERE: the planner folds it while
-        planning and estimates from the index's statistics how many rows match, so a word most
-        rows hold is read newest first from the id index and stops at MAX_MATCHES_PER_KIND, where
-        the CTE's value, unseen, made it read every match through the GIN bitmap (0.9 ms against
-        2.8 s for a word in 88% of 300,000 posts). Safe as a literal: its words are letters and
-        digits only (`_WORD`), and quotes are doubled anyway; the text differs per query, so no
-        generic plan is ever reused for another."""
-        return self._tsquery_of(lambda text: "'" + text.replace("'", "''") + "'")
-
-    def _tsquery_of(self, value: Callable[[str], str]) -> str:
-        words, last, simple = self.terms.postgres()  # type: ignore[union-attr]
+    @staticmethod
+    def _tsquery(terms: Terms, value: Callable[[str], str]) -> str:
+        """The PostgreSQL tsquery of `terms` (see Terms.postgres), its texts written by `value`:
+        parameters where it is computed once per statement, for ranking and snippets (the one-row
+        CTE `"query"`: written inline with parameters, asyncpg's prepared statements get a generic
+        plan after five runs, which evaluates it again for every row matched, four times slower);
+        literals (`_literal`) in the WHERE, where the planner folds it while planning, so it
+        estimates the matches from the index's statistics and the GIN index can use it. Safe as a
+        literal: its words are letters and digits only (`_WORD`), and quotes are doubled anyway;
+        the text differs per query, so no generic plan is ever reused for another."""
+        words, last, simple = terms.postgres()
         query = f"to_tsquery('search_english', {value(words)})"
-        if last is not None:
-            stemmed = f"to_tsquery('search_english', {value(last)})"
+        if last is not None and simple is not None:
             # A whole English stop word typed last after other words ("quokka and") is not
             # indexed: it asks for nothing more. Alone, or not a stop word, it is a prefix.
-            query = (f"CASE WHEN numnode({stemmed}) = 0 AND numnode({query}) > 0 THEN {query} "
-                     f"ELSE {query} && ({stemmed} || to_tsquery('simple', {value(simple)})) END")
+            query = (f"CASE WHEN numnode({_prefix_tsquery(last, None, value)}) = 0 AND numnode({query}) > 0 THEN {query} "
+                     f"ELSE {query} && {_prefix_tsquery(last, simple, value)} END")
         return query
 
-    def _hits(self, kind: SearchType, sql: _Sql, with_score: bool) -> tuple[str, str, str]:
-        """The CTEs the matching needs (ending with a comma, or none), FROM, WHERE and LIMIT of
-        the kind's matching, visible rows (the newest MAX_MATCHES_PER_KIND), and the score's expression."""
+    def _matches(self, terms: Terms, kind: SearchType, sql: _Sql, with_score: bool) -> str:
+        """The CTEs (each followed by a comma) ending with `"matches"`: the id, `_score` (0 unless
+        `with_score`) and `_date` of the kind's newest MAX_MATCHES_PER_KIND visible matches."""
+        if sql.postgres:
+            return self._postgres_matches(terms, kind, sql, with_score)
         spec = KINDS[kind]
         table = spec.model._meta.db_table
-        weight = KIND_WEIGHTS[kind]
-        if sql.postgres:
-            ctes = self._tsquery(sql)
-            score = (f"CAST(ts_rank('{{0.1, 0.2, 0.4, 1.0}}', \"{table}\".\"search_vector\", \"query\".\"q\", 1)"
-                     f" * {weight * SCORE_SCALE} AS BIGINT)")
-            where = f"\"{table}\".\"search_vector\" @@ ({self._tsquery_seen_by_the_planner()})"
-            source = f'"{table}" CROSS JOIN "query"'
-        else:
-            ctes = ""
-            score = f'CAST(-bm25("{table}_search", 10.0, 1.0) * {weight * SCORE_SCALE} AS INTEGER)'
-            where = f'"{table}_search" MATCH {sql.value(self.terms.fts5())}'  # type: ignore[union-attr]
-            source = f'"{table}_search" JOIN "{table}" ON "{table}"."id" = "{table}_search"."rowid"'
+        index = f"{table}_search"
+        score = f'CAST(-bm25("{index}", 10.0, 1.0) * {KIND_WEIGHTS[kind] * SCORE_SCALE} AS INTEGER)' if with_score else "0"
+        # FTS5 walks its rowids backwards and stops at the bound (a prefix too, through the
+        # prefix indexes of migration 0010). Parameters in the order of the text (positional).
+        match = sql.value(terms.fts5())
         visible = sql.condition(spec.model.visible_to(self.viewer))
-        # The newest MAX_MATCHES_PER_KIND matches: FTS5 walks its rowids backwards and stops there;
-        # PostgreSQL reads the id index backwards for common words (stopping there too), the GIN
-        # bitmap for rare ones (then keeps the newest), as its statistics estimate.
-        newest = f'"{table}_search"."rowid"' if not sql.postgres else f'"{table}"."id"'
-        bounded = f"ORDER BY {newest} DESC LIMIT {MAX_MATCHES_PER_KIND}"
-        return ctes, f"FROM {source} WHERE {where} AND {visible} {bounded}", score if with_score else "0"
+        return (f'"matches" AS MATERIALIZED (SELECT "{table}"."id" AS "id", {score} AS "_score", '
+                f'"{table}"."{spec.date}" AS "_date" FROM "{index}" JOIN "{table}" ON "{table}"."id" = "{index}"."rowid" '
+                f'WHERE "{index}" MATCH {match} AND {visible} ORDER BY "{index}"."rowid" DESC '
+                f"LIMIT {MAX_MATCHES_PER_KIND}), ")
+
+    def _postgres_matches(self, terms: Terms, kind: SearchType, sql: _Sql, with_score: bool) -> str:
+        """`_matches` on PostgreSQL: the matches found (`_postgres_hits`), then ranked: `ts_rank`
+        reads each row's vector, so only the (at most MAX_MATCHES_PER_KIND) rows kept are ranked."""
+        spec = KINDS[kind]
+        score = (f"CAST(ts_rank('{{0.1, 0.2, 0.4, 1.0}}', \"hits\".\"search_vector\", \"query\".\"q\", 1)"
+                 f" * {KIND_WEIGHTS[kind] * SCORE_SCALE} AS BIGINT)") if with_score else "0"
+        return (f'"query" AS MATERIALIZED (SELECT {self._tsquery(terms, sql.value)} AS "q"), '
+                f"{self._postgres_hits(terms, kind, sql)}"
+                f'"matches" AS MATERIALIZED (SELECT "hits"."id" AS "id", {score} AS "_score", "hits"."{spec.date}" AS "_date" '
+                f'FROM "hits" CROSS JOIN "query"), ')
+
+    def _postgres_hits(self, terms: Terms, kind: SearchType, sql: _Sql) -> str:
+        """CTEs ending with `"hits"`: the id, vector and date of the kind's newest
+        MAX_MATCHES_PER_KIND visible matches, by one of two plans chosen in SQL as it runs, from
+        a sample of the newest rows, not from the planner's estimate (rough for a prefix: a broad
+        one read every match through the GIN bitmap). Each plan is a branch of a UNION gated by a
+        one-time filter (an InitPlan without row variables): PostgreSQL runs only the one it
+        needs, and both give exactly the newest matches.
+
+        - The sample: the newest PROBE_SAMPLE visible rows, counted (matches; and, for the GIN
+          index below, rows holding the prefix typed last, rows holding the other words).
+        - The probe, when at least one sampled row in PROBED_ROWS_PER_MATCH matches: the id index
+          read backwards, the words checked on each row, until MAX_MATCHES_PER_KIND match, within
+          the newest PROBED_ROWS_PER_MATCH x MAX_MATCHES_PER_KIND visible rows. When it finds that
+          many, they ARE the newest matches: read in a bounded number of rows however common the
+          words (a word most rows hold: about MAX_MATCHES_PER_KIND rows).
+        - Otherwise (rarer, or fewer found than the sample promised): the GIN index finds every
+          match and the newest are kept. A prefix the GIN index answers by collecting every row
+          that holds it (a bitmap as large as the table for `password:*`), so when the sample
+          holds the prefix COMMON_PREFIX_RATIO times more often than the other words, the index
+          looks up the other words alone and the whole query is checked on each row they find
+          (`ts_match_vq`: a function call, which the planner cannot turn into an index condition)."""
+        spec = KINDS[kind]
+        model = spec.model
+        table = model._meta.db_table
+        bound = MAX_MATCHES_PER_KIND
+        vector = f'"{table}"."search_vector"'
+        columns = f'"{table}"."id", {vector}, "{table}"."{spec.date}"'
+        full = self._tsquery(terms, _literal)
+
+        def newest(rows: int) -> str:
+            """The newest `rows` visible rows, a table of the kind's name (the id index backwards)."""
+            condition = sql.condition(model.visible_to(self.viewer))
+            return f'(SELECT {columns} FROM "{table}" WHERE {condition} ORDER BY "{table}"."id" DESC LIMIT {rows}) AS "{table}"'
+
+        def counted(query: str) -> str:
+            return f"COUNT(*) FILTER (WHERE {vector} @@ {query})"
+
+        words, last, simple = terms.postgres()
+        others = f"to_tsquery('search_english', {_literal(words)})"
+        # The prefix typed last after other words: the GIN index may look up the others alone.
+        prefix = _prefix_tsquery(last, simple, _literal) if last is not None and words else None
+        sampled = [f'{counted(f"({full})")} AS "matches"']
+        if prefix is not None:
+            sampled.append(f"{counted(prefix)} > {COMMON_PREFIX_RATIO} * {counted(others)} AS \"prefix_is_common\"")
+        probe = (f'SELECT * FROM {newest(PROBED_ROWS_PER_MATCH * bound)} WHERE {vector} @@ ({full}) '
+                 f'ORDER BY "{table}"."id" DESC LIMIT {bound}')
+        ctes = [f'"sample" AS MATERIALIZED (SELECT {", ".join(sampled)} FROM {newest(PROBE_SAMPLE)})',
+                f'"probe" AS MATERIALIZED ({probe})']
+        # Read left to right: the probe runs only when the sample promises it fills.
+        answered = (f'(SELECT "matches" FROM "sample") * {PROBED_ROWS_PER_MATCH} >= {PROBE_SAMPLE} '
+                    f'AND (SELECT COUNT(*) FROM "probe") = {bound}')
+
+        def indexed(gate: str, condition: str) -> str:
+            # The gate outside the LIMIT: a one-time filter above the whole plan (inside, it could
+            # land under a Gather whose workers would be started before it is read).
+            return (f'SELECT * FROM (SELECT {columns} FROM "{table}" WHERE {condition} AND '
+                    f'{sql.condition(model.visible_to(self.viewer))} ORDER BY "{table}"."id" DESC LIMIT {bound}) '
+                    f'AS "{table}" WHERE NOT ({answered}){gate}')
+
+        branches = [f'SELECT * FROM "probe" WHERE {answered}']
+        if prefix is not None:
+            # An empty tsquery (stop words only) matches nothing: then the prefix is the index's.
+            common = f'numnode({others}) > 0 AND (SELECT "prefix_is_common" FROM "sample")'
+            branches += [indexed(f" AND {common}", f"{vector} @@ {others} AND ts_match_vq({vector}, {full})"),
+                         indexed(f" AND NOT ({common})", f"{vector} @@ ({full})")]
+        else:
+            branches.append(indexed("", f"{vector} @@ ({full})"))
+        ctes.append(f'"hits" AS ({" UNION ALL ".join(branches)})')
+        return "".join(f"{cte}, " for cte in ctes)
 
     async def rows(self, kind: SearchType, page: Page, snippets: bool, total: bool = False) -> list[Any]:
         """Up to `page.limit` visible matches of one kind past the page's positions, in the
@@ -277,17 +363,17 @@ class Search:
 
     def statement(self, kind: SearchType, page: Page, snippets: bool, total: bool = False) -> tuple[str, list[Any]]:
         """The SELECT `rows` runs, and its parameters (a query with words only)."""
+        terms = self.terms
+        if terms is None:
+            raise ValueError("A query without a word has no statement: it finds nothing")
         spec = KINDS[kind]
         model = spec.model
         table = model._meta.db_table
         sql = _Sql(model)
         # Parameters are made in the order of the text (SQLite's are positional): the matches,
         # the snippet, then the cursors' bounds.
-        ctes, hits, score = self._hits(kind, sql, with_score=True)
-        # Every match's key only (narrow: the ranking reads them all); the page's rows are read
-        # whole once chosen, with their snippets.
-        matches = f'SELECT "{table}"."id" AS "id", {score} AS "_score", "{table}"."{spec.date}" AS "_date" {hits}'
-        snippet = self._snippet(kind, sql) if snippets else "NULL"
+        matches = self._matches(terms, kind, sql, with_score=True)
+        snippet = self._snippet(terms, kind, sql) if snippets else "NULL"
         relevance = self.order is SearchOrder.RELEVANCE
         keys = (['"_score"'] if relevance else []) + ['"_date"', '"id"']
         bounds = []
@@ -309,14 +395,14 @@ class Search:
         counted = 'SELECT *, COUNT(*) OVER () AS "_total" FROM "matches"' if total else 'SELECT * FROM "matches"'
         columns = ", ".join(f'"{table}"."{column}"' for column in model._meta.fields_db_projection.values())
         keys_read = '"page"."_score", "page"."_date"' + (', "page"."_total"' if total else "")
-        statement = (f'WITH {ctes}"matches" AS MATERIALIZED ({matches}) '
+        statement = (f"WITH {matches.removesuffix(', ')} "
                      f'SELECT {columns}, {keys_read}, {snippet} AS "_snippet" '
                      f'FROM (SELECT * FROM ({counted}) AS "counted"{where} ORDER BY {inner_order} '
                      f'LIMIT {int(page.limit)}) AS "page" JOIN "{table}" ON "{table}"."id" = "page"."id" '
                      f'ORDER BY {outer_order}')
         return statement, sql.values
 
-    def _snippet(self, kind: SearchType, sql: _Sql) -> str:
+    def _snippet(self, terms: Terms, kind: SearchType, sql: _Sql) -> str:
         """The snippet of one row of the page (`"page"`), computed for the page's rows only."""
         spec = KINDS[kind]
         table = spec.model._meta.db_table
@@ -327,7 +413,7 @@ class Search:
             return f"ts_headline('search_english', \"{table}\".\"{spec.body}\", {query}, {sql.value(options)})"
         index = f"{table}_search"
         return (f'(SELECT snippet("{index}", 1, {sql.value(MARK_START)}, {sql.value(MARK_END)}, {sql.value(" … ")}, 24) '
-                f'FROM "{index}" WHERE "{index}" MATCH {sql.value(self.terms.fts5())} '  # type: ignore[union-attr]
+                f'FROM "{index}" WHERE "{index}" MATCH {sql.value(terms.fts5())} '
                 f'AND "{index}"."rowid" = "page"."id")')
 
     async def count(self, kind: SearchType) -> int:
@@ -335,8 +421,14 @@ class Search:
         if self.terms is None:
             return 0
         sql = _Sql(KINDS[kind].model)
-        ctes, hits, _ = self._hits(kind, sql, with_score=False)
-        with_ctes = f"WITH {ctes.rstrip(', ')} " if ctes else ""
-        _, records = await sql.db.execute_query(f'{with_ctes}SELECT COUNT(*) FROM (SELECT 1 {hits}) AS "matches"',
+        matches = self._matches(self.terms, kind, sql, with_score=False)
+        _, records = await sql.db.execute_query(f'WITH {matches.removesuffix(", ")} SELECT COUNT(*) FROM "matches"',
                                                 sql.values)
         return int(records[0][0])
+
+
+def _prefix_tsquery(last: str, simple: str | None, value: Callable[[str], str]) -> str:
+    """The last word typed, as a prefix (Terms.postgres): stemmed and stop-worded, or also (when
+    `simple` is given) as typed, accents folded, through the `simple` configuration."""
+    stemmed = f"to_tsquery('search_english', {value(last)})"
+    return stemmed if simple is None else f"({stemmed} || to_tsquery('simple', {value(simple)}))"

@@ -101,7 +101,7 @@ class StatementGuard:
                 self._abandon()
                 raise
 
-        connection._execute = execute  # type: ignore[method-assign]
+        connection._execute = execute  # type: ignore[method-assign]  # wrapping the one method aiosqlite runs every call through
 
     async def install(self) -> None:
         await self.connection.set_progress_handler(self._progress, CHECK_EVERY)

@@ -6,17 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.accounts import Role, User, is_staff
+from models.audit import TargetKind, record_action
 from models.base import nothing, utcnow
 from models.counted import Size, tally_names
 from models.errors import Problems, violation
 from models.guarded import guarded_change
-from models.moderation import TargetKind, record_action
 from models.posts import Board, Post, PostStatus
 
 # The board of "Meet the Stars": the Stars blog.
@@ -101,9 +102,12 @@ class ProgramValue(Model):
 
 class StarProfile(Model):
     id = fields.IntField(primary_key=True)
-    user = fields.OneToOneField("models.User", related_name="star_profile", on_delete=fields.CASCADE)
+    user: fields.OneToOneRelation[User] = fields.OneToOneField(
+        "models.User", related_name="star_profile", on_delete=fields.CASCADE
+    )
+    user_id: int  # the column's attribute, added by Tortoise
     star_since = fields.DatetimeField(db_index=True)
-    languages = fields.JSONField(default=list)
+    languages: fields.JSONField[list[str]] = fields.JSONField(default=list)
 
     class Meta:
         table = "star_profiles"
@@ -112,18 +116,22 @@ class StarProfile(Model):
 
 class StarApplication(Model):
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="star_applications", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="star_applications", on_delete=fields.CASCADE
+    )
+    user_id: int
     status = fields.CharEnumField(ApplicationStatus, max_length=16, default=ApplicationStatus.SUBMITTED)
     date_of_birth = fields.DateField()
     motivation = fields.TextField()
     weekly_minutes = fields.IntField()
-    languages = fields.JSONField(default=list)
+    languages: fields.JSONField[list[str]] = fields.JSONField(default=list)
     submitted_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     decided_at = fields.DatetimeField(null=True)
-    reviewer = fields.ForeignKeyField(
+    reviewer: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="reviewed_applications", null=True, on_delete=fields.SET_NULL
     )
+    reviewer_id: int | None
     review_note = fields.TextField(null=True)
 
     class Meta:
@@ -312,7 +320,7 @@ async def apply(user: User, policy: EligibilityPolicy, form: ApplicationForm) ->
             problems.add(check.detail, check.code, *((check.field,) if check.field else ()))
     problems.raise_if_any()
     now = utcnow()
-    values = {
+    values: dict[str, Any] = {  # the columns an application (re)submitted sets
         "date_of_birth": form.date_of_birth,
         "motivation": form.motivation.strip(),
         "weekly_minutes": form.weekly_minutes,

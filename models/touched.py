@@ -40,9 +40,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+
+if TYPE_CHECKING:
+    # What the mixins below are mixed in before (models/sqlite_client.py, models/postgres_client.py),
+    # as the checker sees it: their `super()` calls reach Tortoise's client and transaction wrapper.
+    _Client = BaseDBAsyncClient
+    _Transaction = TransactionalDBClient
+else:
+    _Client = _Transaction = object
 
 ALL = "*"
 """The pseudo-table a write touches when its tables are unknown: every cached answer depends on it."""
@@ -192,10 +200,10 @@ def _graph() -> Graph | None:
     # post's status change or deletion and a post_tags row coming or going move `tags`.
     triggers: dict[str, set[str]] = defaultdict(set, trigger_writes())
     cascades: dict[str, set[tuple[str, bool]]] = defaultdict(set)
-    try:
-        models = list(Tortoise.apps.get_models_iterable())
-    except Exception:  # Tortoise not initialised in this context
+    apps = Tortoise.apps
+    if apps is None:  # Tortoise not initialised in this context
         return None
+    models = list(apps.get_models_iterable())
     if not models:
         return None
     for model in models:
@@ -230,41 +238,41 @@ def _closure(written: frozenset[str], deletes: bool, triggers: dict[str, set[str
 SCRIPT = Statement(written=frozenset({ALL}), opaque=True, deletes=True)
 
 
-class RecordingClient:
+class RecordingClient(_Client):
     """Mixed in before a Tortoise DB client class: records and announces each statement's tables."""
 
     # Set by gql/ops/tracing.py when tracing is on (a function of the client, the SQL and the running
     # statement): awaits the statement inside a span. None (off) costs a statement one look-up in
     # `_traced`; models/ stays free of gql/ and of OpenTelemetry.
-    trace_statement: Callable[[Any, str, Awaitable[Any]], Awaitable[Any]] | None = None
+    trace_statement: ClassVar[Callable[[Any, str, Awaitable[Any]], Awaitable[Any]] | None] = None
 
     async def execute_insert(self, query: str, values: list) -> Any:
         try:
-            return await self._traced(query, super().execute_insert(query, values))  # type: ignore[misc]
+            return await self._traced(query, super().execute_insert(query, values))
         finally:
             await self._touch(parse(query))
 
     async def execute_many(self, query: str, values: list) -> Any:
         try:
-            return await self._traced(query, super().execute_many(query, values))  # type: ignore[misc]
+            return await self._traced(query, super().execute_many(query, values))
         finally:
             await self._touch(parse(query))
 
     async def execute_query(self, query: str, values: list | None = None) -> Any:
         try:
-            return await self._traced(query, super().execute_query(query, values))  # type: ignore[misc]
+            return await self._traced(query, super().execute_query(query, values))
         finally:
             await self._touch(parse(query))
 
     async def execute_query_dict(self, query: str, values: list | None = None) -> Any:
         try:
-            return await self._traced(query, super().execute_query_dict(query, values))  # type: ignore[misc]
+            return await self._traced(query, super().execute_query_dict(query, values))
         finally:
             await self._touch(parse(query))
 
     async def execute_script(self, query: str) -> Any:
         try:
-            return await self._traced(query, super().execute_script(query))  # type: ignore[misc]
+            return await self._traced(query, super().execute_script(query))
         finally:
             await self._touch(SCRIPT)
 
@@ -284,17 +292,17 @@ class RecordingClient:
             await announce(changed)  # autocommit: the statement was its own transaction
 
 
-class RecordingTransaction(RecordingClient):
+class RecordingTransaction(RecordingClient, _Transaction):
     """Mixed in before a Tortoise transaction wrapper: announces its writes after the outermost
     COMMIT (a nested wrapper is a savepoint: its writes wait for the outermost one)."""
 
     async def commit(self) -> None:
-        await super().commit()  # type: ignore[misc]
+        await super().commit()  # type: ignore[safe-super]  # the wrapper this is mixed in before implements it
         if _outermost(self) is self:
             await announce(frozenset(self.__dict__.pop("_uncommitted", ())))
 
     async def rollback(self) -> None:
-        await super().rollback()  # type: ignore[misc]
+        await super().rollback()  # type: ignore[safe-super]  # the wrapper this is mixed in before implements it
         if _outermost(self) is self:
             self.__dict__.pop("_uncommitted", None)
 

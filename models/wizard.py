@@ -6,6 +6,9 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.base import PubliclyVisible
+from models.faqs import Faq
+from models.issues import Issue
+from models.posts import Board
 
 
 class WizardStep(Model, PubliclyVisible):
@@ -25,16 +28,21 @@ class WizardOption(Model):
     # Either `next_step` is set, or the option resolves: summary, suggested board, FAQs, issues.
 
     id = fields.IntField(primary_key=True)
-    step = fields.ForeignKeyField("models.WizardStep", related_name="options", on_delete=fields.CASCADE)
+    step: fields.ForeignKeyRelation[WizardStep] = fields.ForeignKeyField(
+        "models.WizardStep", related_name="options", on_delete=fields.CASCADE
+    )
+    step_id: int  # the column's attribute, added by Tortoise
     position = fields.IntField(default=0)
     label = fields.CharField(max_length=200)
-    next_step = fields.ForeignKeyField(
+    next_step: fields.ForeignKeyNullableRelation[WizardStep] = fields.ForeignKeyField(
         "models.WizardStep", related_name="entered_from", null=True, on_delete=fields.SET_NULL
     )
+    next_step_id: int | None
     resolution_summary = fields.TextField(null=True)
-    resolution_board = fields.ForeignKeyField(
+    resolution_board: fields.ForeignKeyNullableRelation[Board] = fields.ForeignKeyField(
         "models.Board", related_name="wizard_options", null=True, on_delete=fields.SET_NULL
     )
+    resolution_board_id: int | None
 
     class Meta:
         table = "wizard_options"
@@ -57,8 +65,14 @@ class Suggestion(Model):
 
 
 class WizardOptionFaq(Suggestion):
-    option = fields.ForeignKeyField("models.WizardOption", related_name="faq_rows", on_delete=fields.CASCADE)
-    faq = fields.ForeignKeyField("models.Faq", related_name="wizard_rows", on_delete=fields.CASCADE)
+    option: fields.ForeignKeyRelation[WizardOption] = fields.ForeignKeyField(
+        "models.WizardOption", related_name="faq_rows", on_delete=fields.CASCADE
+    )
+    option_id: int
+    faq: fields.ForeignKeyRelation[Faq] = fields.ForeignKeyField(
+        "models.Faq", related_name="wizard_rows", on_delete=fields.CASCADE
+    )
+    faq_id: int
 
     class Meta:
         table = "wizard_option_faqs"
@@ -66,8 +80,14 @@ class WizardOptionFaq(Suggestion):
 
 
 class WizardOptionIssue(Suggestion):
-    option = fields.ForeignKeyField("models.WizardOption", related_name="issue_rows", on_delete=fields.CASCADE)
-    issue = fields.ForeignKeyField("models.Issue", related_name="wizard_rows", on_delete=fields.CASCADE)
+    option: fields.ForeignKeyRelation[WizardOption] = fields.ForeignKeyField(
+        "models.WizardOption", related_name="issue_rows", on_delete=fields.CASCADE
+    )
+    option_id: int
+    issue: fields.ForeignKeyRelation[Issue] = fields.ForeignKeyField(
+        "models.Issue", related_name="wizard_rows", on_delete=fields.CASCADE
+    )
+    issue_id: int
 
     class Meta:
         table = "wizard_option_issues"

@@ -17,8 +17,9 @@ from tortoise.models import Model
 from gql.core.relay import from_global_id, global_id_of, to_global_id
 from models import faqs, issues, moderation, posts
 from models.accounts import AccessToken, Role, TokenScope, User, hash_token
+from models.audit import TargetKind
 from models.faqs import FaqRating, FaqStatus
-from models.moderation import ReportReason, TargetKind
+from models.moderation import ReportReason
 from models.posts import Board, Post, PostStatus
 from tests.factories import make_application, make_board, make_faq, make_issue, make_post, make_user, token_for
 from tests.support import GraphQLClient, database_state

@@ -40,8 +40,8 @@ import pytest
 import pytest_asyncio
 
 from models.accounts import Role
+from models.audit import ModerationAction, TargetKind
 from models.issues import Issue
-from models.moderation import ModerationAction, TargetKind
 from models.stars import StarApplication
 from tests.factories import make_issue, make_user, token_for
 from tests.live_server import ROOT, live_server

@@ -10,8 +10,9 @@ import pytest
 
 from gql.core.relay import to_global_id
 from models.accounts import AccessToken, Role, User
+from models.audit import ModerationAction, TargetKind, record_action
 from models.base import utcnow
-from models.moderation import ModerationAction, Report, ReportReason, TargetKind, record_action
+from models.moderation import Report, ReportReason
 from models.posts import PostStatus, Reply
 from tests.factories import make_board, make_post, make_user, token_for
 from tests.support import GraphQLClient

@@ -8,8 +8,11 @@ what each search finds is known exactly; they are deleted when the module ends.
 from __future__ import annotations
 
 import base64
+import importlib
 import json
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -266,6 +269,119 @@ async def test_a_search_reads_at_most_the_newest_matches_of_each_kind(
         assert (await api.query(SEARCH, {"q": "numbat", "first": 10}))["search"]["totalCount"] == 4
     finally:
         await Post.filter(id__in=[post.pk for post in posts]).delete()
+
+
+# --- PostgreSQL's three plans and SQLite's prefix indexes ----------------------------------------
+
+# What forces each of PostgreSQL's plans (models.search._postgres_hits) on the rows of the test
+# below, whose newest rows hold the prefix `numb` but do not match: the sample and the probe's
+# window hold every row (the probe finds the bound), or the sample only two of those newest rows
+# (no match: the GIN index).
+PLANS: dict[str, dict[str, int]] = {
+    "probe": {"PROBE_SAMPLE": 10_000, "PROBED_ROWS_PER_MATCH": 10_000},
+    "GIN index": {"PROBE_SAMPLE": 2, "PROBED_ROWS_PER_MATCH": 10_000},
+}
+# A phrase; a prefix alone; other words and a prefix the newest rows hold (the GIN index looks up
+# "numbat" alone) or do not hold (it looks up the whole query).
+PLANNED_QUERIES = ['"numbat"', "numbat", "numbat numb", "numbat numba"]
+
+
+async def plan_run(search: models.Search) -> str:
+    """Which plan found the posts of `search` (PostgreSQL): the branch of the UNION whose rows
+    were read, by EXPLAIN ANALYZE."""
+    statement, values = search.statement(models.SearchType.POST, models.Page(None, None, 10, False), snippets=False)
+    _, rows = await Tortoise.get_connection("default").execute_query("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, values)
+    plan = rows[0][0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def branches(node: dict[str, Any]) -> list[dict[str, Any]] | None:
+        children = node.get("Plans", [])
+        if node["Node Type"] == "Append" and all("One-Time Filter" in child for child in children):
+            return children
+        return next((found for child in children if (found := branches(child)) is not None), None)
+
+    gated = branches(plan[0]["Plan"])
+    assert gated is not None
+    ran = [index for index, branch in enumerate(gated)
+           if any(child["Parent Relationship"] == "Outer" and child["Actual Loops"] > 0 for child in branch["Plans"])]
+    assert len(ran) == 1  # one branch is read, whatever the gates of the others
+    return list(PLANS)[min(ran[0], 1)]
+
+
+@pytest.mark.only_on("postgres")
+async def test_every_postgres_plan_finds_the_same_newest_matches(
+        api: GraphQLClient, corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
+    matching = [await make_post(corpus.author, corpus.board, title=f"Numbat {n}", body="numbat numbat") for n in range(4)]
+    pending = await make_post(corpus.author, corpus.board, status=PostStatus.PENDING, title="Numbat draft", body="numbat")
+    newer = [await make_post(corpus.author, corpus.board, title=f"Numbskull {n}", body="numbskull") for n in range(3)]
+    monkeypatch.setattr(models, "MAX_MATCHES_PER_KIND", 2)
+    try:
+        answers: dict[tuple[str, str, str | None, str], Any] = {}
+        for plan, settings in PLANS.items():
+            for name, value in settings.items():
+                monkeypatch.setattr(models, name, value)
+            for text in PLANNED_QUERIES:
+                for viewer, token in ((None, None), (corpus.author, corpus.author_token)):
+                    assert await plan_run(models.Search(text, [], viewer, models.SearchOrder.RELEVANCE)) == plan
+                    for order in ("RELEVANCE", "NEWEST"):
+                        found = (await api.query(EDGES.replace("first: 50", "first: 10, types: [POST]"),
+                                                 {"q": text, "order": order}, token=token))["search"]
+                        answers[(plan, text, token, order)] = found
+        # The newest two visible matches, ranked alike, whatever the plan (the author sees the draft).
+        for (plan, text, token, order), found in answers.items():
+            assert found == answers[("probe", text, token, order)], (plan, text, order)
+            newest = [pending, matching[-1]] if token else matching[-2:]
+            assert sorted(edge["node"]["slug"] for edge in found["edges"]) == sorted(post.slug for post in newest)
+    finally:
+        await Post.filter(id__in=[post.pk for post in [*matching, pending, *newer]]).delete()
+
+
+@pytest.mark.only_on("postgres")
+async def test_postgres_plans_are_chosen_by_one_time_filters() -> None:
+    # Each plan is a branch of a UNION gated by a condition without row variables (an InitPlan):
+    # PostgreSQL runs only the one whose gate holds. The probe reads the id index backwards (as
+    # staff: no status condition, so the planner has no other index to pick on a small table).
+    search = models.Search("numbat numb", [], User(role=Role.MODERATOR), models.SearchOrder.RELEVANCE)
+    statement, values = search.statement(models.SearchType.POST, models.Page(None, None, 21, False), snippets=True)
+    async with in_transaction() as connection:
+        # The test table is small: forbid the sequential scan a planner would rightly prefer.
+        await connection.execute_script("SET LOCAL enable_seqscan = off")
+        _, rows = await connection.execute_query("EXPLAIN " + statement, values)
+    plan = "\n".join(row[0] for row in rows)
+    assert plan.count("One-Time Filter") == 3  # the probe, the GIN index with the prefix or without
+    assert "Index Scan Backward using posts_pkey" in plan
+
+
+FTS_PREFIXES = "prefix='1 2 3 4 5 6 7 8 9 10'"
+
+
+async def fts_definitions() -> list[str]:
+    _, rows = await Tortoise.get_connection("default").execute_query(
+        "SELECT sql FROM sqlite_master WHERE name IN ('faqs_search', 'issues_search', 'posts_search') ORDER BY name")
+    return [row[0] for row in rows]
+
+
+@pytest.mark.only_on("sqlite")
+async def test_sqlite_prefixes_have_indexes_of_their_own_both_ways_of_migration_0010(
+        api: GraphQLClient, corpus: Corpus) -> None:
+    # Migration 0010 remakes the FTS5 tables with prefix indexes, and its backward step without:
+    # each time rebuilt from the rows already there, found as before.
+    migration = importlib.import_module("models.migrations.0010_search_prefix_indexes")
+    editor = SimpleNamespace(client=Tortoise.get_connection("default"))
+    assert all(FTS_PREFIXES in definition for definition in await fts_definitions())
+    try:
+        await migration.drop_prefix_indexes(None, editor)
+        assert not any("prefix=" in definition for definition in await fts_definitions())
+        await index_in_sync()
+        assert corpus.main.slug in await find(api, "playlists flummo")
+        assert (await find(api, "resetting passw"))[0] == "reset-your-password"
+    finally:
+        await migration.add_prefix_indexes(None, editor)
+    assert all(FTS_PREFIXES in definition for definition in await fts_definitions())
+    await index_in_sync()
+    assert corpus.main.slug in await find(api, "playlists flummo")
+    assert (await find(api, "resetting passw"))[0] == "reset-your-password"
+
 
 # --- Visibility and the index kept in sync --------------------------------------------------------
 

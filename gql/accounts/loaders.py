@@ -1,9 +1,11 @@
+"""Batched reads about users: rows by id, their published posts and kudos, Stars profiles."""
+
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Mapping
 
 from tortoise.functions import Sum
+from tortoise.queryset import QuerySet
 
 from gql.core.loaders import CounterByIdLoader, Loader, ModelByIdLoader, page_filler
 from models import lean
@@ -12,7 +14,7 @@ from models.posts import Post, PostStatus
 from models.stars import StarProfile
 
 
-class UserByIdLoader(ModelByIdLoader):
+class UserByIdLoader(ModelByIdLoader[User]):
     model = User
 
 
@@ -21,8 +23,10 @@ class PublishedPostCountByAuthorIdLoader(CounterByIdLoader):
     column = "published_post_count"
 
 
-class KudosReceivedByAuthorIdLoader(Loader):
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+class KudosReceivedByAuthorIdLoader(Loader[int, int]):
+    """Kudos given to each author's published posts (a sum over their posts' counters)."""
+
+    async def fetch(self, keys: list[int]) -> Mapping[int, int]:
         rows = (
             await Post.filter(author_id__in=keys, status=PostStatus.PUBLISHED)
             .annotate(total=Sum("kudos_count"))
@@ -31,16 +35,21 @@ class KudosReceivedByAuthorIdLoader(Loader):
         )
         return {author_id: int(total or 0) for author_id, total in rows}
 
-    def missing(self) -> Any:
+    def missing(self) -> int:
         return 0
 
 
-class StarProfileByUserIdLoader(Loader):
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        return {profile.user_id: profile for profile in await lean.fetch_keyed(type(self), _profiles_of, keys)}
+class StarProfileByUserIdLoader(Loader[int, StarProfile | None]):
+    """Each user's Stars profile; None for a user who is not a Star."""
+
+    async def fetch(self, keys: list[int]) -> Mapping[int, StarProfile | None]:
+        return {profile.user_id: profile for profile in await lean.fetch_keyed(self.statement_owner, _profiles_of, keys)}
+
+    def missing(self) -> StarProfile | None:
+        return None
 
 
-def _profiles_of(user_ids: list[Any]) -> Any:
+def _profiles_of(user_ids: list[int]) -> QuerySet[StarProfile]:
     return StarProfile.filter(user_id__in=user_ids)
 
 

@@ -1,6 +1,7 @@
+"""Users and their tokens as GraphQL shows them; each type's root value is its model's row."""
+
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import datetime
 
 import strawberry
@@ -12,7 +13,7 @@ from gql.accounts.loaders import (
 )
 from gql.core.context import Info
 from gql.core.documented import described_enum, embedded
-from gql.core.loaders import then
+from gql.core.loaders import Loaded, MaybeAwaitable, then
 from gql.core.relay import Node, node_type
 from models import accounts as models
 from models import avatars
@@ -27,7 +28,8 @@ class Avatar:
     color: str = strawberry.field(description='The background colour, "#rrggbb" (white initials are legible on it).')
 
 
-Role = described_enum(models.Role, "What a user may do: MEMBER < STAR < MODERATOR < ADMIN.", {
+Role = models.Role
+described_enum(Role, "What a user may do: MEMBER < STAR < MODERATOR < ADMIN.", {
     "MEMBER": "A registered member: posts, replies, kudos, ratings, reports, Stars applications.",
     "STAR": "A member of the Stars program: a member who may also mark posts as spam.",
     "MODERATOR": "Staff: moderates posts and replies, reviews Stars applications, writes FAQs, issues and "
@@ -48,29 +50,36 @@ class User(Node):
     @strawberry.field(description=(
         "The user's picture: the one stored for them (by an admin or the seed), else their default avatar "
         "(`avatar.url`). Never null. A path on this API (`/avatars/...`) or an absolute URL."))
-    def avatar_url(self) -> str:
-        return avatars.avatar_url(self.avatar_url, self.display_name, self.handle)  # type: ignore[attr-defined]
+    @staticmethod
+    def avatar_url(user: strawberry.Parent[models.User]) -> str:
+        return avatars.avatar_url(user.avatar_url, user.display_name, user.handle)
 
     @strawberry.field(description="The default avatar, drawn from the user's name: to render it without fetching it.")
-    def avatar(self) -> Avatar:
-        drawn = avatars.default_avatar(self.display_name, self.handle)  # type: ignore[attr-defined]
+    @staticmethod
+    def avatar(user: strawberry.Parent[models.User]) -> Avatar:
+        drawn = avatars.default_avatar(user.display_name, user.handle)
         return Avatar(url=drawn.url, initials=drawn.initials, color=drawn.colour)
 
-    @strawberry.field(description="When the user joined the Stars program; null for non-Stars.")
-    def star_since(self, info: Info) -> datetime | None:
-        profile = info.context.loaders[StarProfileByUserIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @strawberry.field(graphql_type=datetime | None,
+                      description="When the user joined the Stars program; null for non-Stars.")
+    @staticmethod
+    def star_since(user: strawberry.Parent[models.User], info: Info) -> MaybeAwaitable[datetime | None]:
+        profile = info.context.loaders[StarProfileByUserIdLoader].get(user.pk)
         return then(profile, lambda found: found.star_since if found else None)
 
     @strawberry.field(graphql_type=int, description="Published posts written by the user.")
-    def post_count(self, info: Info) -> Awaitable[int]:
-        return info.context.loaders[PublishedPostCountByAuthorIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def post_count(user: strawberry.Parent[models.User], info: Info) -> Loaded[int]:
+        return info.context.loaders[PublishedPostCountByAuthorIdLoader].get(user.pk)
 
     @strawberry.field(graphql_type=int, description="Kudos given to the user's published posts.")
-    def kudos_received(self, info: Info) -> Awaitable[int]:
-        return info.context.loaders[KudosReceivedByAuthorIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def kudos_received(user: strawberry.Parent[models.User], info: Info) -> Loaded[int]:
+        return info.context.loaders[KudosReceivedByAuthorIdLoader].get(user.pk)
 
 
-Capability = described_enum(models.Capability, "Something the viewer may do.", {
+Capability = models.Capability
+described_enum(Capability, "Something the viewer may do.", {
     "POST": "Write posts and replies (`createPost`, `replyToPost`).",
     "GIVE_KUDOS": "Give and take back kudos.",
     "RATE_FAQS": 'Answer "was this helpful?" on FAQs.',
@@ -83,7 +92,8 @@ Capability = described_enum(models.Capability, "Something the viewer may do.", {
     "MANAGE_CONTENT": "Write FAQs, issues and announcements; feature a Star.",
     "MANAGE_USERS": "Change roles and suspend users.",
 })
-TokenScope = described_enum(models.TokenScope, "What a bearer token may do.", {
+TokenScope = models.TokenScope
+described_enum(TokenScope, "What a bearer token may do.", {
     "FULL": "Reads and writes with the user's rights.",
     "READ": "Only reads, with the rights of the user's role (partner dashboards); every mutation is FORBIDDEN.",
 })

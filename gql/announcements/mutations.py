@@ -1,3 +1,5 @@
+"""Announcements: staff publish (or schedule) the notices at the top of the page."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,9 +9,10 @@ import strawberry
 from gql.announcements.types import Announcement
 from gql.core.context import Info
 from gql.core.markdown import MARKDOWN_SOURCE
-from gql.core.mutations import MutationPayload, mutate, returning
+from gql.core.mutations import MutationPayload, mutate
+from gql.permissions import holding
 from models import announcements as rules
-from models.accounts import Capability
+from models.accounts import Capability, User
 
 
 @strawberry.input(description="A call to action: where it goes and what its button says.")
@@ -33,15 +36,18 @@ class CreateAnnouncementInput:
 
 @strawberry.type(description="The result of `createAnnouncement`.")
 class AnnouncementPayload(MutationPayload):
-    announcement: Announcement | None = strawberry.field(default=None, description="The announcement; null on userErrors.")
+    announcement: rules.Announcement | None = strawberry.field(default=None, graphql_type=Announcement | None,
+                                                               description="The announcement; null on userErrors.")
 
 
 @strawberry.type
 class AnnouncementMutations:
-    @strawberry.mutation(description="Staff: publish (or schedule) an announcement.")
+    @strawberry.mutation(description="Staff: publish (or schedule) an announcement.",
+                         permission_classes=[holding(Capability.MANAGE_CONTENT)])
     async def create_announcement(self, info: Info, input: CreateAnnouncementInput) -> AnnouncementPayload:
-        return await mutate(info, AnnouncementPayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning(
-            "announcement",
-            rules.create_announcement(viewer, input.title, input.body, input.pinned, input.published_at, input.expires_at,
-                                      (input.link.url, input.link.label) if input.link is not None else None),
-        ))
+        async def create(viewer: User) -> AnnouncementPayload:
+            link = (input.link.url, input.link.label) if input.link is not None else None
+            return AnnouncementPayload(announcement=await rules.create_announcement(
+                viewer, input.title, input.body, input.pinned, input.published_at, input.expires_at, link))
+
+        return await mutate(info, AnnouncementPayload, input, create)

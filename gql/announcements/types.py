@@ -1,3 +1,5 @@
+"""Announcements as GraphQL shows them; the type's root value is its model's row."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,7 +30,9 @@ class Announcement(Node):
     expires_at: datetime | None = strawberry.field(description="When it stops being shown; null when it does not expire.")
 
     @strawberry.field(description="The call to action (\"Read the latest intro\"); null when there is none.")
-    def link(self) -> Link | None:
-        if self.link_url is None:  # type: ignore[attr-defined]
+    @staticmethod
+    def link(announcement: strawberry.Parent[models.Announcement]) -> Link | None:
+        # Both columns are set together or not at all (models/announcements.py checked_link).
+        if announcement.link_url is None or announcement.link_label is None:
             return None
-        return Link(url=self.link_url, label=self.link_label)  # type: ignore[attr-defined]
+        return Link(url=announcement.link_url, label=announcement.link_label)

@@ -121,7 +121,7 @@ class RedisGenerations:
             raise self._down(error) from None
         self._pending.difference_update(pending)
         self._outage.succeeded()
-        fields = {key.decode(): value.decode() for key, value in zip(values[::2], values[1::2])}
+        fields = {key.decode(): value.decode() for key, value in zip(values[::2], values[1::2], strict=False)}
         epoch = fields.pop("epoch", "")
         return Snapshot(epoch, {key[len(_TABLE):]: int(value) for key, value in fields.items()})
 

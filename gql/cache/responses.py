@@ -40,8 +40,8 @@ from graphql import OperationType as ExecutedOperation
 from strawberry.types.graphql import OperationType
 
 from gql.cache.generations import Generations, GenerationsUnavailable, Snapshot
+from gql.core.admission import Admission
 from gql.core.context import Context
-from gql.limits.guard import Admission
 from gql.settings import Settings
 from models.touched import Touched, on_commit
 

@@ -9,6 +9,7 @@ import strawberry
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from gql.core.admission import Admission
 from gql.core.loaders import Loaders
 from gql.live.broker import Broker
 from gql.settings import Settings
@@ -17,15 +18,23 @@ from models.accounts import ROLE_CAPABILITIES, AccessToken, Capability, Role, To
 
 @dataclass
 class Context:
+    """Who asks (`viewer`, `token`: gql/permissions.py signs them in), the loaders of this operation,
+    and what the transport and the guard know of it. One per operation: a batch's operations and a
+    WebSocket's each get a copy with loaders of their own."""
+
     request: HTTPConnection
-    response: Response | None
     settings: Settings
     broker: Broker
+    # The HTTP response the answer goes out in, one for all the operations of a request (headers a
+    # resolver sets reach the client); None over WebSocket.
+    response: Response | None = None
     viewer: User | None = None
     token: AccessToken | None = None
     loaders: Loaders = field(default_factory=Loaders)
-    # Free-form per-request values other layers share (the request id, the query cost, ...).
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The id the answer's `X-Request-Id` (or the WebSocket operation's log record) carries; masked errors name it.
+    request_id: str | None = None
+    # What the guard admitted the operation with (gql/limits/guard.py): its cost, kind and budget spend.
+    admission: Admission | None = None
     # What a WebSocket client sent in `connection_init` (its token, for subscriptions).
     connection_params: dict[str, Any] | None = None
 

@@ -1,7 +1,12 @@
 """Per-request dataloader plumbing and the generic loader shapes every domain reuses.
 
 Loaders are built lazily, one instance per class per request (aiodataloader binds to the running
-loop at construction), and are named `<Thing>By<Key>Loader` as in Saleor.
+loop at construction), and are named `<Thing>By<Key>Loader` as in Saleor. Each is generic in its
+key and value (`Loader[K, V]`), so `info.context.loaders[UserByIdLoader]` is a
+`Loader[int, User | None]` and `await ….load(pk)` is a `User | None` to the type checker.
+
+This module knows the request only by shape (`LoaderInfo`): gql/core/context.py imports the
+registry from here, so naming Context would make an import cycle.
 """
 
 from __future__ import annotations
@@ -9,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
 
 from aiodataloader import DataLoader
 from pypika_tortoise.analytics import RowNumber
@@ -19,30 +24,73 @@ from tortoise.queryset import QuerySet
 
 from gql.core.errors import BadUserInput
 from gql.core.relay import Counted, Keyset, PageArgs, SortOrder, Window, connection_name, ordered
-from gql.core.selection import selects
+from gql.core.selection import Selecting, selects
+from gql.settings import Settings
 from models import lean
+from models.accounts import User
 from models.counted import Size, read_tallies
 
-LoaderT = TypeVar("LoaderT", bound="Loader")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+T = TypeVar("T")
+R = TypeVar("R")
+M = TypeVar("M", bound=Model)
+LoaderT = TypeVar("LoaderT", bound="Loader[Any, Any]")
+
+# A loader's answer to `get`: the value itself when it is already loaded, else a future of it.
+# Resolvers that pass it on return `Loaded[...]` and name their GraphQL type in `graphql_type=`.
+Loaded: TypeAlias = V | asyncio.Future[V]
+# What a resolver returns when it may have to wait (`then` over a loader's answer).
+MaybeAwaitable: TypeAlias = V | Awaitable[V]
+
+# (viewer id, target id): the key of the viewer's own row on a target.
+ViewerTarget: TypeAlias = tuple[int, int]
 
 
-class Loader(DataLoader):
+class LoaderContext(Protocol):
+    """What loaders read of the request's Context (gql/core/context.py)."""
+
+    @property
+    def loaders(self) -> Loaders: ...
+
+    @property
+    def viewer(self) -> User | None: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+class LoaderInfo(Selecting, Protocol):
+    """What loaders read of a resolver's `info` (Strawberry's Info over our Context has it)."""
+
+    @property
+    def context(self) -> LoaderContext: ...
+
+
+class Loader(DataLoader[K, V]):
     """Subclasses implement `fetch(keys) -> {key: value}`; keys it leaves out get `missing()`."""
+
+    # Under which name models/lean.py keeps this loader's batch statement (one per class).
+    statement_owner: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.statement_owner = f"{cls.__module__}.{cls.__qualname__}"
 
     def __init__(self) -> None:
         super().__init__()
 
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+    async def fetch(self, keys: list[K]) -> Mapping[K, V]:
         raise NotImplementedError
 
-    def missing(self) -> Any:
-        return None
+    def missing(self) -> V:
+        raise NotImplementedError(f"{type(self).__name__} answers every key or says what a missing one is")
 
-    async def batch_load_fn(self, keys: list[Any]) -> list[Any]:
+    async def batch_load_fn(self, keys: list[K]) -> list[V]:
         found = await self.fetch(keys)
         return [found[key] if key in found else self.missing() for key in keys]
 
-    def get(self, key: Any) -> Any:
+    def get(self, key: K) -> Loaded[V]:
         """The value itself when it is already loaded (or primed), else a future to await.
 
         A plain value lets GraphQL complete the field synchronously: no task, no extra loop turn.
@@ -52,7 +100,7 @@ class Loader(DataLoader):
             return future.result()
         return self.load(key)
 
-    async def fill(self, keys: list[Any]) -> None:
+    async def fill(self, keys: list[K]) -> None:
         """Load these keys now, in one statement, so that `get` answers them synchronously.
 
         Straight to `fetch`, without a queued future per key (a page fills hundreds); keys
@@ -65,18 +113,24 @@ class Loader(DataLoader):
             self.prime(key, found[key] if key in found else self.missing())
 
 
-class ModelByIdLoader(Loader):
-    model: ClassVar[type[Model]]
+class ModelByIdLoader(Loader[int, M | None]):
+    """Rows of `model` by primary key; None for an id that has no row."""
 
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        return {row.pk: row for row in await lean.fetch_keyed(type(self), self._queryset, keys)}
+    model: type[M]
 
-    def _queryset(self, keys: list[Any]) -> QuerySet[Any]:
+    async def fetch(self, keys: list[int]) -> Mapping[int, M | None]:
+        return {row.pk: row for row in await lean.fetch_keyed(self.statement_owner, self._queryset, keys)}
+
+    def _queryset(self, keys: list[int]) -> QuerySet[M]:
         return self.model.filter(pk__in=keys)
 
+    def missing(self) -> M | None:
+        return None
 
-class RowsByKeyLoader(Loader):
-    """One-to-many: every row whose `key_field` is among the keys, grouped, in the model's order.
+
+class RowsByKeyLoader(Loader[int, list[T]]):
+    """One-to-many: every row whose `key_field` is among the keys, grouped, in the model's order,
+    each as `value(row)` gives it.
 
     With `value_column` (a column, or a related one as `tag__name`) each key gets that column's
     values, read as pairs without building rows."""
@@ -84,27 +138,46 @@ class RowsByKeyLoader(Loader):
     key_field: ClassVar[str]
     value_column: ClassVar[str | None] = None
 
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+    def queryset(self, keys: list[int]) -> QuerySet[Any]:
         raise NotImplementedError
 
-    def value(self, row: Any) -> Any:
-        return row
+    def value(self, row: Any) -> T:
+        return row  # a row is its own value unless a subclass says otherwise
 
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        grouped: dict[Hashable, list[Any]] = defaultdict(list)
+    async def fetch(self, keys: list[int]) -> Mapping[int, list[T]]:
+        grouped: dict[int, list[T]] = defaultdict(list)
         if self.value_column is not None:
             for key, value in await self.queryset(keys).values_list(self.key_field, self.value_column):
                 grouped[key].append(value)
             return grouped
-        for row in await lean.fetch_keyed(type(self), self.queryset, keys):
+        for row in await lean.fetch_keyed(self.statement_owner, self.queryset, keys):
             grouped[getattr(row, self.key_field)].append(self.value(row))
         return grouped
 
-    def missing(self) -> Any:
+    def missing(self) -> list[T]:
         return []
 
 
-class PageRowsByKeyLoader(Loader):
+# (parent id, window): one page of one parent's list.
+PageKey: TypeAlias = tuple[int, Window]
+
+
+class CounterByIdLoader(Loader[int, int]):
+    """A counter column of each parent row (`posts.reply_count`, `boards.published_post_count`),
+    by the parent's id, in one statement: the size of each parent's list, kept
+    exact by triggers (models/counted.py), so that no count reads the rows it counts."""
+
+    model: ClassVar[type[Model]]
+    column: ClassVar[str]
+
+    async def fetch(self, keys: list[int]) -> Mapping[int, int]:
+        return dict(await self.model.filter(id__in=keys).values_list("id", self.column))
+
+    def missing(self) -> int:
+        return 0
+
+
+class PageRowsByKeyLoader(Loader[PageKey, list[M]]):
     """One-to-many read a window at a time: the rows of one page of each parent's list (a post's
     replies, an issue's timeline), never the whole list, in one statement for every parent.
 
@@ -118,27 +191,27 @@ class PageRowsByKeyLoader(Loader):
     """
 
     key_field: ClassVar[str]
-    # Each parent's total: a counter column (`CounterByIdLoader`), never a COUNT of its rows.
-    count_loader: ClassVar[type[Loader]]
+    # Each parent's total: a counter column, never a COUNT of its rows.
+    count_loader: ClassVar[type[CounterByIdLoader]]
 
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+    def queryset(self, keys: list[int]) -> QuerySet[M]:
         """Every row of these parents, filtered and ordered (unsliced)."""
         raise NotImplementedError
 
     @functools.cached_property
-    def listing(self) -> tuple[type[Model], SortOrder]:
+    def listing(self) -> tuple[type[M], SortOrder]:
         """The model listed and the lists' order (the same for every parent), once per request."""
         queryset = self.queryset([])
         return queryset.model, SortOrder.of(queryset)
 
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        parents_by_window: dict[Window, list[Any]] = defaultdict(list)
+    async def fetch(self, keys: list[PageKey]) -> Mapping[PageKey, list[M]]:
+        parents_by_window: dict[Window, list[int]] = defaultdict(list)
         for parent, window in keys:
             parents_by_window[window].append(parent)
-        found: dict[Hashable, Any] = {}
+        found: dict[PageKey, list[M]] = {}
         # One statement per window: one for a whole page of parents asking the same page.
         for window, parents in parents_by_window.items():
-            grouped: dict[Hashable, list[Any]] = defaultdict(list)
+            grouped: dict[int, list[M]] = defaultdict(list)
             for row in await self._window(parents, window):
                 grouped[getattr(row, self.key_field)].append(row)
             for parent in parents:
@@ -146,7 +219,7 @@ class PageRowsByKeyLoader(Loader):
                 found[(parent, window)] = rows[::-1] if window.backward else rows
         return found
 
-    async def _window(self, parents: list[Any], window: Window) -> list[Any]:
+    async def _window(self, parents: list[int], window: Window) -> list[M]:
         selected = window.select(self.listing[1], self.queryset(parents))
         meta = selected.model._meta
         table = meta.basetable
@@ -163,63 +236,48 @@ class PageRowsByKeyLoader(Loader):
             return await lean.fetch_sql(ranked, sql, values)
         executor = ranked._db.executor_class(
             model=ranked.model, db=ranked._db, prefetch_map={}, prefetch_queries={},
-            select_related_idx=ranked._select_related_idx,
+            select_related_idx=ranked._select_related_idx,  # type: ignore[arg-type]  # Tortoise's QuerySet holds Table | str where its executor says str
         )
         return await executor.execute_select(sql, values, custom_fields=["page_rank"])
 
-    def missing(self) -> Any:
+    def missing(self) -> list[M]:
         return []
 
 
-class KeyedRows:
+class KeyedRows(Generic[M]):
     """A parent's list as a connection reads it (a relay `KeyedList`): each window through the
     loader, the count through its count loader; both answer at once when a page hook filled them."""
 
     __slots__ = ("loader_class", "loaders", "parent")
     keyed = True
 
-    def __init__(self, loaders: Loaders, loader_class: type[PageRowsByKeyLoader], parent: Any) -> None:
+    def __init__(self, loaders: Loaders, loader_class: type[PageRowsByKeyLoader[M]], parent: int) -> None:
         self.loaders, self.loader_class, self.parent = loaders, loader_class, parent
 
     def sort_order(self) -> SortOrder:
         return self.loaders[self.loader_class].listing[1]
 
-    def model(self) -> type[Model]:
+    def model(self) -> type[M]:
         return self.loaders[self.loader_class].listing[0]
 
-    def rows(self, window: Window) -> Any:
+    def rows(self, window: Window) -> Loaded[list[M]]:
         return self.loaders[self.loader_class].get((self.parent, window))
 
-    def head(self, size: int) -> Any:
+    def head(self, size: int) -> Loaded[list[M]]:
         """The first `size` rows, as the connection's `first: size` reads them (with the one row past
         the page): the same loader key, so a field asking both costs one statement."""
         return self.rows(Window(None, None, size + 1, False))
 
-    def count(self) -> Any:
+    def count(self) -> Loaded[int]:
         return self.loaders[self.loader_class.count_loader].get(self.parent)
 
 
-def rows_of(info: Any, loader_class: type[PageRowsByKeyLoader], parent: Any) -> Any:
+def rows_of(info: LoaderInfo, loader_class: type[PageRowsByKeyLoader[M]], parent: int) -> KeyedRows[M]:
     """What a connection resolver over a parent's rows returns (see PageRowsByKeyLoader)."""
     return KeyedRows(info.context.loaders, loader_class, parent)
 
 
-class CounterByIdLoader(Loader):
-    """A counter column of each parent row (`posts.reply_count`, `boards.published_post_count`),
-    by the parent's id, in one statement: the size of each parent's list, kept
-    exact by triggers (models/counted.py), so that no count reads the rows it counts."""
-
-    model: ClassVar[type[Model]]
-    column: ClassVar[str]
-
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
-        return dict(await self.model.filter(id__in=keys).values_list("id", self.column))
-
-    def missing(self) -> Any:
-        return 0
-
-
-class TallyByNameLoader(Loader):
+class TallyByNameLoader(Loader[str, int]):
     """Whole-table counters (`tallies`) by name. The table holds a row per status of a handful of
     tables (a few dozen rows, however large the community): the first load reads all of it, and
     every later `totalCount` of the request (the landing page's FAQs, issues and Stars, asked at
@@ -229,17 +287,17 @@ class TallyByNameLoader(Loader):
         super().__init__()
         self._all: asyncio.Future[dict[str, int]] | None = None
 
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+    async def fetch(self, keys: list[str]) -> Mapping[str, int]:
         if self._all is None:
             self._all = asyncio.ensure_future(read_tallies())
         every = await self._all
         return {key: every.get(key, 0) for key in keys}
 
-    def missing(self) -> Any:
+    def missing(self) -> int:
         return 0
 
 
-def size_of(info: Any, size: Size) -> Callable[[], Awaitable[int]]:
+def size_of(info: LoaderInfo, size: Size) -> Callable[[], Awaitable[int]]:
     """The function a connection calls for its `totalCount`: `size` read when asked, its tallies
     through the request's TallyByNameLoader."""
 
@@ -247,41 +305,63 @@ def size_of(info: Any, size: Size) -> Callable[[], Awaitable[int]]:
         tallies = None
         if size.tallies:
             values = await info.context.loaders[TallyByNameLoader].load_many(list(size.tallies))
-            tallies = dict(zip(size.tallies, values))
+            tallies = dict(zip(size.tallies, values, strict=True))
         return await size.read(tallies)
 
     return count
 
 
-def counted(info: Any, rows: QuerySet[Any], size: Size) -> Counted:
+def counted(info: LoaderInfo, rows: QuerySet[M], size: Size) -> Counted[M]:
     """What a connection resolver returns for `rows` whose size `size` reads from counters."""
     return Counted(rows, size_of(info, size))
 
 
-class ViewerRowByTargetLoader(Loader):
+class ViewerRowByTargetLoader(Loader[ViewerTarget, V]):
     """The viewer's own row on each target (their kudo, "I have this too", subscription, rating).
 
-    Keys are (viewer id, target id): one statement answers a whole page. With `value_field` the
-    answer is that column (a rating's `helpful`, None when there is no row); without, whether
-    there is a row.
+    Keys are (viewer id, target id): one statement answers a whole page. `answer` says what a
+    row found is worth (whether there is one, or a column of it), `missing` what its absence is.
     """
 
     model: ClassVar[type[Model]]
     target_field: ClassVar[str]
+    # The column `answer` reads; none when only the row's existence counts.
     value_field: ClassVar[str | None] = None
 
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+    def answer(self, value: Any) -> V:
+        raise NotImplementedError
+
+    async def fetch(self, keys: list[ViewerTarget]) -> Mapping[ViewerTarget, V]:
         columns = ["user_id", self.target_field, *([self.value_field] if self.value_field else [])]
         rows = await self.model.filter(
             user_id__in={viewer for viewer, _ in keys}, **{f"{self.target_field}__in": [target for _, target in keys]}
         ).values_list(*columns)
-        return {(row[0], row[1]): row[2] if self.value_field else True for row in rows}
-
-    def missing(self) -> Any:
-        return None if self.value_field else False
+        return {(row[0], row[1]): self.answer(row[2] if self.value_field else None) for row in rows}
 
 
-def viewer_row(info: Any, loader_class: type[ViewerRowByTargetLoader], target_id: int) -> Any:
+class ViewerMarkByTargetLoader(ViewerRowByTargetLoader[bool]):
+    """Whether the viewer has a row on each target (a kudo, a mark, a subscription)."""
+
+    def answer(self, value: Any) -> bool:
+        return True
+
+    def missing(self) -> bool:
+        return False
+
+
+class ViewerValueByTargetLoader(ViewerRowByTargetLoader[T | None]):
+    """A column of the viewer's row on each target (a rating's `helpful`); None without a row."""
+
+    value_field: ClassVar[str | None]
+
+    def answer(self, value: Any) -> T | None:
+        return value  # read by values_list: the column's Python value
+
+    def missing(self) -> T | None:
+        return None
+
+
+def viewer_row(info: LoaderInfo, loader_class: type[ViewerRowByTargetLoader[V]], target_id: int) -> Loaded[V]:
     """The viewer's own answer on a target (see ViewerRowByTargetLoader); none when anonymous."""
     loader = info.context.loaders[loader_class]
     viewer = info.context.viewer
@@ -292,24 +372,25 @@ class Loaders:
     """The request's loaders, created on first use: `context.loaders[UserByIdLoader].get(pk)`."""
 
     def __init__(self) -> None:
-        self._instances: dict[type[Loader], Loader] = {}
+        self._instances: dict[type[Loader[Any, Any]], Loader[Any, Any]] = {}
 
     def __getitem__(self, loader_class: type[LoaderT]) -> LoaderT:
         instance = self._instances.get(loader_class)
         if instance is None:
             instance = self._instances[loader_class] = loader_class()
-        return instance  # type: ignore[return-value]
+        # Read once per field of every row: no isinstance to narrow what the line above guarantees.
+        return instance  # type: ignore[return-value]  # each class's slot holds an instance of that class
 
 
 PageHook = Callable[[Any, list[Any]], Awaitable[None]]
 
 
-def page_filler(**fields: tuple[type[Loader], str]) -> PageHook:
+def page_filler(**fields: tuple[type[Loader[Any, Any]], str]) -> PageHook:
     """An `on_page` hook: for each field the query selects, load its values for the whole page
     at once (the same one statement its loader would issue), so each row then resolves it
     synchronously. `fields` maps a GraphQL field name to (loader, row attribute holding the key)."""
 
-    async def fill(info: Any, rows: list[Any]) -> None:
+    async def fill(info: LoaderInfo, rows: list[Any]) -> None:
         for name, (loader_class, attribute) in fields.items():
             if not rows or not selects(info, name):
                 continue
@@ -322,7 +403,8 @@ def page_filler(**fields: tuple[type[Loader], str]) -> PageHook:
     return fill
 
 
-async def _fill_pages(info: Any, name: str, loader_class: type[PageRowsByKeyLoader], parents: list[Any]) -> None:
+async def _fill_pages(info: LoaderInfo, name: str, loader_class: type[PageRowsByKeyLoader[Any]],
+                      parents: list[int]) -> None:
     """Fill each parent's window of the connection field `name`, as its arguments ask (the same
     keys the field's resolver will ask for, so that it answers synchronously)."""
     loader, settings = info.context.loaders[loader_class], info.context.settings
@@ -339,10 +421,10 @@ async def _fill_pages(info: Any, name: str, loader_class: type[PageRowsByKeyLoad
         await loader.fill([(parent, window) for parent in parents])
 
 
-def _arguments_of(info: Any, name: str) -> list[dict[str, Any]]:
+def _arguments_of(info: LoaderInfo, name: str) -> list[dict[str, Any]]:
     """The distinct arguments of every selection of `name` below the current field."""
     found: list[dict[str, Any]] = []
-    pending = list(info.selected_fields)
+    pending: list[Any] = list(info.selected_fields)
     while pending:
         field = pending.pop()
         if getattr(field, "name", None) == name:
@@ -353,12 +435,13 @@ def _arguments_of(info: Any, name: str) -> list[dict[str, Any]]:
     return found
 
 
-def then(value: Any, apply: Callable[[Any], Any]) -> Any:
+def then(value: Loaded[V], apply: Callable[[V], R]) -> MaybeAwaitable[R]:
     """`apply` to a loader's answer, synchronously when it is already there (see `Loader.get`)."""
     if isinstance(value, asyncio.Future):
+        pending = value
 
-        async def later() -> Any:
-            return apply(await value)
+        async def later() -> R:
+            return apply(await pending)
 
         return later()
     return apply(value)

@@ -1,11 +1,12 @@
 """The mutation conventions: one `input`, a payload with `userErrors` and `clientMutationId`,
-authorization before anything runs, and the work inside one transaction.
+authorization (declared on the mutation, gql/permissions.py) before anything runs, and the work
+inside one transaction, building its payload with the payload's fields named.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 import strawberry
 from graphql import GraphQLInputObjectType, GraphQLSchema
@@ -13,11 +14,9 @@ from tortoise.transactions import in_transaction
 
 from gql.core.codes import UserErrorCode
 from gql.core.context import Info
-from gql.core.errors import Forbidden, Unauthenticated
-from models.accounts import ROLE_CAPABILITIES, Capability, User
+from gql.permissions import signed_in
+from models.accounts import User
 from models.errors import RuleViolation
-
-PayloadT = TypeVar("PayloadT")
 
 
 @strawberry.type(description="A problem with the input or a broken rule; nothing was changed.")
@@ -37,91 +36,44 @@ class MutationPayload:
         "The `clientMutationId` of the input, returned unchanged."))
 
 
-def require_viewer(info: Info, capability: Capability | None = None) -> User:
-    """The signed-in viewer holding `capability`, or a top-level UNAUTHENTICATED / FORBIDDEN error.
-
-    Without a capability only a sign-in is needed (reading one's own data, revoking a token).
-    """
-    context = info.context
-    viewer = _signed_in(info)
-    if capability is None or capability in context.capabilities:
-        return viewer
-    if viewer.is_suspended:
-        raise Forbidden("Not allowed: your account is suspended")
-    if not context.can_write:
-        raise Forbidden("Not allowed: this token is read-only")
-    raise _role_lacks(viewer, capability)
+PayloadT = TypeVar("PayloadT", bound=MutationPayload)
 
 
-def require_reader(info: Info, capability: Capability) -> User:
-    """The signed-in viewer whose role holds `capability`, to read what that role may see.
+class MutationInput(Protocol):
+    """What every mutation's input carries: the client's id, returned unchanged."""
 
-    Reading is not writing: a read-only token reads with its role's rights (a partner dashboard
-    on a moderator's READ token); a suspended account keeps no privileged reads.
-    """
-    viewer = _signed_in(info)
-    if viewer.is_suspended:
-        raise Forbidden("Not allowed: your account is suspended")
-    if not reads_as(viewer, capability):
-        raise _role_lacks(viewer, capability)
-    return viewer
-
-
-def reads_as(viewer: User | None, capability: Capability) -> bool:
-    """Whether `viewer` may read what `capability`'s holders read (see `require_reader`)."""
-    return viewer is not None and not viewer.is_suspended and capability in ROLE_CAPABILITIES[viewer.role]
-
-
-def _signed_in(info: Info) -> User:
-    viewer = info.context.viewer
-    if viewer is None:
-        raise Unauthenticated("Sign in to do this: send `Authorization: Bearer <token>`")
-    return viewer
-
-
-def _role_lacks(viewer: User, capability: Capability) -> Forbidden:
-    return Forbidden(
-        f"Not allowed: the {viewer.role.value} role does not have {capability.value}", capability=capability.value
-    )
+    client_mutation_id: str | None
 
 
 async def perform(
-    payload_class: type[PayloadT],
-    client_mutation_id: str | None,
-    work: Callable[[], Awaitable[dict[str, Any]]],
+    payload_class: type[PayloadT], input: MutationInput, work: Callable[[], Awaitable[PayloadT]]
 ) -> PayloadT:
-    """Run `work` in a transaction; a RuleViolation rolls it back and becomes `userErrors`."""
+    """Run `work` in a transaction: it builds the payload with its own fields named; the convention
+    adds `clientMutationId`. A RuleViolation rolls the work back and becomes the payload's `userErrors`."""
     try:
         async with in_transaction():
-            result = await work()
+            payload = await work()
     except RuleViolation as refusal:
         errors = [
             UserError(field=list(problem.field) or None, message=problem.message, code=problem.code)
             for problem in refusal.problems
         ]
-        return payload_class(user_errors=errors, client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
-    return payload_class(**result, client_mutation_id=client_mutation_id)  # type: ignore[call-arg]
+        return payload_class(user_errors=errors, client_mutation_id=input.client_mutation_id)
+    payload.client_mutation_id = input.client_mutation_id
+    return payload
 
 
 async def mutate(
-    info: Info,
-    payload_class: type[PayloadT],
-    input: Any,
-    capability: Capability | None,
-    action: Callable[[User], Awaitable[dict[str, Any]]],
+    info: Info, payload_class: type[PayloadT], input: MutationInput, action: Callable[[User], Awaitable[PayloadT]]
 ) -> PayloadT:
-    """The whole convention in one call: authorize, then run `action(viewer)` via `perform`.
+    """A signed-in viewer's mutation: `action(viewer)` run via `perform`.
 
-    Global IDs are decoded inside `action`, after authorization: an anonymous caller hears
+    The mutation's permission (`permission_classes`, gql/permissions.py) has let the viewer through
+    before its resolver started; Global IDs are decoded inside `action`, so an anonymous caller hears
     UNAUTHENTICATED whatever the IDs it sent.
     """
-    viewer = require_viewer(info, capability)
-    return await perform(payload_class, input.client_mutation_id, lambda: action(viewer))
-
-
-async def returning(field: str, change: Awaitable[Any]) -> dict[str, Any]:
-    """`{field: await change}`: the payload of a mutation that changes one object."""
-    return {field: await change}
+    viewer = signed_in(info)
+    return await perform(payload_class, input, lambda: action(viewer))
 
 
 _INPUT_ARGUMENT = "The mutation's arguments, in one input object (the Relay convention)."

@@ -8,6 +8,16 @@ between two requests never make a page repeat or skip a row that stayed where it
 opaque and versioned (`_encode_cursor`); a malformed one, an old version, or one made by another
 connection or another order is BAD_USER_INPUT before any SQL. `totalCount` is read only when
 asked: from a counter for the big lists (`Counted`), a COUNT for the lists a filter bounds.
+
+Resolvers say what they receive and what they return. Object types here are answered with the
+rows themselves (Tortoise instances, or the shapes a loader gives), not with instances of the
+Strawberry classes: so a resolver on such a type takes its row as `strawberry.Parent[Row]` (a
+static method whose first parameter is the row), and a resolver that returns rows names the
+GraphQL type in `graphql_type=` and annotates what it really returns: `-> models.Post | None`,
+`-> Loaded[...]` for a loader's answer (gql/core/loaders.py), `-> Listing[models.Post]` for a
+connection (paged by ConnectionExtension below). mypy then checks every attribute a resolver
+reads off its row, and the executor still reads plain fields straight off the rows
+(gql/execution/executor.py): no wrapper object per row.
 """
 
 from __future__ import annotations
@@ -21,13 +31,15 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 import strawberry
 from pypika_tortoise import Order
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 from tortoise import fields
 from tortoise.expressions import F, Q
@@ -38,17 +50,18 @@ from gql.core.documented import embedded
 from gql.core.errors import BadUserInput, NotFound
 from gql.core.selection import selects
 from models import lean
-
-if TYPE_CHECKING:
-    from gql.core.context import Info
+from models.accounts import User
 
 NodeT = TypeVar("NodeT")
+M = TypeVar("M", bound=Model)
 
 MAX_PK = 2**31 - 1
 
 # GraphQL type name -> model, and back; filled by @node_type.
 _MODEL_BY_TYPENAME: dict[str, type[Model]] = {}
 _TYPENAME_BY_MODEL: dict[type[Model], str] = {}
+# GraphQL type name -> its model's `visible_to(viewer)`: the rows `node(id:)` may answer.
+_VISIBLE_TO: dict[str, Callable[[User | None], QuerySet[Any]]] = {}
 
 
 def node_type(model: type[Model], name: str | None = None) -> Callable[[type], type]:
@@ -58,7 +71,8 @@ def node_type(model: type[Model], name: str | None = None) -> Callable[[type], t
     which keeps them synchronous and cheap.
     """
 
-    if not callable(getattr(model, "visible_to", None)):
+    visible_to = getattr(model, "visible_to", None)
+    if not callable(visible_to):
         # Fail closed: a model reachable through `node(id:)` must say who may see its rows.
         raise TypeError(f"{model.__name__} needs a visible_to(viewer) classmethod (or PubliclyVisible)")
 
@@ -66,8 +80,9 @@ def node_type(model: type[Model], name: str | None = None) -> Callable[[type], t
         typename = name or cls.__name__
         _MODEL_BY_TYPENAME[typename] = model
         _TYPENAME_BY_MODEL[model] = typename
+        _VISIBLE_TO[typename] = visible_to
         # Strawberry reads is_type_of from the type definition when it builds the schema.
-        cls.__strawberry_definition__.is_type_of = lambda obj, _info: isinstance(obj, model)  # type: ignore[attr-defined]
+        get_object_definition(cls, strict=True).is_type_of = lambda obj, _info: isinstance(obj, model)
         return cls
 
     return register
@@ -109,15 +124,17 @@ def pk_of(global_id: str, *expected: str) -> int:
     return typed_pk(global_id, *expected)[1]
 
 
-def model_for(typename: str) -> type[Model]:
-    return _MODEL_BY_TYPENAME[typename]
+def visible_rows(typename: str, viewer: User | None) -> QuerySet[Any]:
+    """The rows of the type's model `viewer` may see (its `visible_to`)."""
+    return _VISIBLE_TO[typename](viewer)
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
     @strawberry.field(description="Opaque global ID, usable with `node(id:)`.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id_of(self))  # type: ignore[arg-type]
+    @staticmethod
+    def id(row: strawberry.Parent[Model]) -> strawberry.ID:
+        return strawberry.ID(global_id_of(row))
 
 
 @strawberry.type(description=embedded("Where a page sits in its list."))
@@ -237,7 +254,7 @@ def _checked(kind: type) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if type(value) is not kind:
             raise ValueError(f"not a {kind.__name__}")
-        if kind is str and ("\x00" in value or (not value.isascii() and _not_utf8(value))):
+        if isinstance(value, str) and ("\x00" in value or (not value.isascii() and _not_utf8(value))):
             # JSON's \ud800 or \u0000: no driver or database takes it, so it is a forged cursor.
             raise ValueError("not text a database holds")
         return value
@@ -288,13 +305,21 @@ class SortKey:
     dump: Callable[[Any], Any]
 
 
+def _iso_datetime(value: Any) -> str:
+    """A time as a cursor holds it: ISO-8601 in UTC (a key's value; NULLs never reach here)."""
+    moment = lean.utc_datetime(value)
+    if moment is None:
+        raise ValueError("not a time")
+    return moment.isoformat()
+
+
 def typed_key(name: str, descending: bool, kind: type, nullable: bool = False, attribute: str = "",
               allowed: range = _INT_RANGE) -> SortKey:
     """A key of a list that is not one queryset's (a merged search): a datetime, int or str. An
     int outside `allowed` (what its column holds: `int_range`) is refused before any SQL."""
     if kind is datetime:
         return SortKey(name, descending, nullable, attribute, _checked_datetime,
-                       lambda value: lean.utc_datetime(value).isoformat())  # type: ignore[union-attr]
+                       _iso_datetime)
     if kind is int:
         return SortKey(name, descending, nullable, attribute, lambda value: _checked_int(value, allowed), int)
     return SortKey(name, descending, nullable, attribute, _checked(kind), kind)
@@ -344,6 +369,11 @@ def _sort_key(model: type[Model], name: str, order: Order, attribute: str) -> So
     return typed_key(name, descending, str, nullable, attribute)
 
 
+def _where(lookup: str, value: Any) -> Q:
+    """`Q(lookup=value)` for a lookup made from a key's name (`published_at__lt`)."""
+    return Q(**{lookup: value})
+
+
 class SortOrder:
     """A connection's order as keyset paging needs it: the keys (ending with the id, so that the
     order is total), how to read them off a row, and the SQL condition "after/before a position".
@@ -383,14 +413,14 @@ class SortOrder:
     def values(self, row: Any) -> list[Any]:
         """The row's position in this order, as a cursor holds it (JSON values)."""
         found = self.read(row) if self.read is not None else [getattr(row, key.attribute) for key in self.keys]
-        return [None if value is None else key.dump(value) for key, value in zip(self.keys, found)]
+        return [None if value is None else key.dump(value) for key, value in zip(self.keys, found, strict=True)]
 
     def position(self, values: Sequence[Any]) -> tuple[Any, ...]:
         """A cursor's JSON values as SQL compares them; ValueError when they do not fit the keys."""
         if len(values) != len(self.keys):
             raise ValueError("not this order's keys")
         position = []
-        for key, value in zip(self.keys, values):
+        for key, value in zip(self.keys, values, strict=True):
             if value is None and not key.nullable:
                 raise ValueError(f"{key.name} cannot be null")
             position.append(None if value is None else key.parse(value))
@@ -403,21 +433,21 @@ class SortOrder:
         PostgreSQL compare row values in one direction only), NULLs by the rule above."""
         branches: list[Q] = []
         equal_so_far: list[Q] = []
-        for key, value in zip(self.keys, position):
+        for key, value in zip(self.keys, position, strict=True):
             greater = forward != key.descending
             step = self._past(key, value, greater)
             if step is not None:
                 branches.append(Q(*equal_so_far, step))
-            equal_so_far.append(Q(**{f"{key.name}__isnull": True}) if value is None else Q(**{key.name: value}))
+            equal_so_far.append(_where(f"{key.name}__isnull", True) if value is None else _where(key.name, value))
         if inclusive:
             branches.append(Q(*equal_so_far))
-        condition = Q(*branches, join_type="OR") if branches else Q(**{f"{self.keys[-1].name}__in": []})
+        condition = Q(*branches, join_type="OR") if branches else _where(f"{self.keys[-1].name}__in", [])
         first, value = self.keys[0], position[0]
         greater = forward != first.descending
         if value is not None and not self._nulls_beyond(first, greater):
             # Redundant, but a plain range on the leading key: where an index scan can start.
             # (Not when NULLs lie beyond the cursor: `Window.parts` splits those pages.)
-            condition = Q(Q(**{f"{first.name}__{'gte' if greater else 'lte'}": value}), condition)
+            condition = Q(_where(f"{first.name}__{'gte' if greater else 'lte'}", value), condition)
         return condition
 
     def splits(self, position: Sequence[Any], forward: bool) -> bool:
@@ -450,9 +480,9 @@ class SortOrder:
         smallest; None when no row can be."""
         nulls_beyond = self._nulls_beyond(key, greater)
         if value is None:
-            return None if nulls_beyond or not key.nullable else Q(**{f"{key.name}__isnull": False})
-        compared = Q(**{f"{key.name}__{'gt' if greater else 'lt'}": value})
-        return Q(compared, Q(**{f"{key.name}__isnull": True}), join_type="OR") if nulls_beyond else compared
+            return None if nulls_beyond or not key.nullable else _where(f"{key.name}__isnull", False)
+        compared = _where(f"{key.name}__{'gt' if greater else 'lt'}", value)
+        return Q(compared, _where(f"{key.name}__isnull", True), join_type="OR") if nulls_beyond else compared
 
 
 @dataclass(frozen=True)
@@ -532,6 +562,16 @@ def connection_name(field_name: str, model: type[Model] | None) -> str:
     return f"{field_name}:{model._meta.db_table if model is not None else ''}"
 
 
+class PageSizes(Protocol):
+    """The settings a page's size is checked against (gql/settings.py)."""
+
+    @property
+    def page_size_default(self) -> int: ...
+
+    @property
+    def page_size_max(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class PageArgs:
     """Validated `first`/`after`/`last`/`before`; the cursors decoded, to be checked against the
@@ -543,19 +583,15 @@ class PageArgs:
     before: Cursor | None
 
     @classmethod
-    def parse(
-        cls,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> PageArgs:
-        return cls.checked(info.context.settings, first, after, last, before)
+    def parse(cls, info: Any, arguments: dict[str, Any]) -> PageArgs:
+        """The page arguments a connection field was given (taken out of `arguments`), checked
+        against the request's settings."""
+        given = [_given(arguments.pop(name, None)) for name, _, _ in _PAGE_ARGUMENTS]
+        return cls.checked(info.context.settings, *given)
 
     @classmethod
     def checked(
-        cls, settings: Any, first: int | None, after: str | None, last: int | None, before: str | None
+        cls, settings: PageSizes, first: int | None, after: str | None, last: int | None, before: str | None
     ) -> PageArgs:
         for name, value in (("first", first), ("last", last)):
             if value is not None and not 0 <= value <= settings.page_size_max:
@@ -643,7 +679,7 @@ class QuerySetSource:
         return self.order
 
     def model(self) -> type[Model] | None:
-        return self.queryset.model  # type: ignore[no-any-return]
+        return self.queryset.model
 
     async def rows(self, window: Window) -> list[Any]:
         parts = [part.limit(window.limit) for part in window.parts(self.order, self.queryset)]
@@ -660,19 +696,19 @@ class QuerySetSource:
 
 
 @dataclass(frozen=True)
-class Counted:
+class Counted(Generic[M]):
     """What a connection resolver returns for a list a counter keeps the size of: the rows (an
     unsliced QuerySet, paged in SQL as any other) and `count`, which reads the counter, so that
     `totalCount` never COUNTs the rows (models/counted.py)."""
 
-    rows: QuerySet[Any]
+    rows: QuerySet[M]
     count: Callable[[], Awaitable[int]]
 
 
 class CountedSource(QuerySetSource):
     """A QuerySetSource whose count comes from a counter."""
 
-    def __init__(self, counted: Counted) -> None:
+    def __init__(self, counted: Counted[Any]) -> None:
         super().__init__(counted.rows)
         self._count = counted.count
 
@@ -701,6 +737,11 @@ class KeyedList(Protocol):
         ...
 
     def count(self) -> int | Awaitable[int]: ...
+
+
+# What a connection's resolver returns, for ConnectionExtension to page (see its docstring); the
+# field names its GraphQL type in `graphql_type=Connection[...]`.
+Listing: TypeAlias = QuerySet[M] | Counted[M] | Source | KeyedList
 
 
 def paginate_keyed(items: KeyedList, page: PageArgs, keyset: Keyset) -> Connection[Any] | Awaitable[Connection[Any]]:
@@ -762,7 +803,7 @@ class ConnectionExtension(FieldExtension):
         ]
 
     def resolve(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
-        page = PageArgs.parse(info, *(_given(kwargs.pop(name, None)) for name, _, _ in _PAGE_ARGUMENTS))
+        page = PageArgs.parse(info, kwargs)
         result = next_(source, info, **kwargs)
         if self.on_page is None and _is_keyed(result):
             # A filled loader answers at once; otherwise the executor awaits one batch.
@@ -770,7 +811,7 @@ class ConnectionExtension(FieldExtension):
         return self._page(result, page, info)
 
     async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
-        page = PageArgs.parse(info, *(_given(kwargs.pop(name, None)) for name, _, _ in _PAGE_ARGUMENTS))
+        page = PageArgs.parse(info, kwargs)
         return await self._page(next_(source, info, **kwargs), page, info)
 
     async def _page(self, result: Any, page: PageArgs, info: Any) -> Connection[Any]:
@@ -811,10 +852,22 @@ def _given(value: Any) -> Any:
 
 
 def connection(
-    description: str, *, on_page: Callable[[Any, list[Any]], Awaitable[None]] | None = None, **field_options: Any
+    description: str,
+    *,
+    on_page: Callable[[Any, list[Any]], Awaitable[None]] | None = None,
+    permission_classes: Sequence[type[BasePermission]] = (),
+    **field_options: Any,
 ) -> Any:
     """`@connection("...")` on a resolver that returns an ordered QuerySet, a Source or a KeyedList.
 
     `await on_page(info, rows)` sees each page's rows, to prime or fill loaders for the whole page.
+    `permission_classes` (gql/permissions.py) are checked once the page arguments are (a bad `first`
+    is BAD_USER_INPUT for anyone), before the resolver runs.
     """
-    return strawberry.field(description=description, extensions=[ConnectionExtension(on_page)], **field_options)
+    extensions: list[FieldExtension] = [ConnectionExtension(on_page)]
+    if permission_classes:
+        # The last extension is the outermost: the permissions run inside the page's.
+        extensions.insert(0, PermissionExtension([rule() for rule in permission_classes], use_directives=False))
+    field = strawberry.field(description=description, extensions=extensions, **field_options)
+    field.permission_classes = list(permission_classes)  # declared, as on any field (the checks are above)
+    return field

@@ -27,6 +27,11 @@ def serialize_datetime(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
+def _isoformat(value: date) -> str:
+    """What Strawberry's own Date writes (its serializer is typed optional, so it is not reused)."""
+    return value.isoformat()
+
+
 DateTime: ScalarDefinition = strawberry.scalar(
     name="DateTime",
     description=(f"A moment, always answered in UTC with milliseconds and `Z` (`{DATETIME_FORMAT_EXAMPLE}`). "
@@ -38,7 +43,7 @@ DateTime: ScalarDefinition = strawberry.scalar(
 Date: ScalarDefinition = strawberry.scalar(
     name="Date",
     description="A calendar date, `YYYY-MM-DD` (ISO 8601), with no time or time zone: a birth date, a day of statistics.",
-    serialize=DateDefinition.serialize,
+    serialize=_isoformat,
     parse_value=DateDefinition.parse_value,
 )
 

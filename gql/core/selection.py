@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 
-def selects(info: Any, name: str) -> bool:
+class Selecting(Protocol):
+    """What the look-ahead reads of a resolver's `info` (Strawberry's Info has it)."""
+
+    @property
+    def selected_fields(self) -> list[Any]: ...
+
+
+def selects(info: Selecting, name: str) -> bool:
     """Whether `name` is selected anywhere below the current field (through fragments too)."""
     pending = list(info.selected_fields)
     while pending:

@@ -8,24 +8,25 @@ ends the subscription at once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-from gql.authentication import refresh
 from gql.core.context import Info
 from gql.core.errors import Unauthenticated
 from gql.core.loaders import Loaders
+from gql.permissions import declared, refresh
 
-Authorized = Callable[[Info], object]
 
-
-async def deliveries(info: Info, channel: str, authorize: Authorized | None = None) -> AsyncIterator[dict[str, Any]]:
-    """The channel's events for as long as the viewer may receive them: before each one the token
-    is read again (revoked: the subscription ends UNAUTHENTICATED) and `authorize` runs again with
-    the viewer's rights of now (lost: it ends FORBIDDEN)."""
+async def deliveries(info: Info, channel: str) -> AsyncIterator[dict[str, Any]]:
+    """The channel's events for as long as the viewer may receive them. The subscription's declared
+    permissions (`permission_classes`, gql/permissions.py) are checked as the stream starts and
+    again before each event, after the token is read again (revoked: the subscription ends
+    UNAUTHENTICATED), with the viewer's rights of now (lost: it ends FORBIDDEN)."""
     context = info.context
-    if authorize is not None:
-        authorize(info)
+    # The rules of a subscription read the viewer, not its arguments.
+    rules = declared(info)
+    for rule in rules:
+        rule.check(info, {})
     async for event in context.broker.subscribe(channel):
         # Fresh loaders per event: this context lives as long as its connection.
         context.loaders = Loaders()
@@ -33,7 +34,7 @@ async def deliveries(info: Info, channel: str, authorize: Authorized | None = No
             found = await refresh(context.token)
             if found is None:
                 raise Unauthenticated("Your token was revoked: sign in again")
-            context.viewer, context.token = found
-        if authorize is not None:
-            authorize(info)
+            context.viewer, context.token = found.viewer, found.token
+        for rule in rules:
+            rule.check(info, {})
         yield event

@@ -17,8 +17,9 @@ Three things the stock executor does per resolved value cost more than the value
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from graphql import (
     GraphQLField,
@@ -41,7 +42,7 @@ from tortoise.models import Model
 _PLAIN_TYPES = frozenset({type(None), bool, int, float, str, list, tuple, dict, datetime, date})
 
 
-def is_awaitable(value: Any) -> bool:
+def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     """graphql-core's test, except for Tortoise model instances (see the module's docstring)."""
     # Called for every resolved value: answer the plain ones (most of them) without another call.
     if type(value) in _PLAIN_TYPES or isinstance(value, Model):
@@ -80,7 +81,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Sub-executors are shallow copies of this one, so they inherit the predicate.
-        self.is_awaitable = is_awaitable  # type: ignore[assignment]
+        self.is_awaitable = is_awaitable
         # Strawberry always passes a manager; it wraps resolvers only when an extension resolves.
         manager = self.middleware_manager
         self.resolves_plainly = manager is None or not manager._middleware_resolvers
@@ -140,9 +141,14 @@ def _direct_resolver(field: StrawberryField, info_class: type[Info]) -> Any:
     if not callable(function):
         return None
     # What Strawberry's wrapper passes (strawberry.schema.schema_converter.get_arguments): the
-    # source first for `self`, by name for a `Parent`/root parameter, `info` by name.
-    with_self = resolver.self_parameter is not None
-    source_names = [parameter.name for parameter in (resolver.parent_parameter, resolver.root_parameter) if parameter]
+    # source first for `self`, by name for a `Parent`/root parameter, `info` by name. A `Parent`
+    # that comes first (gql/core/relay.py's convention for rows) takes the source positionally,
+    # as `self` does: a keyword call costs more, once per row.
+    parameters = tuple(resolver.signature.parameters.values())
+    leading_parent = resolver.parent_parameter is not None and parameters[:1] == (resolver.parent_parameter,)
+    with_self = resolver.self_parameter is not None or leading_parent
+    source_names = [parameter.name for parameter in (resolver.parent_parameter, resolver.root_parameter)
+                    if parameter and not (leading_parent and parameter is resolver.parent_parameter)]
     info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
 
     def resolve(source: Any, info: GraphQLResolveInfo) -> Any:

@@ -49,11 +49,11 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=is_unexpected, error_message=MESSAGE)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        context = self.execution_context.context
-        extras = getattr(context, "extras", {})
-        request_id = extras.get("request_id")
-        if is_unreachable(error.original_error):
-            DATABASE.failed(error.original_error)
+        # Any context of ours carries the request id; a schema run without one (a script, a test) has none.
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        original = error.original_error
+        if original is not None and is_unreachable(original):
+            DATABASE.failed(original)
             unavailable = GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, source=error.source,
                                        positions=error.positions, path=error.path)
             unavailable.extensions = {"code": UNAVAILABLE, "requestId": request_id}

@@ -1,24 +1,24 @@
-from __future__ import annotations
+"""Batched reads about FAQs: categories, labels, counts, and the viewer's rating."""
 
-from typing import Any
+from __future__ import annotations
 
 from tortoise.queryset import QuerySet
 
-from gql.core.loaders import CounterByIdLoader, ModelByIdLoader, RowsByKeyLoader, ViewerRowByTargetLoader, page_filler
+from gql.core.loaders import CounterByIdLoader, ModelByIdLoader, RowsByKeyLoader, ViewerValueByTargetLoader, page_filler
 from models.faqs import FaqCategory, FaqLabel, FaqRating
 
 
-class FaqCategoryByIdLoader(ModelByIdLoader):
+class FaqCategoryByIdLoader(ModelByIdLoader[FaqCategory]):
     model = FaqCategory
 
 
-class LabelsByFaqIdLoader(RowsByKeyLoader):
+class LabelsByFaqIdLoader(RowsByKeyLoader[str]):
     key_field = "faq_id"
 
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+    def queryset(self, keys: list[int]) -> QuerySet[FaqLabel]:
         return FaqLabel.filter(faq_id__in=keys).order_by("name")
 
-    def value(self, row: Any) -> Any:
+    def value(self, row: FaqLabel) -> str:
         return row.name
 
 
@@ -27,7 +27,7 @@ class PublishedFaqCountByCategoryIdLoader(CounterByIdLoader):
     column = "published_faq_count"
 
 
-class ViewerRatingByFaqIdLoader(ViewerRowByTargetLoader):
+class ViewerRatingByFaqIdLoader(ViewerValueByTargetLoader[bool]):
     model = FaqRating
     target_field = "faq_id"
     value_field = "helpful"

@@ -1,15 +1,18 @@
+"""FAQs: readers count views and rate answers; staff write, change and publish them."""
+
 from __future__ import annotations
 
 import strawberry
 
 from gql.core.context import Info
 from gql.core.markdown import MARKDOWN_SOURCE
-from gql.core.mutations import MutationPayload, mutate, perform, returning
+from gql.core.mutations import MutationPayload, mutate, perform
 from gql.core.relay import pk_of
 from gql.faqs.types import Faq
 from gql.limits.guard import client_address
+from gql.permissions import holding
 from models import faqs as rules
-from models.accounts import Capability
+from models.accounts import Capability, User
 
 
 @strawberry.input(description='An answer to "was this helpful?".')
@@ -21,7 +24,7 @@ class RateFaqInput:
 
 @strawberry.type(description="The result of a mutation on an FAQ.")
 class FaqPayload(MutationPayload):
-    faq: Faq | None = strawberry.field(default=None, description=(
+    faq: rules.Faq | None = strawberry.field(default=None, graphql_type=Faq | None, description=(
         "The FAQ as it is now (its counts, `viewerRating`); null on userErrors."))
 
 
@@ -71,29 +74,43 @@ class FaqMutations:
         viewer_id = context.viewer.pk if context.viewer is not None else None
         visitor = rules.visitor_key(viewer_id, client_address(context.request))
         window = context.settings.faq_view_window_seconds
-        payload = await perform(FaqPayload, input.client_mutation_id,
-                                lambda: returning("faq", rules.record_view(input.slug, visitor, window)))
+
+        async def record() -> FaqPayload:
+            return FaqPayload(faq=await rules.record_view(input.slug, visitor, window))
+
+        payload = await perform(FaqPayload, input, record)
         if payload.faq is not None:
             await rules.view_pruner.after_view(window)
         return payload
 
-    @strawberry.mutation(description='Answer "was this helpful?"; answering again changes your answer.')
+    @strawberry.mutation(description='Answer "was this helpful?"; answering again changes your answer.',
+                         permission_classes=[holding(Capability.RATE_FAQS)])
     async def rate_faq(self, info: Info, input: RateFaqInput) -> FaqPayload:
-        return await mutate(info, FaqPayload, input, Capability.RATE_FAQS,
-                            lambda viewer: returning("faq", rules.rate(viewer, pk_of(input.faq_id, "Faq"), input.helpful)))
+        async def rate(viewer: User) -> FaqPayload:
+            return FaqPayload(faq=await rules.rate(viewer, pk_of(input.faq_id, "Faq"), input.helpful))
 
-    @strawberry.mutation(description="Staff: write a new FAQ as a draft.")
+        return await mutate(info, FaqPayload, input, rate)
+
+    @strawberry.mutation(description="Staff: write a new FAQ as a draft.", permission_classes=[holding(Capability.MANAGE_CONTENT)])
     async def create_faq(self, info: Info, input: CreateFaqInput) -> FaqPayload:
-        return await mutate(info, FaqPayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning("faq", rules.save_faq(
-            viewer, None, slug=input.slug, title=input.title, body=input.body, category_slug=input.category, labels=input.labels)))
+        async def create(viewer: User) -> FaqPayload:
+            return FaqPayload(faq=await rules.save_faq(viewer, None, slug=input.slug, title=input.title, body=input.body,
+                                                       category_slug=input.category, labels=input.labels))
 
-    @strawberry.mutation(description="Staff: change the fields given.")
+        return await mutate(info, FaqPayload, input, create)
+
+    @strawberry.mutation(description="Staff: change the fields given.", permission_classes=[holding(Capability.MANAGE_CONTENT)])
     async def update_faq(self, info: Info, input: UpdateFaqInput) -> FaqPayload:
-        return await mutate(info, FaqPayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning("faq", rules.save_faq(
-            viewer, pk_of(input.faq_id, "Faq"), slug=input.slug, title=input.title, body=input.body,
-            category_slug=input.category, labels=input.labels)))
+        async def update(viewer: User) -> FaqPayload:
+            return FaqPayload(faq=await rules.save_faq(
+                viewer, pk_of(input.faq_id, "Faq"), slug=input.slug, title=input.title, body=input.body,
+                category_slug=input.category, labels=input.labels))
 
-    @strawberry.mutation(description="Staff: publish a draft FAQ.")
+        return await mutate(info, FaqPayload, input, update)
+
+    @strawberry.mutation(description="Staff: publish a draft FAQ.", permission_classes=[holding(Capability.MANAGE_CONTENT)])
     async def publish_faq(self, info: Info, input: PublishFaqInput) -> FaqPayload:
-        return await mutate(info, FaqPayload, input, Capability.MANAGE_CONTENT,
-                            lambda viewer: returning("faq", rules.publish(viewer, pk_of(input.faq_id, "Faq"))))
+        async def publish(viewer: User) -> FaqPayload:
+            return FaqPayload(faq=await rules.publish(viewer, pk_of(input.faq_id, "Faq")))
+
+        return await mutate(info, FaqPayload, input, publish)

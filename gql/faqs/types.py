@@ -1,15 +1,15 @@
+"""FAQs and their categories as GraphQL shows them; each type's root value is its model's row."""
+
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
 from gql.core.context import Info
 from gql.core.documented import described_enum
-from gql.core.loaders import viewer_row
+from gql.core.loaders import Loaded, viewer_row
 from gql.core.markdown import html_of
 from gql.core.relay import Node, node_type
 from gql.faqs.loaders import (
@@ -20,20 +20,23 @@ from gql.faqs.loaders import (
 )
 from models import faqs as models
 
-FaqStatus = described_enum(models.FaqStatus, "Whether readers see an FAQ.", {
+FaqStatus = models.FaqStatus
+described_enum(FaqStatus, "Whether readers see an FAQ.", {
     "DRAFT": "Written, not yet published: staff only.",
     "PUBLISHED": "Seen by everyone.",
 })
 
 
-class _FaqOrder(Enum):
+class FaqOrder(Enum):
+    """The orders of FAQ lists (models/faqs.py FAQ_ORDERINGS by value)."""
+
     POPULAR = "POPULAR"
     HELPFUL = "HELPFUL"
     RECENTLY_UPDATED = "RECENTLY_UPDATED"
     TITLE = "TITLE"
 
 
-FaqOrder = described_enum(_FaqOrder, "How to order FAQs.", {
+described_enum(FaqOrder, "How to order FAQs.", {
     "POPULAR": "Most viewed first (`views`), then oldest first.",
     "HELPFUL": 'Most "helpful" ratings first (`helpfulCount`), then oldest first.',
     "RECENTLY_UPDATED": "Most recently changed first (`updatedAt`).",
@@ -49,8 +52,9 @@ class FaqCategory(Node):
     description: str = strawberry.field(description="What the category covers, as plain text.")
 
     @strawberry.field(graphql_type=int, description="Published FAQs in the category.")
-    def faq_count(self, info: Info) -> Awaitable[int]:
-        return info.context.loaders[PublishedFaqCountByCategoryIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def faq_count(category: strawberry.Parent[models.FaqCategory], info: Info) -> Loaded[int]:
+        return info.context.loaders[PublishedFaqCountByCategoryIdLoader].get(category.pk)
 
 
 @node_type(models.Faq)
@@ -72,14 +76,17 @@ class Faq(Node):
         "sees has a date."))
 
     @strawberry.field(graphql_type=FaqCategory, description="The category it is filed under.")
-    def category(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[FaqCategoryByIdLoader].get(self.category_id)  # type: ignore[attr-defined]
+    @staticmethod
+    def category(faq: strawberry.Parent[models.Faq], info: Info) -> Loaded[models.FaqCategory | None]:
+        return info.context.loaders[FaqCategoryByIdLoader].get(faq.category_id)
 
     @strawberry.field(graphql_type=list[str], description="Its labels (lower case), in alphabetical order.")
-    def labels(self, info: Info) -> Awaitable[list[str]]:
-        return info.context.loaders[LabelsByFaqIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def labels(faq: strawberry.Parent[models.Faq], info: Info) -> Loaded[list[str]]:
+        return info.context.loaders[LabelsByFaqIdLoader].get(faq.pk)
 
     @strawberry.field(graphql_type=bool | None,
                       description="Your answer to \"was this helpful?\"; null when you have not rated it (or are anonymous).")
-    def viewer_rating(self, info: Info) -> Awaitable[bool | None]:
-        return viewer_row(info, ViewerRatingByFaqIdLoader, self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def viewer_rating(faq: strawberry.Parent[models.Faq], info: Info) -> Loaded[bool | None]:
+        return viewer_row(info, ViewerRatingByFaqIdLoader, faq.pk)

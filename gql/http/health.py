@@ -68,8 +68,8 @@ class Readiness:
             names.append("redis")
             probes.append(self._bounded(self._ping()))
         outcomes = await asyncio.gather(*probes)
-        checks = {name: "ok" if reason is None else "down" for name, reason in zip(names, outcomes)}
-        reasons = {name: reason for name, reason in zip(names, outcomes) if reason is not None}
+        checks = {name: "ok" if reason is None else "down" for name, reason in zip(names, outcomes, strict=True)}
+        reasons = {name: reason for name, reason in zip(names, outcomes, strict=True) if reason is not None}
         if checks["database"] == "down":
             status, word = 503, "unavailable"
         else:
@@ -86,7 +86,7 @@ class Readiness:
             await asyncio.wait_for(probe, self._timeout)
         except TimeoutError:
             return f"no answer within {self._timeout:g} s"
-        except Exception as error:  # whatever the driver raises means "not ready"
+        except Exception as error:  # noqa: BLE001  # whatever the driver raises means "not ready"
             return type(error).__name__
         return None
 

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httptools
 import orjson
@@ -85,8 +85,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # -- connection ----------------------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # asyncio hands a protocol a BaseTransport; uvicorn's protocol narrows it to the Transport it gets.
+        super().connection_made(cast(asyncio.Transport, transport))
         if self.limit_concurrency and len(self.connections) > self.limit_concurrency:
             # Before any byte is buffered: half-open connections must not pile up past the cap.
             self._refuse(503, "SERVICE_UNAVAILABLE", "Too many open connections, retry later")
@@ -246,7 +247,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         return self.cycle is not None and not self.cycle.response_complete
 
     def _peer(self) -> str:
-        return "%s:%d" % self.client if self.client else "client"
+        return f"{self.client[0]}:{self.client[1]:d}" if self.client else "client"
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         """Answer a coded JSON error (as the GraphQL endpoint's refusals are) and close. Only where

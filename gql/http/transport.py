@@ -23,20 +23,22 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from gql.authentication import CredentialsRefused, authenticate
 from gql.cache import ResponseCache
+from gql.core.admission import Admission
 from gql.core.context import Context
 from gql.core.errors import RequestError, coded
 from gql.core.loaders import Loaders
 from gql.execution.masking import DATABASE, UNAVAILABLE, UNAVAILABLE_MESSAGE, UNAVAILABLE_RETRY_AFTER_SECONDS
 from gql.execution.masking import MESSAGE as MASKED_MESSAGE
 from gql.execution.masking import logger as masking_logger
+from gql.http.params import OperationParams
 from gql.http.persisted import PersistedQuery, QueryStore, look_up, remember
-from gql.limits.guard import Admission, Guard, client_address
+from gql.limits.guard import Guard, client_address
 from gql.live.broker import Broker
 from gql.ops.encoding import dumps
 from gql.ops.logs import new_request_id
 from gql.ops.served import HTTP, Served
+from gql.permissions import CredentialsRefused, authenticate
 from gql.settings import Settings
 from models.touched import recording
 
@@ -84,9 +86,10 @@ def wants_html(headers: Headers) -> bool:
 class Operation:
     """One operation of a request, admitted and ready to run."""
 
-    params: dict[str, Any]
+    # As the client sent it; the query to run is `persisted.query`.
+    params: OperationParams
+    # Its own copy of the caller's context (loaders, request id; `admission` once the guard let it in).
     context: Context
-    admission: Admission | None
     allowed: set[OperationType]
     # The query as sent or looked up by hash; a registration is stored only once it has run.
     persisted: PersistedQuery
@@ -94,6 +97,15 @@ class Operation:
     cache: str | None = None
     # True when it executed but nothing could be answered because the database is unreachable.
     unavailable: bool = False
+
+    @property
+    def query(self) -> str | None:
+        """The text to run: the one sent, or the one stored under the sent hash."""
+        return self.persisted.query
+
+    @property
+    def admission(self) -> Admission | None:
+        return self.context.admission
 
 
 class GraphQLHTTPEndpoint:
@@ -142,7 +154,7 @@ class GraphQLHTTPEndpoint:
                 # Refusals say where the caller's budget stands too (spending nothing).
                 standing = {} if "X-RateLimit-Limit" in refusal.headers else await self.guard.standing(request, viewer)
                 headers.update({**standing, **refusal.headers})
-            except Exception:
+            except Exception:  # noqa: BLE001  # logged with its traceback below, answered 500
                 # Outside the resolvers (they are masked: gql/execution/masking.py): still a coded JSON answer
                 # with the request id, one log record with the traceback, and a request counted.
                 masking_logger.exception("request %s: %s %s failed", served.request_id, request.method, request.url.path)
@@ -172,10 +184,12 @@ class GraphQLHTTPEndpoint:
         payload = await self._params(request)
         batch = payload if isinstance(payload, list) else [payload]
         served.operation_type = "batch" if isinstance(payload, list) else None
+        # One response for the request, whatever number of operations it carries.
+        response = Response()
         # Every operation is admitted (limits, cost, budgets) before any of them runs.
         operations = []
         for params in batch:
-            operation = await self._admit(request, params, viewer, headers)
+            operation = await self._admit(request, params, replace(viewer, response=response), headers)
             operations.append(operation)
             admission = operation.admission
             if admission is not None:
@@ -194,16 +208,14 @@ class GraphQLHTTPEndpoint:
             # Nothing could be answered: a load balancer or client should come back later.
             raise RequestError(503, UNAVAILABLE_MESSAGE, UNAVAILABLE,
                                {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)})
-        for operation, (_, executed) in zip(operations, results):
+        for operation, (_, executed) in zip(operations, results, strict=True):
             # Only a query that ran earns its hash: a refused registration would answer later.
             if executed:
                 await remember(self.queries, operation.persisted)
-        response = operations[0].context.response
-        assert response is not None
         caching = self._caching(request, viewer, operations, results)
         if caching["Cache-Control"].startswith("public"):
             # A shared cache hands this answer to everyone: nothing of this caller's budget in it.
-            for (body, _), operation in zip(results, operations):
+            for (body, _), operation in zip(results, operations, strict=True):
                 if operation.admission is not None:
                     body.setdefault("extensions", {}).update(operation.admission.extension(shared=True))
             for name in [name for name in headers if name.startswith("X-RateLimit-")]:
@@ -239,18 +251,15 @@ class GraphQLHTTPEndpoint:
             return {"Cache-Control": f"public, max-age={max_age}", "Vary": "Accept, Authorization"}
         return {"Cache-Control": "no-store"}
 
-    async def _admit(self, request: Request, params: dict[str, Any], viewer: Context,
+    async def _admit(self, request: Request, params: OperationParams, viewer: Context,
                      headers: dict[str, str]) -> Operation:
-        persisted = await look_up(self.queries, params["query"], params["extensions"])
-        params["query"] = persisted.query
+        persisted = await look_up(self.queries, params.query, params.extensions)
         # Each operation has loaders of its own: a batched mutation must not read a stale cache.
-        context = replace(viewer, response=Response(), loaders=Loaders(),
-                          extras={"request_id": headers["X-Request-Id"]})
-        admission = None
-        if params["query"] is not None:
-            admission = await self.guard.admit(context, params["query"], params["operationName"], params["variables"])
+        context = replace(viewer, loaders=Loaders(), request_id=headers["X-Request-Id"])
+        if persisted.query is not None:
+            admission = await self.guard.admit(context, persisted.query, params.operation_name, params.variables)
             headers.update(admission.headers)
-        return Operation(params, context, admission, allowed_operations(request.method), persisted)
+        return Operation(params, context, allowed_operations(request.method), persisted)
 
     async def _answer(self, operation: Operation, media_type: str) -> tuple[dict[str, Any], bool]:
         """The operation's response body, and whether it reached execution: from the response
@@ -258,9 +267,11 @@ class GraphQLHTTPEndpoint:
         executed (and kept, when it may be). Either way with this caller's cost and budget."""
         cache, params = self.cache, operation.params
         lookup = None
-        if cache is not None and cache.admits(operation.context, operation.admission, operation.allowed):
-            lookup = await cache.lookup(params["query"], params["operationName"], params["variables"], media_type)
-        if lookup is None:
+        query = operation.query
+        if cache is not None and query is not None and cache.admits(operation.context, operation.admission,
+                                                                     operation.allowed):
+            lookup = await cache.lookup(query, params.operation_name, params.variables, media_type)
+        if lookup is None or cache is None:
             body, executed = await self._execute(operation)
         elif lookup.entry is not None:
             operation.cache = "HIT"
@@ -271,7 +282,7 @@ class GraphQLHTTPEndpoint:
             with recording() as touched:
                 body, executed = await self._execute(operation)
             if executed and "errors" not in body:
-                body["data"] = cache.keep(lookup, body, touched)  # type: ignore[union-attr]
+                body["data"] = cache.keep(lookup, body, touched)
         if operation.admission is not None:
             body.setdefault("extensions", {}).update(operation.admission.extension())
         return body, executed
@@ -281,12 +292,12 @@ class GraphQLHTTPEndpoint:
         params, context = operation.params, operation.context
         try:
             result = await self.schema.execute(
-                params["query"],
-                variable_values=params["variables"],
+                operation.query,
+                variable_values=params.variables,
                 context_value=context,
-                operation_name=params["operationName"],
+                operation_name=params.operation_name,
                 allowed_operation_types=operation.allowed,
-                operation_extensions=params["extensions"],
+                operation_extensions=params.extensions,
             )
         except InvalidOperationTypeError as refused:
             if refused.operation_type is OperationType.MUTATION:
@@ -299,7 +310,7 @@ class GraphQLHTTPEndpoint:
 
         body: dict[str, Any] = {}
         if result.errors:
-            body["errors"] = [coded(error.formatted) for error in result.errors]
+            body["errors"] = [coded(dict(error.formatted)) for error in result.errors]
         # A request that never reached execution (syntax or validation errors) has no `data`.
         executed = result.data is not None or not result.errors or any(error.path for error in result.errors)
         if executed:
@@ -311,10 +322,10 @@ class GraphQLHTTPEndpoint:
             body["extensions"] = dict(result.extensions)
         return body, executed
 
-    async def _params(self, request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+    async def _params(self, request: Request) -> OperationParams | list[OperationParams]:
         """One operation's parameters, or a batch's (a JSON array, when batching is enabled)."""
         if request.method == "GET":
-            return parse_params(dict(request.query_params), from_query_string=True)
+            return OperationParams.parse(request.query_params, from_query_string=True)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (JSON, GRAPHQL_RESPONSE):
             # Also what keeps cross-site form posts (text/plain, urlencoded, multipart) from running.
@@ -326,10 +337,10 @@ class GraphQLHTTPEndpoint:
         except orjson.JSONDecodeError:
             raise RequestError(400, "The body is not valid JSON", "BAD_REQUEST") from None
         if isinstance(data, list):
-            return [parse_params(item, from_query_string=False) for item in self._batch(data)]
+            return [OperationParams.parse(item, from_query_string=False) for item in self._batch(data)]
         if not isinstance(data, dict):
             raise RequestError(400, "The body must be a JSON object", "BAD_REQUEST")
-        return parse_params(data, from_query_string=False)
+        return OperationParams.parse(data, from_query_string=False)
 
     def _batch(self, items: list[Any]) -> list[dict[str, Any]]:
         limit = self.settings.batch_max_operations
@@ -343,16 +354,14 @@ class GraphQLHTTPEndpoint:
         return items
 
     async def _context(self, request: Request) -> Context:
-        """Who is asking; each operation then gets a copy with a response and loaders of its own."""
-        context = Context(request=request, response=None, settings=self.settings, broker=self.broker)
+        """Who is asking; each operation then gets a copy with loaders of its own."""
+        context = Context(request=request, settings=self.settings, broker=self.broker)
         try:
-            found = await authenticate(request.headers.get("authorization"))
+            await authenticate(context, request.headers.get("authorization"))
         except CredentialsRefused as refused:
             error = "invalid_request" if refused.malformed else "invalid_token"
             raise RequestError(401, refused.message, "UNAUTHENTICATED",
                                {"WWW-Authenticate": f'Bearer realm="community-api", error="{error}"'}) from None
-        if found is not None:
-            context.viewer, context.token = found
         return context
 
 
@@ -379,31 +388,6 @@ def unanswered(data: dict[str, Any] | None, errors: list[Any] | None) -> bool:
     if not any(_code(error) == UNAVAILABLE and error.path for error in errors or ()):
         return False
     return data is None or all(value is None for value in data.values())
-
-
-def parse_params(data: dict[str, Any], *, from_query_string: bool) -> dict[str, Any]:
-    """Check the request's query, variables, operationName and extensions; decode GET's JSON parts."""
-    params: dict[str, Any] = {}
-    query = data.get("query")
-    if query is not None and not isinstance(query, str):
-        raise RequestError(400, "`query` must be a string", "BAD_REQUEST")
-    params["query"] = query
-    for name in ("variables", "extensions"):
-        value = data.get(name)
-        if from_query_string and isinstance(value, str):
-            try:
-                value = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                raise RequestError(400, f"`{name}` is not valid JSON", "BAD_REQUEST") from None
-        if value is not None and not isinstance(value, dict):
-            raise RequestError(400, f"`{name}` must be a JSON object", "BAD_REQUEST")
-        params[name] = value
-    operation_name = data.get("operationName")
-    if operation_name is not None and not isinstance(operation_name, str):
-        # `0` and `false` too: only null (or "") leaves the operation to the document.
-        raise RequestError(400, "`operationName` must be a string", "BAD_REQUEST")
-    params["operationName"] = operation_name or None
-    return params
 
 
 async def read_body(request: Request, limit: int, *, gap_seconds: float | None = None,

@@ -17,42 +17,42 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType
+from graphql import GraphQLError, GraphQLFormattedError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema.schema import StreamResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
     _OperationStreamClosed,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage, Message, SubscribeMessage
 from strawberry.types.execution import ExecutionResult
 from strawberry.utils.aio import aclosing
 
-from gql.authentication import CredentialsRefused, authenticate, refresh
 from gql.core.context import Context
 from gql.core.errors import RequestError, coded
 from gql.core.loaders import Loaders
+from gql.http.params import OperationParams
 from gql.http.persisted import QueryStore, look_up, remember
-from gql.http.transport import parse_params
-from gql.limits.guard import Admission, Guard, client_address
+from gql.limits.guard import Guard, client_address
 from gql.live.broker import Broker
 from gql.live.events import ACCOUNTS_CHANNEL
 from gql.ops import metrics
 from gql.ops.encoding import dumps
 from gql.ops.logs import new_request_id
 from gql.ops.served import WEBSOCKET, Served
+from gql.permissions import CredentialsRefused, authenticate, refresh
 from gql.settings import Settings
 from models.touched import recording
 
@@ -61,7 +61,7 @@ MAX_CODES_RECORDED = 100
 logger = logging.getLogger("gql.ws")
 
 
-def refusal_error(refusal: RequestError) -> dict[str, Any]:
+def refusal_error(refusal: RequestError) -> GraphQLFormattedError:
     """A refusal as the GraphQL error the protocol's `error` message carries."""
     return GraphQLError(refusal.message, extensions={"code": refusal.code, **refusal.extensions}).formatted
 
@@ -88,7 +88,7 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
             self.view.watch.discard(self.context.viewer.pk, self)
         await super().shutdown()
 
-    async def handle_message(self, message: Any) -> None:
+    async def handle_message(self, message: Message) -> None:
         # The protocol's own checks assume an object with a string id; anything else is malformed.
         if not isinstance(message, dict) or not isinstance(message.get("id", ""), str):
             await self.handle_invalid_message("A message is a JSON object with a string `id`")
@@ -119,13 +119,13 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
     async def admit(self, message: SubscribeMessage, served: Served) -> tuple[Context, str]:
         served.request_id = new_request_id()
         payload = message.get("payload")
-        params = parse_params(payload if isinstance(payload, dict) else {}, from_query_string=False)
-        found = await look_up(self.view.queries, params["query"], params["extensions"])
+        params = OperationParams.parse(payload if isinstance(payload, dict) else {}, from_query_string=False)
+        found = await look_up(self.view.queries, params.query, params.extensions)
         query = found.query
         if query is None:
             raise RequestError(400, "No GraphQL query found in the message", "BAD_REQUEST")
-        context = replace(self.context, loaders=Loaders(), extras={"request_id": served.request_id})
-        admission = await self.view.guard.admit(context, query, params["operationName"], params["variables"])
+        context = replace(self.context, loaders=Loaders(), request_id=served.request_id)
+        admission = await self.view.guard.admit(context, query, params.operation_name, params.variables)
         # Admitted (parsed, within every limit and budget): only now may its hash be registered.
         await remember(self.view.queries, found)
         served.cost, served.operation_name = admission.cost, admission.operation_name
@@ -158,9 +158,8 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
         if found is None:
             await self.websocket.close(*REVOKED)
             return False
-        self.context.viewer, self.context.token = found
-        for context in self.contexts.values():
-            context.viewer, context.token = found
+        for context in (self.context, *self.contexts.values()):
+            context.viewer, context.token = found.viewer, found.token
         return True
 
     async def access_changed(self) -> None:
@@ -169,8 +168,8 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
             return
         for operation in list(self.operations.values()):
             context = self.contexts.get(operation.id)
-            admission = context.extras.get("admission") if context else None
-            if isinstance(admission, Admission) and admission.operation is OperationType.SUBSCRIPTION and operation.task:
+            admission = context.admission if context else None
+            if admission is not None and admission.subscription and operation.task:
                 # Stop the running one first (its stream may end rather than raise on cancellation).
                 self.restarting.add(operation.id)
                 operation.task.cancel()
@@ -184,9 +183,8 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
         """Strawberry's run, with the operation's own context, and the time limit on queries and
         mutations (a subscription lives as long as the client wants it)."""
         context = self.contexts[operation.id]
-        admission = context.extras.get("admission")
         limit = self.view.settings.request_timeout_seconds
-        subscription = isinstance(admission, Admission) and admission.operation is OperationType.SUBSCRIPTION
+        subscription = context.admission is not None and context.admission.subscription
         served = self.served.get(operation.id)
         with recording() as touched:
             try:
@@ -207,8 +205,8 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
                 refusal = RequestError(504, f"The operation took over {limit} s and was cancelled", "TIMEOUT")
                 if served is not None:
                     served.status = 504
-                await operation.send_operation_message({"id": operation.id, "type": "error",
-                                                        "payload": [refusal_error(refusal)]})
+                await operation.send_operation_message(
+                    ErrorMessage(id=operation.id, type="error", payload=[refusal_error(refusal)]))
             finally:
                 if subscription:
                     metrics.subscription_ended()
@@ -219,13 +217,13 @@ class GuardedOperations(BaseGraphQLTransportWSHandler[Context, None]):
                 if operation.id not in self.operations:
                     self.contexts.pop(operation.id, None)
 
-    async def _send_result_stream(self, operation: Operation[Context, None], result_source: Any) -> None:
+    async def _send_result_stream(self, operation: Operation[Context, None], result_source: StreamResult) -> None:
         """Strawberry's, except that an operation refused as execution starts (its variables do not
         coerce: no data, graphql-core's errors without a path or a code) is the protocol's `error`
         message, as validation errors are, not a `next` with `data: null`: over HTTP the same is a
         400 without `data`."""
 
-        async def refused_first() -> AsyncIterator[Any]:
+        async def refused_first() -> StreamResult:
             first = True
             async for result in result_source:
                 # graphql-core's own (uncoded, pathless) errors; a refusal of ours (FORBIDDEN when a
@@ -267,7 +265,8 @@ class AccessWatch:
 
     async def _listen(self) -> None:
         async for event in self.broker.subscribe(ACCOUNTS_CHANNEL):
-            for handler in list(self.connections.get(event.get("userId"), ())):
+            user_id = event.get("userId")
+            for handler in list(self.connections.get(user_id, ()) if isinstance(user_id, int) else ()):
                 try:
                     await handler.access_changed()
                 except Exception:  # one connection's failure must not deafen the others
@@ -278,7 +277,7 @@ class AccessWatch:
             self.task.cancel()
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = GuardedOperations
 
     def __init__(self, schema: Any, settings: Settings, broker: Broker, guard: Guard, queries: QueryStore) -> None:
@@ -341,18 +340,13 @@ class GraphQLView(GraphQL):
         return dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        return Context(request=request, response=None, settings=self.settings, broker=self.broker)
+        return Context(request=request, settings=self.settings, broker=self.broker)
 
-    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+    async def on_ws_connect(self, context: Context) -> Any:
         """Sign the connection in from `connection_init`'s `Authorization: Bearer <token>`."""
         params = context.connection_params or {}
-        header = params.get("Authorization", params.get("authorization"))
-        if header is not None and not isinstance(header, str):
-            raise ConnectionRejectionError()
         try:
-            found = await authenticate(header)
+            await authenticate(context, params.get("Authorization", params.get("authorization")))
         except CredentialsRefused:
             raise ConnectionRejectionError() from None
-        if found is not None:
-            context.viewer, context.token = found
         return await super().on_ws_connect(context)

@@ -1,6 +1,6 @@
-from __future__ import annotations
+"""Batched reads about issues: platforms, timelines a page at a time, and the viewer's marks."""
 
-from typing import Any
+from __future__ import annotations
 
 from tortoise.queryset import QuerySet
 
@@ -8,19 +8,19 @@ from gql.core.loaders import (
     CounterByIdLoader,
     PageRowsByKeyLoader,
     RowsByKeyLoader,
-    ViewerRowByTargetLoader,
+    ViewerMarkByTargetLoader,
     page_filler,
 )
-from models.issues import Issue, IssueAffected, IssuePlatform, IssueSubscription, IssueUpdate
+from models.issues import Issue, IssueAffected, IssuePlatform, IssueSubscription, IssueUpdate, Platform
 
 
-class PlatformsByIssueIdLoader(RowsByKeyLoader):
+class PlatformsByIssueIdLoader(RowsByKeyLoader[Platform]):
     key_field = "issue_id"
 
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+    def queryset(self, keys: list[int]) -> QuerySet[IssuePlatform]:
         return IssuePlatform.filter(issue_id__in=keys).order_by("platform")
 
-    def value(self, row: Any) -> Any:
+    def value(self, row: IssuePlatform) -> Platform:
         return row.platform
 
 
@@ -29,22 +29,22 @@ class UpdateCountByIssueIdLoader(CounterByIdLoader):
     column = "update_count"
 
 
-class UpdatesByIssueIdLoader(PageRowsByKeyLoader):
+class UpdatesByIssueIdLoader(PageRowsByKeyLoader[IssueUpdate]):
     """One page of each issue's timeline, newest first (only the rows the page shows)."""
 
     key_field = "issue_id"
     count_loader = UpdateCountByIssueIdLoader
 
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+    def queryset(self, keys: list[int]) -> QuerySet[IssueUpdate]:
         return IssueUpdate.filter(issue_id__in=keys).order_by("-posted_at", "-id")
 
 
-class ViewerAffectedMarkByIssueIdLoader(ViewerRowByTargetLoader):
+class ViewerAffectedMarkByIssueIdLoader(ViewerMarkByTargetLoader):
     model = IssueAffected
     target_field = "issue_id"
 
 
-class ViewerSubscriptionByIssueIdLoader(ViewerRowByTargetLoader):
+class ViewerSubscriptionByIssueIdLoader(ViewerMarkByTargetLoader):
     model = IssueSubscription
     target_field = "issue_id"
 

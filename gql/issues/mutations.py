@@ -1,3 +1,6 @@
+"""Ongoing issues: members mark themselves affected and follow them; staff open them and post updates,
+which reach subscribers (gql/issues/subscriptions.py) once committed."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -6,10 +9,11 @@ import strawberry
 
 from gql.core.context import Info
 from gql.core.markdown import MARKDOWN_SOURCE
-from gql.core.mutations import MutationPayload, mutate, returning
+from gql.core.mutations import MutationPayload, mutate
 from gql.core.relay import pk_of
 from gql.issues.types import Issue, IssueStatus, IssueUpdate, Platform
 from gql.live import events
+from gql.permissions import holding
 from models import issues as rules
 from models.accounts import Capability, User
 
@@ -39,23 +43,27 @@ class CreateIssueInput:
 
 @strawberry.type(description="The result of a mutation on an issue.")
 class IssuePayload(MutationPayload):
-    issue: Issue | None = strawberry.field(default=None, description=(
+    issue: rules.Issue | None = strawberry.field(default=None, graphql_type=Issue | None, description=(
         "The issue as it is now (`affectedCount`, `viewerIsAffected`, `viewerIsSubscribed`); null on userErrors."))
 
 
 @strawberry.type(description="The result of `postIssueUpdate`.")
 class PostIssueUpdatePayload(MutationPayload):
-    issue: Issue | None = strawberry.field(default=None, description="The issue with its new status; null on userErrors.")
-    update: IssueUpdate | None = strawberry.field(default=None, description="The new timeline entry; null on userErrors.")
+    issue: rules.Issue | None = strawberry.field(default=None, graphql_type=Issue | None,
+                                                 description="The issue with its new status; null on userErrors.")
+    update: rules.IssueUpdate | None = strawberry.field(default=None, graphql_type=IssueUpdate | None,
+                                                        description="The new timeline entry; null on userErrors.")
 
 
 # A member's change to their own row on an issue: (viewer, issue id) -> the issue as it is after.
 MarkChange = Callable[[User, int], Awaitable[rules.Issue]]
 
 
-def _mark(info: Info, input: IssueInput, change: MarkChange) -> Awaitable[IssuePayload]:
-    return mutate(info, IssuePayload, input, Capability.MARK_ISSUES,
-                  lambda viewer: returning("issue", change(viewer, pk_of(input.issue_id, "Issue"))))
+async def _mark(info: Info, input: IssueInput, change: MarkChange) -> IssuePayload:
+    async def mark(viewer: User) -> IssuePayload:
+        return IssuePayload(issue=await change(viewer, pk_of(input.issue_id, "Issue")))
+
+    return await mutate(info, IssuePayload, input, mark)
 
 
 async def _count_affected(info: Info, input: IssueInput, change: MarkChange) -> IssuePayload:
@@ -66,36 +74,43 @@ async def _count_affected(info: Info, input: IssueInput, change: MarkChange) -> 
     return payload
 
 
+_MARKS = holding(Capability.MARK_ISSUES)
+_STAFF = holding(Capability.MANAGE_CONTENT)
+
+
 @strawberry.type
 class IssueMutations:
     @strawberry.mutation(description='"I have this too": count yourself as affected (once). '
-                                     "Publishes `issueUpdated`.")
+                                     "Publishes `issueUpdated`.", permission_classes=[_MARKS])
     async def mark_issue_affected(self, info: Info, input: IssueInput) -> IssuePayload:
         return await _count_affected(info, input, rules.mark_affected)
 
-    @strawberry.mutation(description="Take back your affected mark. Publishes `issueUpdated`.")
+    @strawberry.mutation(description="Take back your affected mark. Publishes `issueUpdated`.", permission_classes=[_MARKS])
     async def unmark_issue_affected(self, info: Info, input: IssueInput) -> IssuePayload:
         return await _count_affected(info, input, rules.unmark_affected)
 
-    @strawberry.mutation(description="Hear about this issue's updates (issueUpdated subscription).")
+    @strawberry.mutation(description="Hear about this issue's updates (issueUpdated subscription).",
+                         permission_classes=[_MARKS])
     async def subscribe_to_issue(self, info: Info, input: IssueInput) -> IssuePayload:
         return await _mark(info, input, rules.subscribe)
 
-    @strawberry.mutation(description="Stop hearing about this issue.")
+    @strawberry.mutation(description="Stop hearing about this issue.", permission_classes=[_MARKS])
     async def unsubscribe_from_issue(self, info: Info, input: IssueInput) -> IssuePayload:
         return await _mark(info, input, rules.unsubscribe)
 
-    @strawberry.mutation(description="Staff: add a timeline entry and move the issue's status.")
+    @strawberry.mutation(description="Staff: add a timeline entry and move the issue's status.", permission_classes=[_STAFF])
     async def post_issue_update(self, info: Info, input: PostIssueUpdateInput) -> PostIssueUpdatePayload:
-        async def action(viewer: User) -> dict:
-            issue, update = await rules.post_update(viewer, pk_of(input.issue_id, "Issue"), input.status, input.body)  # type: ignore[arg-type]
-            return {"issue": issue, "update": update}
+        async def post(viewer: User) -> PostIssueUpdatePayload:
+            issue, update = await rules.post_update(viewer, pk_of(input.issue_id, "Issue"), input.status, input.body)
+            return PostIssueUpdatePayload(issue=issue, update=update)
 
-        payload = await mutate(info, PostIssueUpdatePayload, input, Capability.MANAGE_CONTENT, action)
+        payload = await mutate(info, PostIssueUpdatePayload, input, post)
         await events.issue_changed(info.context.broker, payload.issue)
         return payload
 
-    @strawberry.mutation(description="Staff: open a new ongoing issue (status INVESTIGATING).")
+    @strawberry.mutation(description="Staff: open a new ongoing issue (status INVESTIGATING).", permission_classes=[_STAFF])
     async def create_issue(self, info: Info, input: CreateIssueInput) -> IssuePayload:
-        return await mutate(info, IssuePayload, input, Capability.MANAGE_CONTENT, lambda viewer: returning(
-            "issue", rules.create_issue(viewer, input.title, input.description, input.platforms)))  # type: ignore[arg-type]
+        async def create(viewer: User) -> IssuePayload:
+            return IssuePayload(issue=await rules.create_issue(viewer, input.title, input.description, input.platforms))
+
+        return await mutate(info, IssuePayload, input, create)

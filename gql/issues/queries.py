@@ -1,3 +1,5 @@
+"""Issues: the ongoing ones, the archive, and the look-up by number."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -8,7 +10,7 @@ import strawberry
 from gql.core.context import Info
 from gql.core.errors import BadUserInput
 from gql.core.loaders import counted
-from gql.core.relay import Connection, connection
+from gql.core.relay import Connection, Listing, connection
 from gql.issues.loaders import prepare_issue_page
 from gql.issues.types import Issue, IssueOrder, IssueStatus, Platform
 from models import issues as models
@@ -18,7 +20,7 @@ OrderArgument = Annotated[IssueOrder, strawberry.argument(description="The order
 
 
 def _issues(info: Info, statuses: Iterable[models.IssueStatus], platform: Platform | None,
-            order_by: IssueOrder) -> Connection[Issue]:
+            order_by: IssueOrder) -> Listing[models.Issue]:
     """The issues in `statuses` (on `platform`), in `order_by`; `totalCount` from counters unless
     a platform bounds the rows."""
     statuses = tuple(dict.fromkeys(statuses))
@@ -27,14 +29,15 @@ def _issues(info: Info, statuses: Iterable[models.IssueStatus], platform: Platfo
         queryset = queryset.filter(platform_rows__platform=platform)
     rows = queryset.order_by(*models.ISSUE_ORDERINGS[order_by.value])
     if platform is None:
-        return counted(info, rows, models.count_in(statuses))  # type: ignore[arg-type,return-value]
-    return rows  # type: ignore[return-value]
+        return counted(info, rows, models.count_in(statuses))
+    return rows
 
 
 @strawberry.type
 class IssueQueries:
     @connection("Ongoing issues: those not RESOLVED, most affected first by default. Asking `status` for "
-                "RESOLVED is BAD_USER_INPUT (resolved issues are in `issues`).", on_page=prepare_issue_page)
+                "RESOLVED is BAD_USER_INPUT (resolved issues are in `issues`).", on_page=prepare_issue_page,
+                graphql_type=Connection[Issue])
     def ongoing_issues(
         self,
         info: Info,
@@ -43,14 +46,14 @@ class IssueQueries:
         ))] = None,
         platform: PlatformArgument = None,
         order_by: OrderArgument = IssueOrder.MOST_AFFECTED,
-    ) -> Connection[Issue]:
+    ) -> Listing[models.Issue]:
         if status and models.IssueStatus.RESOLVED in status:
             raise BadUserInput("`ongoingIssues` lists issues not yet resolved: ask `issues(status: [RESOLVED])` "
                                "for resolved ones", argument="status")
         return _issues(info, status or models.OPEN_STATUSES, platform, order_by)
 
     @connection("Every issue, RESOLVED ones included, most affected first by default (the issue archive).",
-                on_page=prepare_issue_page)
+                on_page=prepare_issue_page, graphql_type=Connection[Issue])
     def issues(
         self,
         info: Info,
@@ -58,11 +61,11 @@ class IssueQueries:
             "Only these statuses; every status when omitted or empty."))] = None,
         platform: PlatformArgument = None,
         order_by: OrderArgument = IssueOrder.MOST_AFFECTED,
-    ) -> Connection[Issue]:
+    ) -> Listing[models.Issue]:
         return _issues(info, status or models.IssueStatus, platform, order_by)
 
-    @strawberry.field(description="An issue by its number, whatever its status; null when unknown.")
+    @strawberry.field(graphql_type=Issue | None, description="An issue by its number, whatever its status; null when unknown.")
     async def issue(
         self, number: Annotated[int, strawberry.argument(description="The issue's number.")]
-    ) -> Issue | None:
-        return await models.Issue.get_or_none(number=number)  # type: ignore[return-value]
+    ) -> models.Issue | None:
+        return await models.Issue.get_or_none(number=number)

@@ -9,10 +9,10 @@ import strawberry
 
 from gql.core.context import Info
 from gql.core.errors import NotFound, Resolved
-from gql.core.mutations import require_viewer
 from gql.core.subscriptions import deliveries
 from gql.issues.types import Issue
 from gql.live.events import ISSUES_CHANNEL, issue_channel
+from gql.permissions import SignedIn
 from models.issues import Issue as IssueModel
 from models.issues import IssueStatus, IssueSubscription
 
@@ -21,10 +21,10 @@ from models.issues import IssueStatus, IssueSubscription
 class IssueSubscriptions:
     @strawberry.subscription(description="The issue, each time it changes: staff post an update, or a member marks or "
                                          "unmarks it affected (`affectedCount`). Ends with NOT_FOUND for an unknown "
-                                         "issue, RESOLVED for a resolved one.")
+                                         "issue, RESOLVED for a resolved one.", graphql_type=Issue)
     async def issue_updated(
         self, info: Info, number: Annotated[int, strawberry.argument(description="The issue's number.")]
-    ) -> AsyncGenerator[Issue, None]:
+    ) -> AsyncGenerator[IssueModel, None]:
         issue = await IssueModel.get_or_none(number=number)
         if issue is None:
             raise NotFound(f"No issue number {number}", argument="number")
@@ -38,9 +38,10 @@ class IssueSubscriptions:
                 yield issue
 
     @strawberry.subscription(description="Any issue you follow (`subscribeToIssue`), each time staff post an "
-                                         "update to it. Needs a sign-in.")
-    async def subscribed_issue_updated(self, info: Info) -> AsyncGenerator[Issue, None]:
-        async for event in deliveries(info, ISSUES_CHANNEL, require_viewer):
+                                         "update to it. Needs a sign-in.", permission_classes=[SignedIn],
+                             graphql_type=Issue)
+    async def subscribed_issue_updated(self, info: Info) -> AsyncGenerator[IssueModel, None]:
+        async for event in deliveries(info, ISSUES_CHANNEL):
             # Followed at the time of the update, so that unfollowing takes effect at once.
             viewer = info.context.viewer
             if viewer is not None and await IssueSubscription.filter(user_id=viewer.pk, issue_id=event["issueId"]).exists():

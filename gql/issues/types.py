@@ -1,6 +1,7 @@
+"""Issues and their timelines as GraphQL shows them; each type's root value is its model's row."""
+
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
 
@@ -8,7 +9,7 @@ import strawberry
 
 from gql.core.context import Info
 from gql.core.documented import described_enum
-from gql.core.loaders import rows_of, then, viewer_row
+from gql.core.loaders import KeyedRows, Loaded, MaybeAwaitable, rows_of, then, viewer_row
 from gql.core.markdown import html_of
 from gql.core.relay import Connection, Node, connection, node_type
 from gql.issues.loaders import (
@@ -19,7 +20,8 @@ from gql.issues.loaders import (
 )
 from models import issues as models
 
-IssueStatus = described_enum(models.IssueStatus, (
+IssueStatus = models.IssueStatus
+described_enum(IssueStatus, (
     "Where an issue stands: INVESTIGATING -> IDENTIFIED -> MONITORING -> RESOLVED, forward only (staff may "
     "reopen a RESOLVED one)."), {
     "INVESTIGATING": "Reported; the team is looking for the cause.",
@@ -27,7 +29,8 @@ IssueStatus = described_enum(models.IssueStatus, (
     "MONITORING": "A fix is out; the team watches that it holds.",
     "RESOLVED": "Fixed: no marks or updates until staff reopen it; not an ongoing issue.",
 })
-Platform = described_enum(models.Platform, "Where an issue shows up.", {
+Platform = models.Platform
+described_enum(Platform, "Where an issue shows up.", {
     "ANDROID": "Android phones and tablets.",
     "IOS": "iPhone and iPad.",
     "WINDOWS": "The Windows desktop app.",
@@ -42,13 +45,15 @@ Platform = described_enum(models.Platform, "Where an issue shows up.", {
 })
 
 
-class _IssueOrder(Enum):
+class IssueOrder(Enum):
+    """The orders of issue lists (models/issues.py ISSUE_ORDERINGS by value)."""
+
     MOST_AFFECTED = "MOST_AFFECTED"
     RECENTLY_UPDATED = "RECENTLY_UPDATED"
     NEWEST = "NEWEST"
 
 
-IssueOrder = described_enum(_IssueOrder, "How to order issues; ties go to the newer issue.", {
+described_enum(IssueOrder, "How to order issues; ties go to the newer issue.", {
     "MOST_AFFECTED": 'Most "I have this too" marks first (`affectedCount`).',
     "RECENTLY_UPDATED": "Most recently updated first (`updatedAt`).",
     "NEWEST": "Most recently opened first (`createdAt`).",
@@ -77,27 +82,32 @@ class Issue(Node):
     updated_at: datetime = strawberry.field(description="When staff last posted an update (or it was opened).")
 
     @strawberry.field(graphql_type=list[Platform], description="Where it shows up, in alphabetical order.")
-    def platforms(self, info: Info) -> Awaitable[list[models.Platform]]:
-        return info.context.loaders[PlatformsByIssueIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def platforms(issue: strawberry.Parent[models.Issue], info: Info) -> Loaded[list[models.Platform]]:
+        return info.context.loaders[PlatformsByIssueIdLoader].get(issue.pk)
 
-    @connection("The timeline, newest first.")
-    def updates(self, info: Info) -> Connection[IssueUpdate]:
+    @connection("The timeline, newest first.", graphql_type=Connection[IssueUpdate])
+    @staticmethod
+    def updates(issue: strawberry.Parent[models.Issue], info: Info) -> KeyedRows[models.IssueUpdate]:
         # This page of the timeline; when a page of issues filled the loader, it needs no wait.
-        return rows_of(info, UpdatesByIssueIdLoader, self.pk)  # type: ignore[attr-defined]
+        return rows_of(info, UpdatesByIssueIdLoader, issue.pk)
 
     @strawberry.field(graphql_type=IssueUpdate | None,
                       description="The newest timeline entry, as `updates(first: 1)` shows it (null when none): a "
                                   "field without arguments, so a subscription selecting it refreshes every card.")
-    def latest_update(self, info: Info) -> Awaitable[models.IssueUpdate | None]:
+    @staticmethod
+    def latest_update(issue: strawberry.Parent[models.Issue], info: Info) -> MaybeAwaitable[models.IssueUpdate | None]:
         # Read as `updates(first: 1)` reads it: a list of issues asks one statement for all, none
         # more when it selects both.
-        window = rows_of(info, UpdatesByIssueIdLoader, self.pk).head(1)  # type: ignore[attr-defined]
+        window = rows_of(info, UpdatesByIssueIdLoader, issue.pk).head(1)
         return then(window, lambda rows: rows[0] if rows else None)
 
     @strawberry.field(graphql_type=bool, description='Whether you said "I have this too" (false when anonymous).')
-    def viewer_is_affected(self, info: Info) -> Awaitable[bool]:
-        return viewer_row(info, ViewerAffectedMarkByIssueIdLoader, self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def viewer_is_affected(issue: strawberry.Parent[models.Issue], info: Info) -> Loaded[bool]:
+        return viewer_row(info, ViewerAffectedMarkByIssueIdLoader, issue.pk)
 
     @strawberry.field(graphql_type=bool, description="Whether you follow this issue's updates (false when anonymous).")
-    def viewer_is_subscribed(self, info: Info) -> Awaitable[bool]:
-        return viewer_row(info, ViewerSubscriptionByIssueIdLoader, self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def viewer_is_subscribed(issue: strawberry.Parent[models.Issue], info: Info) -> Loaded[bool]:
+        return viewer_row(info, ViewerSubscriptionByIssueIdLoader, issue.pk)

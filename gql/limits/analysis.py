@@ -205,7 +205,7 @@ def _spreads(selections: SelectionSetNode) -> list[str]:
         for selection in pending.pop().selections:
             if isinstance(selection, FragmentSpreadNode):
                 names.append(selection.name.value)
-            elif selection.selection_set is not None:
+            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set is not None:
                 pending.append(selection.selection_set)
     return names
 

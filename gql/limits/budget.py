@@ -3,28 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass(frozen=True)
-class Spend:
-    allowed: bool
-    limit: int
-    used: int
-    reset_at: int  # epoch seconds when the window ends
-
-    @property
-    def remaining(self) -> int:
-        return max(self.limit - self.used, 0)
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Used": str(self.used),
-            "X-RateLimit-Reset": str(self.reset_at),
-        }
+from gql.core.admission import Spend
 
 
 class Budgets(Protocol):

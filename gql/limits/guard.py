@@ -5,17 +5,17 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLSyntaxError, OperationType
 from starlette.requests import HTTPConnection
 from strawberry import Schema
 
+from gql.core.admission import Admission, Spend
 from gql.core.context import Context
 from gql.core.errors import RequestError
 from gql.limits.analysis import Analysis, NulInArgument, ShapeLimitExceeded, ShapeLimits, analyse_cached
-from gql.limits.budget import Budgets, Spend
+from gql.limits.budget import Budgets
 from gql.settings import IPNetwork, Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -93,7 +93,7 @@ def _tail(lines: list[bytes]) -> str:
     return joined.decode("latin-1")
 
 
-def _walk(hops: list[str | None], trusted: Sequence[IPNetwork]) -> IPAddress | None:
+def _walk(hops: Sequence[str | None], trusted: Sequence[IPNetwork]) -> IPAddress | None:
     """The right-most hop that is not trusted; the left-most when all are; None when unusable."""
     address: IPAddress | None = None
     for hop in reversed(hops[-FORWARDED_MAX_HOPS:]):
@@ -171,24 +171,6 @@ def _is_trusted(address: IPAddress, trusted: Sequence[IPNetwork]) -> bool:
     return any(address in network for network in trusted)
 
 
-@dataclass
-class Admission:
-    cost: int
-    operation: OperationType | None = None
-    operation_name: str | None = None
-    # The answer depends on the caller's own budget (it selects `rateLimit`).
-    per_client: bool = False
-    spend: Spend | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def extension(self, *, shared: bool = False) -> dict[str, Any]:
-        """`extensions.cost`; without the caller's budget in an answer a shared cache may keep."""
-        cost: dict[str, Any] = {"requested": self.cost}
-        if self.spend is not None and not shared:
-            cost.update(limit=self.spend.limit, remaining=self.spend.remaining, resetAt=self.spend.reset_at)
-        return {"cost": cost}
-
-
 class Guard:
     def __init__(self, schema: Schema, settings: Settings, budgets: Budgets) -> None:
         self.schema = schema._schema
@@ -217,7 +199,7 @@ class Guard:
                                "QUERY_TOO_COMPLEX", value=analysis.cost, limit=settings.max_query_cost)
         admission = Admission(cost=analysis.cost, operation=analysis.operation, operation_name=analysis.operation_name,
                               per_client=analysis.per_client)
-        context.extras["admission"] = admission
+        context.admission = admission
         if not settings.rate_limit_enabled:
             return admission
         points = max(analysis.cost, 1) + (settings.mutation_cost if analysis.operation is OperationType.MUTATION else 0)

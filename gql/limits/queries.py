@@ -1,3 +1,5 @@
+"""`rateLimit`: what this request costs and what is left of the caller's budget, as GitHub's."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -23,7 +25,7 @@ class RateLimitQueries:
     @strawberry.field(description="This request's cost and the caller's rate-limit budget, as GitHub's `rateLimit`.",
                       metadata=per_client())
     def rate_limit(self, info: Info) -> RateLimit:
-        admission = info.context.extras.get("admission")
+        admission = info.context.admission
         spend = admission.spend if admission else None
         return RateLimit(
             cost=admission.cost if admission else 0,

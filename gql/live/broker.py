@@ -7,6 +7,7 @@ subscribers read the current state themselves, so an event can never show uncomm
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
@@ -100,10 +101,8 @@ class RedisBroker:
             except self._unreachable as error:
                 self._listening.failed(error)
             finally:
-                try:
+                with contextlib.suppress(*self._unreachable):
                     await pubsub.aclose()
-                except self._unreachable:
-                    pass
             await asyncio.sleep(self.RESUBSCRIBE_SECONDS)
 
     async def close(self) -> None:

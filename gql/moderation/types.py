@@ -1,8 +1,10 @@
+"""Reports, the audit log and the moderation queue as GraphQL shows them; each type's root value
+is a row (a queue item is the queued post's)."""
+
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
@@ -10,17 +12,20 @@ from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
 from gql.core.context import Info
 from gql.core.documented import described_enum, embedded
-from gql.core.mutations import reads_as
+from gql.core.loaders import Loaded
 from gql.core.relay import Node, node_type, to_global_id
 from gql.moderation.loaders import OpenReportsByPostIdLoader
+from gql.permissions import reads_as
 from gql.posts.loaders import PostByIdLoader, ReplyByIdLoader
 from gql.posts.types import Post, Reply
+from models import accounts, audit, posts
 from models import moderation as models
 from models.accounts import Capability
 from models.posts import PostStatus
 
 _DISMISS = "Close the open reports on it as DISMISSED, changing nothing else."
-PostAction = described_enum(models.PostAction, "What a moderator (or a Star, for MARK_SPAM) does to a post.", {
+PostAction = models.PostAction
+described_enum(PostAction, "What a moderator (or a Star, for MARK_SPAM) does to a post.", {
     "APPROVE": "Publish a PENDING post, or one marked SPAM that is not spam.",
     "REJECT": "Refuse a PENDING or SPAM post (REJECTED).",
     "HIDE": "Hide a PUBLISHED, PENDING or SPAM post from readers (HIDDEN).",
@@ -32,24 +37,28 @@ PostAction = described_enum(models.PostAction, "What a moderator (or a Star, for
     "MARK_SPAM": "Take the post out of sight as SPAM until a moderator decides (Stars may do this).",
     "DISMISS_REPORTS": _DISMISS,
 })
-ReplyAction = described_enum(models.ReplyAction, "What a moderator does to a reply.", {
+ReplyAction = models.ReplyAction
+described_enum(ReplyAction, "What a moderator does to a reply.", {
     "HIDE": "Hide the reply from readers (its post's replyCount drops).",
     "RESTORE": "Show a hidden reply again.",
     "DISMISS_REPORTS": _DISMISS,
 })
-ReportReason = described_enum(models.ReportReason, "Why a member reports a post or reply.", {
+ReportReason = models.ReportReason
+described_enum(ReportReason, "Why a member reports a post or reply.", {
     "SPAM": "Advertising or junk.",
     "ABUSE": "Insults, harassment or hate.",
     "OFF_TOPIC": "Not about the board's subject.",
     "PERSONAL_INFO": "Someone's private details.",
     "OTHER": "Anything else; say what in the note.",
 })
-ReportStatus = described_enum(models.ReportStatus, "Where a report stands.", {
+ReportStatus = models.ReportStatus
+described_enum(ReportStatus, "Where a report stands.", {
     "OPEN": "Waiting for a moderator.",
     "RESOLVED": "A moderator acted on the content.",
     "DISMISSED": "A moderator found nothing to act on.",
 })
-TargetKind = described_enum(models.TargetKind, "What kind of object a report or audit-log entry is about.", {
+TargetKind = audit.TargetKind
+described_enum(TargetKind, "What kind of object a report or audit-log entry is about.", {
     "POST": "A post.",
     "REPLY": "A reply.",
     "USER": "A user account.",
@@ -58,7 +67,8 @@ TargetKind = described_enum(models.TargetKind, "What kind of object a report or 
     "FAQ": "An FAQ.",
     "ANNOUNCEMENT": "An announcement.",
 })
-QueueKind = described_enum(models.QueueKind, "Why a post is in the moderation queue.", {
+QueueKind = models.QueueKind
+described_enum(QueueKind, "Why a post is in the moderation queue.", {
     "PENDING": "A new post waiting for approval.",
     "REPORTED": "The post or one of its replies has open reports.",
     "SPAM": "Marked as spam, waiting for a moderator's verdict.",
@@ -67,17 +77,17 @@ ReportedContent = Annotated[Post | Reply, strawberry.union("ReportedContent", de
 
 # The GraphQL type behind each kind of audit-log target, for its global ID.
 _TARGET_TYPENAMES = {
-    models.TargetKind.POST: "Post",
-    models.TargetKind.REPLY: "Reply",
-    models.TargetKind.USER: "User",
-    models.TargetKind.STAR_APPLICATION: "StarApplication",
-    models.TargetKind.ISSUE: "Issue",
-    models.TargetKind.FAQ: "Faq",
-    models.TargetKind.ANNOUNCEMENT: "Announcement",
+    audit.TargetKind.POST: "Post",
+    audit.TargetKind.REPLY: "Reply",
+    audit.TargetKind.USER: "User",
+    audit.TargetKind.STAR_APPLICATION: "StarApplication",
+    audit.TargetKind.ISSUE: "Issue",
+    audit.TargetKind.FAQ: "Faq",
+    audit.TargetKind.ANNOUNCEMENT: "Announcement",
 }
 
 
-def _target_id(kind: models.TargetKind, pk: int) -> strawberry.ID:
+def _target_id(kind: audit.TargetKind, pk: int) -> strawberry.ID:
     return strawberry.ID(to_global_id(_TARGET_TYPENAMES[kind], pk))
 
 
@@ -92,24 +102,28 @@ class Report(Node):
     resolved_at: datetime | None = strawberry.field(description="When a moderator closed it; null while OPEN.")
 
     @strawberry.field(description="Global ID of the reported post or reply.")
-    def content_id(self) -> strawberry.ID:
-        return _target_id(self.target_kind, self.target_id)  # type: ignore[attr-defined]
+    @staticmethod
+    def content_id(report: strawberry.Parent[models.Report]) -> strawberry.ID:
+        return _target_id(report.target_kind, report.target_id)
 
     @strawberry.field(graphql_type=ReportedContent | None,
                       description="The reported post or reply as it is now; for moderators (null for others).")
-    def content(self, info: Info) -> Awaitable[Any] | None:
+    @staticmethod
+    def content(report: strawberry.Parent[models.Report], info: Info) -> Loaded[posts.Post | None] | Loaded[posts.Reply | None]:
         # A reporter may still read their report after the content was hidden from them.
         if not reads_as(info.context.viewer, Capability.MODERATE):
             return None
-        loader = PostByIdLoader if self.target_kind is models.TargetKind.POST else ReplyByIdLoader  # type: ignore[attr-defined]
-        return info.context.loaders[loader].get(self.target_id)  # type: ignore[attr-defined]
+        if report.target_kind is audit.TargetKind.POST:
+            return info.context.loaders[PostByIdLoader].get(report.target_id)
+        return info.context.loaders[ReplyByIdLoader].get(report.target_id)
 
     @strawberry.field(graphql_type=User, description="Who reported it.")
-    def reporter(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[UserByIdLoader].get(self.reporter_id)  # type: ignore[attr-defined]
+    @staticmethod
+    def reporter(report: strawberry.Parent[models.Report], info: Info) -> Loaded[accounts.User | None]:
+        return info.context.loaders[UserByIdLoader].get(report.reporter_id)
 
 
-@node_type(models.ModerationAction)
+@node_type(audit.ModerationAction)
 @strawberry.type(description="One entry of the audit log: who did what to what, why and when.")
 class ModerationAction(Node):
     action: str = strawberry.field(description=(
@@ -120,12 +134,14 @@ class ModerationAction(Node):
     created_at: datetime = strawberry.field(description="When it was done.")
 
     @strawberry.field(description="Global ID of the object acted on.")
-    def target_id(self) -> strawberry.ID:
-        return _target_id(self.target_kind, self.target_id)  # type: ignore[attr-defined,arg-type]
+    @staticmethod
+    def target_id(action: strawberry.Parent[audit.ModerationAction]) -> strawberry.ID:
+        return _target_id(action.target_kind, action.target_id)
 
     @strawberry.field(graphql_type=User | None, description="Who did it; null when their account is gone.")
-    def actor(self, info: Info) -> Awaitable[Any] | None:
-        actor_id = self.actor_id  # type: ignore[attr-defined]
+    @staticmethod
+    def actor(action: strawberry.Parent[audit.ModerationAction], info: Info) -> Loaded[accounts.User | None]:
+        actor_id = action.actor_id
         return info.context.loaders[UserByIdLoader].get(actor_id) if actor_id else None
 
 
@@ -135,25 +151,28 @@ class ModerationItem:
     # The root object is the queued post itself.
 
     @strawberry.field(graphql_type=Post, description="The queued post.")
-    def post(self) -> Any:
-        return self
+    @staticmethod
+    def post(post: strawberry.Parent[posts.Post]) -> posts.Post:
+        return post
 
     @strawberry.field(description="When the post was written.")
-    def queued_at(self) -> datetime:
-        return self.created_at  # type: ignore[attr-defined]
+    @staticmethod
+    def queued_at(post: strawberry.Parent[posts.Post]) -> datetime:
+        return post.created_at
 
     @strawberry.field(graphql_type=list[Report], description="Open reports on the post and its replies.")
-    def reports(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[OpenReportsByPostIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def reports(post: strawberry.Parent[posts.Post], info: Info) -> Loaded[list[models.Report]]:
+        return info.context.loaders[OpenReportsByPostIdLoader].get(post.pk)
 
     @strawberry.field(description="Why it is queued.")
-    async def kinds(self, info: Info) -> list[QueueKind]:
-        kinds: list[models.QueueKind] = []
-        status = self.status  # type: ignore[attr-defined]
-        if status is PostStatus.PENDING:
-            kinds.append(models.QueueKind.PENDING)
-        if status is PostStatus.SPAM:
-            kinds.append(models.QueueKind.SPAM)
-        if await info.context.loaders[OpenReportsByPostIdLoader].load(self.pk):  # type: ignore[attr-defined]
-            kinds.append(models.QueueKind.REPORTED)
-        return kinds  # type: ignore[return-value]
+    @staticmethod
+    async def kinds(post: strawberry.Parent[posts.Post], info: Info) -> list[QueueKind]:
+        kinds: list[QueueKind] = []
+        if post.status is PostStatus.PENDING:
+            kinds.append(QueueKind.PENDING)
+        if post.status is PostStatus.SPAM:
+            kinds.append(QueueKind.SPAM)
+        if await info.context.loaders[OpenReportsByPostIdLoader].load(post.pk):
+            kinds.append(QueueKind.REPORTED)
+        return kinds

@@ -135,7 +135,7 @@ def _operation_tracing_class() -> type:
         type and how many errors it answered: never its text, variables or results."""
 
         # No span per resolver: not implementing `resolve` keeps fields on the fast path.
-        resolve = SchemaExtension.resolve
+        resolve = SchemaExtension.resolve  # type: ignore[assignment]  # the base no-op, sync on purpose: Strawberry skips it
 
         def on_operation(self) -> Generator[None, None, None]:
             parent = trace.get_current_span()

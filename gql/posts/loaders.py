@@ -1,6 +1,7 @@
-from __future__ import annotations
+"""Batched reads about posts: boards, posts and replies by id, tags, replies a page at a time,
+kudos, counts; and the page hook that fills them for a whole page of posts."""
 
-from typing import Any
+from __future__ import annotations
 
 from tortoise.queryset import QuerySet
 
@@ -10,29 +11,29 @@ from gql.core.loaders import (
     ModelByIdLoader,
     PageRowsByKeyLoader,
     RowsByKeyLoader,
-    ViewerRowByTargetLoader,
+    ViewerMarkByTargetLoader,
     page_filler,
 )
 from models.posts import Board, Kudo, Post, PostStatus, PostTag, Reply
 
 
-class BoardByIdLoader(ModelByIdLoader):
+class BoardByIdLoader(ModelByIdLoader[Board]):
     model = Board
 
 
-class PostByIdLoader(ModelByIdLoader):
+class PostByIdLoader(ModelByIdLoader[Post]):
     model = Post
 
 
-class ReplyByIdLoader(ModelByIdLoader):
+class ReplyByIdLoader(ModelByIdLoader[Reply]):
     model = Reply
 
 
-class TagsByPostIdLoader(RowsByKeyLoader):
+class TagsByPostIdLoader(RowsByKeyLoader[str]):
     key_field = "post_id"
     value_column = "tag__name"
 
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+    def queryset(self, keys: list[int]) -> QuerySet[PostTag]:
         return PostTag.filter(post_id__in=keys).order_by("tag__name")
 
 
@@ -43,17 +44,17 @@ class PublishedReplyCountByPostIdLoader(CounterByIdLoader):
     column = "reply_count"
 
 
-class PublishedRepliesByPostIdLoader(PageRowsByKeyLoader):
+class PublishedRepliesByPostIdLoader(PageRowsByKeyLoader[Reply]):
     """One page of each post's published replies, oldest first (a thread may hold thousands)."""
 
     key_field = "post_id"
     count_loader = PublishedReplyCountByPostIdLoader
 
-    def queryset(self, keys: list[Any]) -> QuerySet[Any]:
+    def queryset(self, keys: list[int]) -> QuerySet[Reply]:
         return Reply.filter(post_id__in=keys, status=PostStatus.PUBLISHED).order_by("created_at", "id")
 
 
-class ViewerKudoByPostIdLoader(ViewerRowByTargetLoader):
+class ViewerKudoByPostIdLoader(ViewerMarkByTargetLoader):
     model = Kudo
     target_field = "post_id"
 

@@ -1,3 +1,5 @@
+"""Posts and boards: the lists and the look-ups by slug."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,7 +9,7 @@ import strawberry
 from gql.core.bounds import column_bounded
 from gql.core.context import Info
 from gql.core.loaders import counted
-from gql.core.relay import Connection, connection
+from gql.core.relay import Connection, Listing, connection
 from gql.posts.loaders import prepare_page
 from gql.posts.types import Board, Post
 from models import lean
@@ -20,14 +22,14 @@ from models.base import get_by_column
 class PostQueries:
     @connection("Posts, newest first. Filters by board slug, tag and author handle; unknown values match nothing, "
                 "a value longer than its column is BAD_USER_INPUT (with the `maximum`).",
-                on_page=prepare_page)
+                on_page=prepare_page, graphql_type=Connection[Post])
     def posts(
         self,
         info: Info,
         board: Annotated[str | None, strawberry.argument(description="A board's slug.")] = None,
         tag: Annotated[str | None, strawberry.argument(description="A tag (case does not matter).")] = None,
         author: Annotated[str | None, strawberry.argument(description="An author's handle (case does not matter).")] = None,
-    ) -> Connection[Post]:
+    ) -> Listing[models.Post]:
         column_bounded(board, "board", models.Board, "slug")
         column_bounded(tag, "tag", models.Tag, "name")
         column_bounded(author, "author", User, "handle")
@@ -45,15 +47,15 @@ class PostQueries:
             # board and a tag together, COUNT stays, over that author's rows only (index
             # posts(author)) or the tag's (index post_tags(tag)).
             size = models.Post.visible_count(info.context.viewer, board, tag_name)
-            return counted(info, rows, size)  # type: ignore[return-value]
-        return rows  # type: ignore[return-value]
+            return counted(info, rows, size)
+        return rows
 
-    @strawberry.field(description="A post by its slug; null when unknown or not visible to you.")
+    @strawberry.field(graphql_type=Post | None, description="A post by its slug; null when unknown or not visible to you.")
     async def post(
         self, info: Info, slug: Annotated[str, strawberry.argument(description="The post's slug.")]
-    ) -> Post | None:
-        return await get_by_column(models.Post.visible_to(info.context.viewer), "slug", slug)  # type: ignore[no-any-return]
+    ) -> models.Post | None:
+        return await get_by_column(models.Post.visible_to(info.context.viewer), "slug", slug)
 
-    @strawberry.field(description="All boards, in the site's order.")
-    async def boards(self) -> list[Board]:
-        return await lean.fetch(models.Board.all())  # type: ignore[return-value]
+    @strawberry.field(graphql_type=list[Board], description="All boards, in the site's order.")
+    async def boards(self) -> list[models.Board]:
+        return await lean.fetch(models.Board.all())

@@ -1,8 +1,8 @@
+"""Boards, posts and replies as GraphQL shows them; each type's root value is its model's row."""
+
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
@@ -10,7 +10,7 @@ from gql.accounts.loaders import UserByIdLoader
 from gql.accounts.types import User
 from gql.core.context import Info
 from gql.core.documented import described_enum
-from gql.core.loaders import rows_of, viewer_row
+from gql.core.loaders import KeyedRows, Loaded, rows_of, viewer_row
 from gql.core.markdown import html_of
 from gql.core.relay import Connection, Node, connection, node_type
 from gql.posts.loaders import (
@@ -20,9 +20,11 @@ from gql.posts.loaders import (
     TagsByPostIdLoader,
     ViewerKudoByPostIdLoader,
 )
+from models import accounts
 from models import posts as models
 
-PostStatus = described_enum(models.PostStatus, "Where a post (or reply) stands in moderation.", {
+PostStatus = models.PostStatus
+described_enum(PostStatus, "Where a post (or reply) stands in moderation.", {
     "PENDING": "Waiting for a moderator's approval (a member's first post); seen by its author and staff.",
     "PUBLISHED": "Seen by everyone.",
     "HIDDEN": "Hidden by a moderator; seen by its author and staff.",
@@ -39,8 +41,9 @@ class Board(Node):
     description: str = strawberry.field(description="What the board is for, as plain text.")
 
     @strawberry.field(graphql_type=int, description="Published posts on the board.")
-    def post_count(self, info: Info) -> Awaitable[int]:
-        return info.context.loaders[PublishedPostCountByBoardIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def post_count(board: strawberry.Parent[models.Board], info: Info) -> Loaded[int]:
+        return info.context.loaders[PublishedPostCountByBoardIdLoader].get(board.pk)
 
 
 @node_type(models.Reply)
@@ -52,8 +55,9 @@ class Reply(Node):
     created_at: datetime = strawberry.field(description="When it was written.")
 
     @strawberry.field(graphql_type=User, description="Who wrote it.")
-    def author(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[UserByIdLoader].get(self.author_id)  # type: ignore[attr-defined]
+    @staticmethod
+    def author(reply: strawberry.Parent[models.Reply], info: Info) -> Loaded[accounts.User | None]:
+        return info.context.loaders[UserByIdLoader].get(reply.author_id)
 
 
 @node_type(models.Post)
@@ -79,28 +83,34 @@ class Post(Node):
     reply_count: int = strawberry.field(description="Published replies in its thread.")
 
     @strawberry.field(graphql_type=User, description="Who wrote it.")
-    def author(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[UserByIdLoader].get(self.author_id)  # type: ignore[attr-defined]
+    @staticmethod
+    def author(post: strawberry.Parent[models.Post], info: Info) -> Loaded[accounts.User | None]:
+        return info.context.loaders[UserByIdLoader].get(post.author_id)
 
     @strawberry.field(graphql_type=User | None, description=(
         "The Star a \"Meet the Stars\" post introduces; null for other posts. Set by staff (`setPostFeaturedStar`)."))
-    def featured_star(self, info: Info) -> Awaitable[Any] | None:
-        star_id = self.featured_star_id  # type: ignore[attr-defined]
+    @staticmethod
+    def featured_star(post: strawberry.Parent[models.Post], info: Info) -> Loaded[accounts.User | None]:
+        star_id = post.featured_star_id
         return None if star_id is None else info.context.loaders[UserByIdLoader].get(star_id)
 
     @strawberry.field(graphql_type=Board, description="The board it is on.")
-    def board(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[BoardByIdLoader].get(self.board_id)  # type: ignore[attr-defined]
+    @staticmethod
+    def board(post: strawberry.Parent[models.Post], info: Info) -> Loaded[models.Board | None]:
+        return info.context.loaders[BoardByIdLoader].get(post.board_id)
 
     @strawberry.field(graphql_type=list[str], description="Its tags (lower case), in alphabetical order.")
-    def tags(self, info: Info) -> Awaitable[list[str]]:
-        return info.context.loaders[TagsByPostIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def tags(post: strawberry.Parent[models.Post], info: Info) -> Loaded[list[str]]:
+        return info.context.loaders[TagsByPostIdLoader].get(post.pk)
 
     @strawberry.field(graphql_type=bool, description="Whether you gave this post kudos (false when anonymous).")
-    def viewer_has_given_kudo(self, info: Info) -> Awaitable[bool]:
-        return viewer_row(info, ViewerKudoByPostIdLoader, self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def viewer_has_given_kudo(post: strawberry.Parent[models.Post], info: Info) -> Loaded[bool]:
+        return viewer_row(info, ViewerKudoByPostIdLoader, post.pk)
 
-    @connection("Published replies, oldest first.")
-    def replies(self, info: Info) -> Connection[Reply]:
+    @connection("Published replies, oldest first.", graphql_type=Connection[Reply])
+    @staticmethod
+    def replies(post: strawberry.Parent[models.Post], info: Info) -> KeyedRows[models.Reply]:
         # One window of the thread: the page's rows only, one statement for the page's posts.
-        return rows_of(info, PublishedRepliesByPostIdLoader, self.pk)  # type: ignore[attr-defined]
+        return rows_of(info, PublishedRepliesByPostIdLoader, post.pk)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import heapq
 import html
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from gql.core.context import Info
 from gql.core.costs import repeated_by
 from gql.core.documented import described_enum, embedded
 from gql.core.errors import BadUserInput
-from gql.core.relay import Connection, SortOrder, Window, connection, int_range, typed_key
+from gql.core.relay import Connection, Edge, SortOrder, Window, connection, int_range, typed_key
 from gql.core.selection import selects
 from gql.faqs.types import Faq
 from gql.issues.types import Issue
@@ -41,7 +42,7 @@ _ID_RANGE = range(max(int_range(kind.model._meta.pk).start for kind in models.KI
 
 
 @strawberry.type(name="SearchResultEdge", description=embedded("One search result in its list, with why it matched."))
-class SearchEdge:
+class SearchEdge(Edge[SearchResult]):
     cursor: str = strawberry.field(description="Where this result sits, for `after`/`before`.")
     node: SearchResult = strawberry.field(description="The FAQ, issue or post found.")
     _row: strawberry.Private[Any]
@@ -80,14 +81,16 @@ def marked_snippet(raw: str, start: str, end: str) -> str:
     return "".join(pieces)
 
 
-def _search_edges(root: strawberry.Parent[Any]) -> list[SearchEdge]:
+def _search_edges(root: strawberry.Parent[Any]) -> list[Edge[SearchResult]]:
     return [SearchEdge(cursor=root._keyset.cursor(row), node=row, _row=row) for row in root._items]
 
 
 @strawberry.type(name="SearchResultConnection", description=embedded("A page of search results."))
 class SearchConnection(Connection[SearchResult]):
-    edges: list[SearchEdge] = strawberry.field(resolver=_search_edges, description="The results of this page, "
-                                               "each with its cursor, `rank` and `snippet`.")
+    # Edges of the connection's type in Python; SearchEdges, with `rank` and `snippet`, in GraphQL.
+    edges: list[Edge[SearchResult]] = strawberry.field(
+        resolver=_search_edges, graphql_type=list[SearchEdge],
+        description="The results of this page, each with its cursor, `rank` and `snippet`.")
 
 
 class SearchSource:
@@ -106,7 +109,8 @@ class SearchSource:
         keys = [typed_key("score", True, int)] if relevance else []
         keys += [typed_key("date", True, datetime), typed_key("id", True, int, allowed=_ID_RANGE),
                  typed_key("kind", True, str)]
-        self.order = SortOrder(keys, nulls_largest=False, read=self._relevance_key if relevance else self._newest_key)
+        self.key: Callable[[Any], tuple[Any, ...]] = self._relevance_key if relevance else self._newest_key
+        self.order = SortOrder(keys, nulls_largest=False, read=self.key)
 
     def sort_order(self) -> SortOrder:
         return self.order
@@ -135,7 +139,7 @@ class SearchSource:
             elif self.total and page.after is None and page.before is None:
                 self.totals[kind] = 0  # no cursor, no row: nothing matches
             found.append(rows)
-        merged = list(heapq.merge(*found, key=self.order.read, reverse=not window.backward))[:window.limit]
+        merged = list(heapq.merge(*found, key=self.key, reverse=not window.backward))[:window.limit]
         return merged[::-1] if window.backward else merged
 
     def _position(self, values: tuple[Any, ...] | None) -> models.Position | None:
@@ -159,19 +163,19 @@ class SearchQueries:
                 "\"double quotes\" for an exact phrase; what is typed is text, never query syntax. Best match "
                 "first unless `orderBy: NEWEST`. At most the newest "
                 f"{models.MAX_MATCHES_PER_KIND} matches of each kind are read, ranked and counted (`totalCount`).",
-                metadata=repeated_by("types", len(models.SearchType)))
+                metadata=repeated_by("types", len(models.SearchType)), graphql_type=SearchConnection)
     def search(
         self,
         info: Info,
         query: Annotated[str, strawberry.argument(description=f"What to look for (1 to {models.QUERY_MAX} characters).")],
-        types: Annotated[list[SearchType] | None, strawberry.argument(
+        types: Annotated[list[models.SearchType] | None, strawberry.argument(
             description="The kinds to look in (all three when absent); each is one search.")] = None,
-        order_by: Annotated[SearchOrder, strawberry.argument(description="The order of results (best match first by default).")]
-        = models.SearchOrder.RELEVANCE,  # type: ignore[assignment]
-    ) -> SearchConnection:
+        order_by: Annotated[models.SearchOrder, strawberry.argument(
+            description="The order of results (best match first by default).")] = models.SearchOrder.RELEVANCE,
+    ) -> SearchSource:
         try:
             text = models.clean_query(query)
         except RuleViolation as refusal:
             raise BadUserInput(str(refusal), argument="query") from None
         search = models.Search(text, list(types or []), info.context.viewer, models.SearchOrder(order_by))
-        return SearchSource(search, snippets=selects(info, "snippet"), total=selects(info, "totalCount"))  # type: ignore[return-value]
+        return SearchSource(search, snippets=selects(info, "snippet"), total=selects(info, "totalCount"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Hashable
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry import Private
@@ -14,13 +14,15 @@ from gql.accounts.types import User
 from gql.core.codes import RequirementCode
 from gql.core.context import Info
 from gql.core.documented import described_enum, embedded
-from gql.core.loaders import Loader
-from gql.core.mutations import require_reader
-from gql.core.relay import Connection, Node, connection, node_type
+from gql.core.loaders import Loaded, Loader
+from gql.core.relay import Connection, Listing, Node, connection, node_type
+from gql.permissions import reading
+from models import accounts
 from models import stars as models
 from models.accounts import Capability
 
-ApplicationStatus = described_enum(models.ApplicationStatus, "Where an application is in review.", {
+ApplicationStatus = models.ApplicationStatus
+described_enum(ApplicationStatus, "Where an application is in review.", {
     "SUBMITTED": "Sent, waiting for a reviewer to claim it.",
     "IN_REVIEW": "A reviewer has claimed it.",
     "APPROVED": "Accepted: the applicant is a Star (role STAR).",
@@ -28,7 +30,8 @@ ApplicationStatus = described_enum(models.ApplicationStatus, "Where an applicati
     "NEEDS_INFO": "The reviewer asks for more (see `reviewNote`): apply again to resubmit it.",
     "WITHDRAWN": "Taken back by the applicant.",
 })
-RequirementStatus = described_enum(models.RequirementStatus, (
+RequirementStatus = models.RequirementStatus
+described_enum(RequirementStatus, (
     "MET or UNMET; CHECKED_ON_APPLY when the requirement depends on a form answer "
     "(dateOfBirth, weeklyMinutes, motivation) that was not given to `starEligibility`: "
     "it is checked when you apply, or now if you pass the answer."), {
@@ -36,19 +39,22 @@ RequirementStatus = described_enum(models.RequirementStatus, (
     "UNMET": "The viewer does not meet it (`detail` says why); applying now would be refused with its code.",
     "CHECKED_ON_APPLY": "Depends on a form answer not given: checked when you apply.",
 })
-Decision = described_enum(models.Decision, "A reviewer's decision on an application.", {
+Decision = models.Decision
+described_enum(Decision, "A reviewer's decision on an application.", {
     "APPROVE": "Accept: the applicant becomes a Star (role STAR).",
     "REJECT": "Decline, saying why in the note.",
     "REQUEST_INFO": "Ask the applicant for more, in the note (status NEEDS_INFO).",
 })
 
 
-class RequirementDescriptionByCodeLoader(Loader):
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+class RequirementDescriptionByCodeLoader(Loader[str, str]):
+    """Each requirement's words, as the program page states them, by its code."""
+
+    async def fetch(self, keys: list[str]) -> Mapping[str, str]:
         rows = await models.EligibilityRequirement.filter(code__in=keys)
         return {row.code: row.description for row in rows}
 
-    def missing(self) -> Any:
+    def missing(self) -> str:
         return ""
 
 
@@ -66,12 +72,14 @@ class StarApplication(Node):
     review_note: str | None = strawberry.field(description="The reviewer's note to the applicant.")
 
     @strawberry.field(graphql_type=User, description="Who applied.")
-    def applicant(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[UserByIdLoader].get(self.user_id)  # type: ignore[attr-defined]
+    @staticmethod
+    def applicant(application: strawberry.Parent[models.StarApplication], info: Info) -> Loaded[accounts.User | None]:
+        return info.context.loaders[UserByIdLoader].get(application.user_id)
 
     @strawberry.field(graphql_type=User | None, description="The reviewer who claimed it; null until claimed.")
-    def reviewer(self, info: Info) -> Awaitable[Any] | None:
-        reviewer_id = self.reviewer_id  # type: ignore[attr-defined]
+    @staticmethod
+    def reviewer(application: strawberry.Parent[models.StarApplication], info: Info) -> Loaded[accounts.User | None]:
+        reviewer_id = application.reviewer_id
         return info.context.loaders[UserByIdLoader].get(reviewer_id) if reviewer_id else None
 
 
@@ -122,22 +130,22 @@ async def star_eligibility(
     checks = await models.check_eligibility(viewer, info.context.settings.eligibility_policy, answers)
     descriptions = await info.context.loaders[RequirementDescriptionByCodeLoader].load_many([c.code for c in checks])
     return StarEligibility(requirements=[
-        EligibilityCheck(code=c.code, status=c.status, detail=c.detail, _description=text)  # type: ignore[arg-type]
-        for c, text in zip(checks, descriptions)
+        EligibilityCheck(code=c.code, status=c.status, detail=c.detail, _description=text)
+        for c, text in zip(checks, descriptions, strict=True)
     ])
 
 
 @strawberry.type
 class StarApplicationQueries:
-    @connection("Applications to review, oldest first (reviewers only).")
+    @connection("Applications to review, oldest first (reviewers only).", graphql_type=Connection[StarApplication],
+                permission_classes=[reading(Capability.REVIEW_STAR_APPLICATIONS)])
     def star_applications(
         self,
         info: Info,
         status: Annotated[list[ApplicationStatus] | None, strawberry.argument(description=(
             "Only applications in these statuses; every status when omitted."))] = None,
-    ) -> Connection[StarApplication]:
-        require_reader(info, Capability.REVIEW_STAR_APPLICATIONS)
+    ) -> Listing[models.StarApplication]:
         queryset = models.StarApplication.all().order_by("submitted_at", "id")
         if status:
             queryset = queryset.filter(status__in=status)
-        return queryset  # type: ignore[return-value]
+        return queryset

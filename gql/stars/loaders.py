@@ -1,33 +1,39 @@
+"""Batched reads of the Stars program's lists (requirements, perks, values)."""
+
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Mapping
+from typing import TypeVar
+
+from tortoise.models import Model
 
 from gql.core.loaders import Loader
 from models import lean
 from models.stars import EligibilityRequirement, Perk, ProgramValue
 
-# The program's lists are a handful of rows each: one query each, keyed by the program row.
+M = TypeVar("M", bound=Model)
 
 
-class _ProgramListLoader(Loader):
-    model: Any
+class _ProgramListLoader(Loader[int, list[M]]):
+    """One of the program's lists by the program's id: a handful of rows, one query."""
 
-    async def fetch(self, keys: list[Any]) -> dict[Hashable, Any]:
+    model: type[M]
+
+    async def fetch(self, keys: list[int]) -> Mapping[int, list[M]]:
         rows = await lean.fetch(self.model.all())
         return {key: rows for key in keys}
 
-    def missing(self) -> Any:
+    def missing(self) -> list[M]:
         return []
 
 
-class EligibilityByProgramIdLoader(_ProgramListLoader):
+class EligibilityByProgramIdLoader(_ProgramListLoader[EligibilityRequirement]):
     model = EligibilityRequirement
 
 
-class PerksByProgramIdLoader(_ProgramListLoader):
+class PerksByProgramIdLoader(_ProgramListLoader[Perk]):
     model = Perk
 
 
-class ValuesByProgramIdLoader(_ProgramListLoader):
+class ValuesByProgramIdLoader(_ProgramListLoader[ProgramValue]):
     model = ProgramValue

@@ -1,15 +1,14 @@
-from __future__ import annotations
+"""The Stars program page as GraphQL shows it: the program, its lists and its blog are rows."""
 
-from collections.abc import Awaitable
-from typing import Any
+from __future__ import annotations
 
 import strawberry
 
 from gql.core.codes import RequirementCode
 from gql.core.context import Info
 from gql.core.documented import described_enum, embedded
-from gql.core.loaders import counted
-from gql.core.relay import Connection, connection
+from gql.core.loaders import Loaded, counted
+from gql.core.relay import Connection, Listing, connection
 from gql.posts.loaders import prepare_page
 from gql.posts.types import Post
 from gql.stars.loaders import EligibilityByProgramIdLoader, PerksByProgramIdLoader, ValuesByProgramIdLoader
@@ -29,7 +28,8 @@ class Perk:
     title: str = strawberry.field(description="The perk, in a few words.")
 
 
-Icon = described_enum(stars_models.ProgramIcon, (
+Icon = stars_models.ProgramIcon
+described_enum(Icon, (
     "The icon a program value is drawn with. The whole set, one per value on the program page: RESPECT "
     "(Respect), INCLUSION (Inclusion), SUPPORT (Support), TEAMWORK (Teamwork), FUN (Fun), RESPONSIBILITY "
     "(Responsibility). The API names the icon; the frontend ships the drawing of each, and a new value comes "
@@ -61,19 +61,25 @@ class StarsProgram:
         "Whether `applyToStarsProgram` takes applications now; when false, APPLICATIONS_OPEN is an unmet requirement."))
 
     @strawberry.field(graphql_type=list[EligibilityRequirement], description="The requirements, in the page's order.")
-    def eligibility(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[EligibilityByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def eligibility(program: strawberry.Parent[stars_models.StarsProgram],
+                    info: Info) -> Loaded[list[stars_models.EligibilityRequirement]]:
+        return info.context.loaders[EligibilityByProgramIdLoader].get(program.pk)
 
     @strawberry.field(graphql_type=list[Perk], description="What Stars get, in the page's order.")
-    def perks(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[PerksByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def perks(program: strawberry.Parent[stars_models.StarsProgram], info: Info) -> Loaded[list[stars_models.Perk]]:
+        return info.context.loaders[PerksByProgramIdLoader].get(program.pk)
 
     @strawberry.field(graphql_type=list[ProgramValue], description="What the program stands for, in the page's order.")
-    def values(self, info: Info) -> Awaitable[Any]:
-        return info.context.loaders[ValuesByProgramIdLoader].get(self.pk)  # type: ignore[attr-defined]
+    @staticmethod
+    def values(program: strawberry.Parent[stars_models.StarsProgram],
+               info: Info) -> Loaded[list[stars_models.ProgramValue]]:
+        return info.context.loaders[ValuesByProgramIdLoader].get(program.pk)
 
-    @connection('"Meet the Stars": the Stars blog, newest first.', on_page=prepare_page)
-    def blog_posts(self, info: Info) -> Connection[Post]:
+    @connection('"Meet the Stars": the Stars blog, newest first.', on_page=prepare_page, graphql_type=Connection[Post])
+    @staticmethod
+    def blog_posts(info: Info) -> Listing[post_models.Post]:
         queryset = post_models.Post.visible_to(info.context.viewer).filter(board__slug=stars_models.STARS_BLOG)
         size = post_models.Post.visible_count(info.context.viewer, stars_models.STARS_BLOG)
-        return counted(info, queryset.order_by("-published_at", "-id"), size)  # type: ignore[return-value]
+        return counted(info, queryset.order_by("-published_at", "-id"), size)

@@ -1,3 +1,5 @@
+"""The `communityStats` root field."""
+
 from __future__ import annotations
 
 import strawberry

@@ -19,9 +19,9 @@ from gql.core.context import Info
 from gql.core.costs import sized_by
 from gql.core.documented import embedded
 from gql.core.errors import BadUserInput
-from gql.core.mutations import require_reader
 from gql.core.selection import selects
 from gql.issues.types import IssueStatus
+from gql.permissions import reading
 from gql.posts.types import PostStatus
 from gql.stars.applications import ApplicationStatus
 from models import stats as models
@@ -115,7 +115,7 @@ class CommunityStats:
     @strawberry.field(description="Accounts by role, every role listed (zero included), lowest role first.")
     async def members_by_role(self) -> list[RoleCount]:
         by_role = await self._shared(models.members_by_role)
-        return [RoleCount(role=role, count=n) for role, n in by_role.items()]  # type: ignore[arg-type]
+        return [RoleCount(role=role, count=n) for role, n in by_role.items()]
 
     star_count = _figure(models.members_by_role, itemgetter(Role.STAR), "Members of the Stars program (the STAR role).")
     published_post_count = _figure(models.posts_by_status, itemgetter(PostStatus.PUBLISHED),
@@ -123,9 +123,9 @@ class CommunityStats:
 
     @strawberry.field(description="Posts in every moderation status (zero included). Moderation-internal: how "
                                   "many posts wait, are hidden, rejected or spam tells of moderators' workload "
-                                  "and of abuse, and readers cannot see those posts either." + _MODERATORS_ONLY)
+                                  "and of abuse, and readers cannot see those posts either." + _MODERATORS_ONLY,
+                      permission_classes=[reading(Capability.MODERATE)])
     async def posts_by_status(self, info: Info) -> list[Count[PostStatus]] | None:
-        require_reader(info, Capability.MODERATE)
         return _counts(await self._shared(models.posts_by_status))
 
     reply_count = _figure(models.reply_count, int, "Published replies.")
@@ -143,9 +143,9 @@ class CommunityStats:
                                     '"Not helpful" ratings of the published FAQs, summed.')
 
     @strawberry.field(description="Stars program applications in every status (zero included): the review "
-                                  "queue, which only reviewers see." + _MODERATORS_ONLY)
+                                  "queue, which only reviewers see." + _MODERATORS_ONLY,
+                      permission_classes=[reading(Capability.MODERATE)])
     async def star_applications_by_status(self, info: Info) -> list[Count[ApplicationStatus]] | None:
-        require_reader(info, Capability.MODERATE)
         return _counts(await self._shared(models.applications_by_status))
 
     @strawberry.field(graphql_type=list[DailyActivity], metadata=sized_by("days"),

@@ -1,3 +1,5 @@
+"""The Help Wizard, from its first step or any step by ID."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -20,13 +22,13 @@ class WizardQueries:
         first = await lean.first(models.WizardStep.filter(is_first=True))
         if first is None:
             raise NotFound("The Help Wizard has no first step yet")
-        return HelpWizard(first_step=first)  # type: ignore[arg-type]
+        return HelpWizard(first_step=first)
 
-    @strawberry.field(description=(
+    @strawberry.field(graphql_type=WizardStep | None, description=(
         "A wizard step by its ID; null when no step has it. Like every ID argument of ours, an ID of another "
         "type is NOT_FOUND and a malformed one BAD_USER_INPUT."))
     async def wizard_step(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A WizardStep's ID.")]
-    ) -> WizardStep | None:
+    ) -> models.WizardStep | None:
         pk = pk_of(id, "WizardStep")
-        return await info.context.loaders[WizardStepByIdLoader].load(pk)  # type: ignore[return-value]
+        return await info.context.loaders[WizardStepByIdLoader].load(pk)

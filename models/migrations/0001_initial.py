@@ -6,9 +6,10 @@ from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 from models.accounts import Role, TokenScope
+from models.audit import TargetKind
 from models.faqs import FaqStatus
 from models.issues import IssueStatus, Platform
-from models.moderation import ReportReason, ReportStatus, TargetKind
+from models.moderation import ReportReason, ReportStatus
 from models.posts import PostStatus
 from models.stars import ApplicationStatus
 

@@ -8,6 +8,8 @@ commits, so no row can slip between the triggers and the counts.
 
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 from models.counted import CountedTable, Counter, create_triggers_sql, drop_triggers_sql, recount
 
@@ -30,20 +32,20 @@ COUNTED = (
 )
 
 
-async def _run(schema_editor, statements: list[str]) -> None:
+async def _run(schema_editor: BaseSchemaEditor, statements: list[str]) -> None:
     for statement in statements:
         # One statement each. The SQLite editor would split a trigger's body at its semicolons
         # (it runs scripts statement by statement, to stay inside the migration's transaction).
         await schema_editor.client.execute_query(statement)
 
 
-async def create_counters(apps, schema_editor) -> None:
+async def create_counters(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await _run(schema_editor, create_triggers_sql(schema_editor.client.capabilities.dialect, COUNTED))
     # The rows already there; from here on the triggers count.
     await recount(schema_editor.client, specs=COUNTED)
 
 
-async def drop_counters(apps, schema_editor) -> None:
+async def drop_counters(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await _run(schema_editor, drop_triggers_sql(schema_editor.client.capabilities.dialect, COUNTED))
 
 

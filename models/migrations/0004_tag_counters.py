@@ -13,6 +13,8 @@ so no row can slip between the triggers and the counts.
 
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 CREATE = {
     "sqlite": [
@@ -124,18 +126,18 @@ RECOUNT = [
 ]
 
 
-async def _run(schema_editor, statements: list[str]) -> None:
+async def _run(schema_editor: BaseSchemaEditor, statements: list[str]) -> None:
     for statement in statements:
         # One statement each: the SQLite editor would split a trigger's body at its semicolons.
         await schema_editor.client.execute_query(statement)
 
 
-async def create_tag_counters(apps, schema_editor) -> None:
+async def create_tag_counters(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await _run(schema_editor, CREATE[schema_editor.client.capabilities.dialect])
     await _run(schema_editor, RECOUNT)
 
 
-async def drop_tag_counters(apps, schema_editor) -> None:
+async def drop_tag_counters(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await _run(schema_editor, DROP[schema_editor.client.capabilities.dialect])
 
 

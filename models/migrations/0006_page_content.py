@@ -17,6 +17,8 @@ triggers stay (tests/test_counters.py checks the migrated database has them all)
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 from models.stars import ProgramIcon
 
@@ -34,7 +36,7 @@ ANNOUNCEMENT_LINKS = {
 }
 
 
-async def fill_seeded_content(apps, schema_editor) -> None:
+async def fill_seeded_content(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     client = schema_editor.client
     postgres = client.capabilities.dialect == "postgres"
     a, b, c = ("$1", "$2", "$3") if postgres else ("?", "?", "?")
@@ -48,7 +50,7 @@ async def fill_seeded_content(apps, schema_editor) -> None:
             [url, label, title])
 
 
-async def nothing_to_undo(apps, schema_editor) -> None:
+async def nothing_to_undo(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     """Reversing the AddFields drops what `fill_seeded_content` wrote."""
 
 

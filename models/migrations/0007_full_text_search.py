@@ -22,7 +22,10 @@ step made, except the `unaccent` extension (other code may use it; harmless when
 import logging
 
 from tortoise import migrations
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 # Indexed table -> (title column, body column). models/search.py reads the same names.
 INDEXED = {"faqs": ("title", "body"), "issues": ("title", "description"), "posts": ("title", "body")}
@@ -31,7 +34,7 @@ CONFIGURATION = "search_english"
 log = logging.getLogger(__name__)
 
 
-async def create_indexes(apps, schema_editor) -> None:
+async def create_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     client = schema_editor.client
     if client.capabilities.dialect == "postgres":
         statements = await _postgres_forward(client)
@@ -41,7 +44,7 @@ async def create_indexes(apps, schema_editor) -> None:
         await client.execute_script(statement)
 
 
-async def drop_indexes(apps, schema_editor) -> None:
+async def drop_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     client = schema_editor.client
     if client.capabilities.dialect == "postgres":
         statements = [f'ALTER TABLE "{table}" DROP COLUMN IF EXISTS "search_vector"' for table in INDEXED]
@@ -54,7 +57,7 @@ async def drop_indexes(apps, schema_editor) -> None:
         await client.execute_script(statement)
 
 
-async def _postgres_forward(client) -> list[str]:
+async def _postgres_forward(client: BaseDBAsyncClient) -> list[str]:
     _, rows = await client.execute_query("SELECT 1 FROM pg_available_extensions WHERE name = 'unaccent'")
     statements = [f"CREATE TEXT SEARCH CONFIGURATION {CONFIGURATION} (COPY = pg_catalog.english)"]
     if rows:
@@ -66,9 +69,9 @@ async def _postgres_forward(client) -> list[str]:
         log.warning("PostgreSQL has no unaccent extension: search will not fold accents")
     for table, (title, body) in INDEXED.items():
         statements += [
-            f'ALTER TABLE "{table}" ADD COLUMN "search_vector" tsvector GENERATED ALWAYS AS ('
-            f"setweight(to_tsvector('{CONFIGURATION}'::regconfig, coalesce(\"{title}\", '')), 'A') || "
-            f"setweight(to_tsvector('{CONFIGURATION}'::regconfig, coalesce(\"{body}\", '')), 'B')) STORED",
+            (f'ALTER TABLE "{table}" ADD COLUMN "search_vector" tsvector GENERATED ALWAYS AS ('
+             f"setweight(to_tsvector('{CONFIGURATION}'::regconfig, coalesce(\"{title}\", '')), 'A') || "
+             f"setweight(to_tsvector('{CONFIGURATION}'::regconfig, coalesce(\"{body}\", '')), 'B')) STORED"),
             f'CREATE INDEX "{table}_search_vector" ON "{table}" USING gin ("search_vector")',
         ]
     return statements
@@ -81,16 +84,16 @@ def _sqlite_forward() -> list[str]:
         new = f"new.id, new.{title}, new.{body}"
         old = f"'delete', old.id, old.{title}, old.{body}"
         statements += [
-            f"CREATE VIRTUAL TABLE \"{index}\" USING fts5({title}, {body}, content='{table}', content_rowid='id', "
-            "tokenize='porter unicode61 remove_diacritics 2')",
-            f'CREATE TRIGGER "{index}_insert" AFTER INSERT ON "{table}" BEGIN '
-            f'INSERT INTO "{index}"(rowid, {title}, {body}) VALUES ({new}); END',
-            f'CREATE TRIGGER "{index}_delete" AFTER DELETE ON "{table}" BEGIN '
-            f'INSERT INTO "{index}"("{index}", rowid, {title}, {body}) VALUES ({old}); END',
+            (f"CREATE VIRTUAL TABLE \"{index}\" USING fts5({title}, {body}, content='{table}', content_rowid='id', "
+             "tokenize='porter unicode61 remove_diacritics 2')"),
+            (f'CREATE TRIGGER "{index}_insert" AFTER INSERT ON "{table}" BEGIN '
+             f'INSERT INTO "{index}"(rowid, {title}, {body}) VALUES ({new}); END'),
+            (f'CREATE TRIGGER "{index}_delete" AFTER DELETE ON "{table}" BEGIN '
+             f'INSERT INTO "{index}"("{index}", rowid, {title}, {body}) VALUES ({old}); END'),
             # Only a change of the text touches the index (a status change does not).
-            f'CREATE TRIGGER "{index}_update" AFTER UPDATE OF {title}, {body} ON "{table}" BEGIN '
-            f'INSERT INTO "{index}"("{index}", rowid, {title}, {body}) VALUES ({old}); '
-            f'INSERT INTO "{index}"(rowid, {title}, {body}) VALUES ({new}); END',
+            (f'CREATE TRIGGER "{index}_update" AFTER UPDATE OF {title}, {body} ON "{table}" BEGIN '
+             f'INSERT INTO "{index}"("{index}", rowid, {title}, {body}) VALUES ({old}); '
+             f'INSERT INTO "{index}"(rowid, {title}, {body}) VALUES ({new}); END'),
             f"INSERT INTO \"{index}\"(\"{index}\") VALUES ('rebuild')",
         ]
     return statements

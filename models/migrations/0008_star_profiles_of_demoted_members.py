@@ -18,13 +18,15 @@ from datetime import UTC, datetime
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 BATCH = 500
 ACTION = "DROP_STAR_PROFILE"
 REASON = "Star profile of a member demoted before change_role removed it (migration 0008)"
 
 
-async def drop_profiles_of_members(apps, schema_editor) -> None:
+async def drop_profiles_of_members(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     client = schema_editor.client
     postgres = client.capabilities.dialect == "postgres"
 
@@ -48,7 +50,7 @@ async def drop_profiles_of_members(apps, schema_editor) -> None:
         after = user_ids[-1]
 
 
-async def nothing_to_undo(apps, schema_editor) -> None:
+async def nothing_to_undo(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     """The deleted profiles cannot be rebuilt; going back leaves them deleted."""
 
 

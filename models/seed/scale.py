@@ -40,15 +40,19 @@ def _title(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 7))).capitalize()
 
 
-async def _bulk(model: type[ModelT], rows: Iterable[ModelT]) -> None:
+async def _bulk(model: type[ModelT], rows: Iterable[ModelT]) -> int:
+    """Insert `rows` in batches of BATCH; how many there were."""
     batch: list[ModelT] = []
+    inserted = 0
     for row in rows:
         batch.append(row)
+        inserted += 1
         if len(batch) == BATCH:
             await _insert(model, batch)
             batch = []
     if batch:
         await _insert(model, batch)
+    return inserted
 
 
 async def _insert(model: type[ModelT], rows: list[ModelT]) -> None:
@@ -87,7 +91,7 @@ async def generate_scale(members: int, seed: int = 1) -> dict[str, int]:
 
     handles = [f"member_{i:06d}" for i in new]
     await _bulk(User, (User(handle=h, display_name=f"Member {i}", created_at=BASE - timedelta(days=_rng(seed, "user", i).randint(1, 2000)))
-                       for i, h in zip(new, handles)))
+                       for i, h in zip(new, handles, strict=True)))
     created["User"] += len(handles)
     user_ids = await _ids(User, "handle", handles)
     all_members = [f"member_{i:06d}" for i in range(members)]
@@ -115,7 +119,7 @@ async def generate_scale(members: int, seed: int = 1) -> dict[str, int]:
     post_ids = await _ids(Post, "slug", list(extras))
 
     def tags() -> Iterable[PostTag]:
-        for slug, pk in post_ids.items():
+        for pk in post_ids.values():
             for tag in _rng(seed, "tags", pk).sample(tag_ids, 2):
                 yield PostTag(post_id=pk, tag_id=tag)
 
@@ -130,10 +134,9 @@ async def generate_scale(members: int, seed: int = 1) -> dict[str, int]:
                 yield Reply(post_id=post_ids[slug], author_id=member_ids[handle], body=f"Reply {n} to {slug}",
                             status=PostStatus.PUBLISHED, created_at=BASE + timedelta(days=700, minutes=n))
 
-    for model, rows in ((PostTag, tags()), (Kudo, kudos()), (Reply, replies())):
-        rows = list(rows)
-        await _bulk(model, rows)
-        created[model.__name__] += len(rows)
+    created["PostTag"] += await _bulk(PostTag, tags())
+    created["Kudo"] += await _bulk(Kudo, kudos())
+    created["Reply"] += await _bulk(Reply, replies())
 
     await _faqs(seed, existing, members, created)
     await _issues(seed, existing, members, all_members, member_ids, created)

@@ -1,0 +1,1 @@
+"""Who is asking: the `viewer` root field and the Viewer type, above the domains it shows."""
