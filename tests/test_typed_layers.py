@@ -8,11 +8,14 @@ import inspect
 from collections.abc import Iterator
 
 import pytest
+from graphql import GraphQLObjectType, get_named_type
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import get_object_definition
 
-import gql.schema  # noqa: F401 - imports every type and loader of the schema
-from gql.core.loaders import Loader
-from gql.core.relay import Node
+from gql.core.loaders import Loader, PageFiller, page_filler
+from gql.core.relay import ConnectionExtension, Node
+from gql.schema import build_schema
+from gql.settings import Settings
 from tests.test_layers import cycles, graph
 
 # The packages of gql/ that hold a domain's API (and the viewer, which shows several of them).
@@ -95,3 +98,36 @@ def _node_classes() -> Iterator[type]:
             seen.add(cls)
             pending.extend(cls.__subclasses__())
             yield cls
+
+
+def _page_fillers() -> Iterator[tuple[str, PageFiller, GraphQLObjectType]]:
+    """Every connection field's PageFiller, with the GraphQL type of the nodes it fills."""
+    schema = build_schema(Settings())
+    for named in schema._schema.type_map.values():
+        definition = (named.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if not isinstance(named, GraphQLObjectType) or definition is None:
+            continue
+        for field in definition.fields:
+            for extension in field.extensions:
+                if isinstance(extension, ConnectionExtension) and isinstance(extension.on_page, PageFiller):
+                    connection_type = get_named_type(named.fields[schema.config.name_converter.get_graphql_name(field)].type)
+                    assert isinstance(connection_type, GraphQLObjectType)
+                    node_type = get_named_type(connection_type.fields["nodes"].type)
+                    assert isinstance(node_type, GraphQLObjectType)
+                    yield f"{named.name}.{field.python_name}", extension.on_page, node_type
+
+
+@pytest.mark.only_on("sqlite")
+def test_every_page_filler_key_names_a_field_of_the_nodes_it_fills() -> None:
+    fillers = list(_page_fillers())
+    assert {node_type.name for _, _, node_type in fillers} >= {"Post", "Issue", "Faq", "User"}
+    unknown = [f"{where}: {key} is no field of {node_type.name}"
+               for where, filler, node_type in fillers for key in filler.fields if key not in node_type.fields]
+    assert unknown == []
+
+
+@pytest.mark.only_on("sqlite")
+def test_a_page_filler_key_naming_no_field_is_found() -> None:
+    _, filler, node_type = next(found for found in _page_fillers() if found[2].name == "Faq")
+    misspelt = page_filler(categroy=filler.fields["category"])
+    assert [key for key in misspelt.fields if key not in node_type.fields] == ["categroy"]

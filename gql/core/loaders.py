@@ -15,6 +15,7 @@ import asyncio
 import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
 
 from aiodataloader import DataLoader
@@ -382,16 +383,18 @@ class Loaders:
         return instance  # type: ignore[return-value]  # each class's slot holds an instance of that class
 
 
-PageHook = Callable[[Any, list[Any]], Awaitable[None]]
-
-
-def page_filler(**fields: tuple[type[Loader[Any, Any]], str]) -> PageHook:
+@dataclass(frozen=True)
+class PageFiller:
     """An `on_page` hook: for each field the query selects, load its values for the whole page
     at once (the same one statement its loader would issue), so each row then resolves it
-    synchronously. `fields` maps a GraphQL field name to (loader, row attribute holding the key)."""
+    synchronously. `fields` maps a GraphQL field name of the page's node type to (loader, row
+    attribute holding the key): a name that is no field would never be selected, and its loads
+    silently never made (tests/test_typed_layers.py holds every key to a field)."""
 
-    async def fill(info: LoaderInfo, rows: list[Any]) -> None:
-        for name, (loader_class, attribute) in fields.items():
+    fields: Mapping[str, tuple[type[Loader[Any, Any]], str]]
+
+    async def __call__(self, info: LoaderInfo, rows: list[Any]) -> None:
+        for name, (loader_class, attribute) in self.fields.items():
             if not rows or not selects(info, name):
                 continue
             keys = list({getattr(row, attribute): None for row in rows})
@@ -400,7 +403,10 @@ def page_filler(**fields: tuple[type[Loader[Any, Any]], str]) -> PageHook:
             else:
                 await info.context.loaders[loader_class].fill(keys)
 
-    return fill
+
+def page_filler(**fields: tuple[type[Loader[Any, Any]], str]) -> PageFiller:
+    """The `on_page` hook filling `fields` (GraphQL field name: (loader, key attribute)) for a page."""
+    return PageFiller(fields)
 
 
 async def _fill_pages(info: LoaderInfo, name: str, loader_class: type[PageRowsByKeyLoader[Any]],
