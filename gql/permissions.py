@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
+from graphql import OperationType
 from strawberry.permission import BasePermission
 
 from gql.core.context import Context, Info
@@ -30,6 +31,7 @@ from models.accounts import ROLE_CAPABILITIES, AccessToken, Capability, User, us
 
 # Far more than a token needs (`cht_` + 43 characters); longer headers are refused unread.
 MAX_AUTHORIZATION_CHARS = 200
+MALFORMED = "Malformed Authorization header: send `Authorization: Bearer <token>`"
 
 
 class CredentialsRefused(Exception):
@@ -55,8 +57,7 @@ def bearer_token(header: str | None) -> str | None:
     scheme, _, value = header.strip().partition(" ")
     token = value.strip()
     if len(header) > MAX_AUTHORIZATION_CHARS or scheme.lower() != "bearer" or not token or " " in token:
-        raise CredentialsRefused("Malformed Authorization header: send `Authorization: Bearer <token>`",
-                                 malformed=True)
+        raise CredentialsRefused(MALFORMED, malformed=True)
     return token
 
 
@@ -65,8 +66,7 @@ async def authenticate(context: Context, authorization: object) -> None:
     WebSocket: its `connection_init` payload): anonymous without one; CredentialsRefused for anything
     but a live bearer token, a value that is not even a string (a JSON payload's) included."""
     if authorization is not None and not isinstance(authorization, str):
-        raise CredentialsRefused("Malformed Authorization header: send `Authorization: Bearer <token>`",
-                                 malformed=True)
+        raise CredentialsRefused(MALFORMED, malformed=True)
     token = bearer_token(authorization)
     if token is None:
         return
@@ -140,8 +140,12 @@ class Permission(BasePermission):
     def check(self, info: Info, arguments: dict[str, Any]) -> User:
         """The viewer allowed, given the field's (converted) arguments; raises when refused."""
 
+    # Whether `check` reads the field's arguments. A subscription's rules are checked by
+    # `deliveries`, which has no arguments to give: they must not (tests/test_declared_permissions.py).
+    reads_arguments: ClassVar[bool] = False
+
     def has_permission(self, source: Any, info: Info, **arguments: Any) -> bool:
-        if info._field.is_subscription:
+        if info.operation.operation is OperationType.SUBSCRIPTION and info.path.prev is None:
             # Checked by `deliveries` inside the stream, as it starts and before each event: a
             # refusal is then the stream's `next` with the error, as a lost right later is.
             return True
@@ -189,6 +193,7 @@ def _capable(capability: Capability, *, reads: bool) -> type[Capable]:
 
 
 def declared(info: Info) -> list[Permission]:
-    """The rules declared on the field being resolved: what a subscription checks again per event.
-    (`Info._field` is the field Strawberry resolves; it offers no public accessor.)"""
-    return [permission() for permission in info._field.permission_classes if issubclass(permission, Permission)]
+    """The rules declared on the field being resolved: what a subscription checks again per event."""
+    field = info.schema.get_field_for_type(field_name=info.field_name, type_name=info.path.typename or "")
+    classes = field.permission_classes if field is not None else []
+    return [permission() for permission in classes if issubclass(permission, Permission)]

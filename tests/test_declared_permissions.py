@@ -8,6 +8,7 @@ matrix does not name fails here, before it can ship untested. Subscriptions are 
 
 from __future__ import annotations
 
+import inspect
 import re
 from functools import cache
 
@@ -92,3 +93,18 @@ async def test_a_guarded_connection_checks_its_page_arguments_first(client: Grap
     """As when the check sat in the resolver: a bad page argument is BAD_USER_INPUT for anyone."""
     errors = (await client.post(query)).json()["errors"]
     assert [error["extensions"]["code"] for error in errors] == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.only_on("sqlite")
+def test_each_guarded_subscription_streams_through_deliveries_with_rules_it_can_check() -> None:
+    """A subscription's declared rules run only inside `deliveries` (as the stream starts and before
+    each event), which has no arguments to give them: a subscription that streamed otherwise, or a
+    rule that read its arguments, would go unguarded or fail."""
+    guarded = {name: rules for (typename, name), rules in guarded_fields().items() if typename == "Subscription"}
+    assert guarded
+    subscription = schema().subscription_type
+    assert subscription is not None
+    for name, rules in guarded.items():
+        resolver = subscription.fields[name].extensions["strawberry-definition"].base_resolver.wrapped_func
+        assert "deliveries(info" in inspect.getsource(resolver), name
+        assert [rule.__name__ for rule in rules if rule.reads_arguments] == [], name

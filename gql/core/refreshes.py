@@ -9,8 +9,9 @@ with the request's Context, which is the Viewer's root value (gql/viewer/types.p
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
-from strawberry.types.lazy_type import LazyType
 
 from gql.core.context import Context, Info
 
@@ -20,8 +21,9 @@ class RefreshesViewer:
     """A payload part: the viewer as the mutation left them, read after its commit, so a form
     refreshes what it shows (eligibility, applications, tokens) in the same round trip."""
 
-    # The Viewer type, named for Strawberry to import when it builds the schema.
-    @strawberry.field(graphql_type=LazyType("Viewer", "gql.viewer.types"), description=(
+    # The Viewer type, named for Strawberry to import when it builds the schema (the one lazy
+    # reference of gql/: tests/test_layers.py lists it).
+    @strawberry.field(graphql_type=Annotated["Viewer", strawberry.lazy("gql.viewer.types")], description=(  # noqa: F821  (a name of that module)
         "The viewer after this mutation (after its refusal too): re-read `starEligibility`, `starApplications` "
         "or `tokens` here instead of a second request."))
     def viewer(self, info: Info) -> Context:

@@ -92,6 +92,8 @@ _REPORTABLE = {"Post": audit.TargetKind.POST, "Reply": audit.TargetKind.REPLY}
 class ModeratingThePost(Permission):
     """To act on a post: the capability its action needs (Stars may mark spam; every other action is for moderators)."""
 
+    reads_arguments = True
+
     def check(self, info: Info, arguments: dict[str, Any]) -> accounts.User:
         input: ModeratePostInput = arguments["input"]
         return require_viewer(info, rules.capability_for(input.action))
