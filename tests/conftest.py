@@ -10,9 +10,9 @@ skips with the reason in the summary, or fails when REQUIRE_POSTGRES=1 (CI).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import AsyncIterator
 
 import httpx
 import pytest

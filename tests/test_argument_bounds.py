@@ -249,9 +249,9 @@ def string_arguments() -> list[tuple[str, str, str, bool]]:
         for field_name, field in graphql_type.fields.items():
             for argument_name, argument in field.args.items():
                 named = get_named_type(argument.type)
-                if (isinstance(named, GraphQLScalarType) and named.name == "String" and argument_name not in ELSEWHERE
-                        and (type_name, field_name) != SEARCH):
-                    found.append((type_name, field_name, argument_name, is_non_null_type(argument.type)))
+                if isinstance(named, GraphQLScalarType) and named.name == "String" and argument_name not in ELSEWHERE:
+                    if (type_name, field_name) != SEARCH:
+                        found.append((type_name, field_name, argument_name, is_non_null_type(argument.type)))
     return found
 
 

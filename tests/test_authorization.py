@@ -6,9 +6,8 @@ so a change there that widens or narrows access fails this test.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, Awaitable, Callable, NamedTuple
 
 import pytest
 import pytest_asyncio
@@ -17,8 +16,8 @@ from tortoise.models import Model
 from gql.core.relay import from_global_id, global_id_of, to_global_id
 from models import faqs, issues, moderation, posts
 from models.accounts import AccessToken, Role, TokenScope, User, hash_token
-from models.audit import TargetKind
 from models.faqs import FaqRating, FaqStatus
+from models.audit import TargetKind
 from models.moderation import ReportReason
 from models.posts import Board, Post, PostStatus
 from tests.factories import make_application, make_board, make_faq, make_issue, make_post, make_user, token_for

@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator
 
 import orjson
 import pytest
@@ -194,10 +194,10 @@ WRONG_TYPES: list[tuple[str, str, list[Any]]] = [
     ("String", "query($v: String!) { search(query: $v) { totalCount } }", [1, True, 1.5, {}, ["a"], None]),
     ("Int", INT_VARIABLE, ["1", 1.5, True, {}, [1, 2]]),
     ("Boolean", "query($v: Boolean!) { __typename @include(if: $v) }", ["true", 0, 1, {}, [True], None]),
-    ("Date", ("mutation($v: Date!) { applyToStarsProgram(input: {dateOfBirth: $v, motivation: \"\", weeklyMinutes: 1})"
-             " { userErrors { code } } }"), [19900101, True, {}, ["1990-01-01"], "not a date", ""]),
-    ("DateTime", ("mutation($v: DateTime!) { createAnnouncement(input: {title: \"t\", body: \"b\", publishedAt: $v})"
-                 " { userErrors { code } } }"), [1700000000, True, {}, "yesterday", ""]),
+    ("Date", "mutation($v: Date!) { applyToStarsProgram(input: {dateOfBirth: $v, motivation: \"\", weeklyMinutes: 1})"
+             " { userErrors { code } } }", [19900101, True, {}, ["1990-01-01"], "not a date", ""]),
+    ("DateTime", "mutation($v: DateTime!) { createAnnouncement(input: {title: \"t\", body: \"b\", publishedAt: $v})"
+                 " { userErrors { code } } }", [1700000000, True, {}, "yesterday", ""]),
     ("enum", "query($v: [SearchType!]) { search(query: \"a\", types: $v) { totalCount } }",
      ["post", "BOGUS", 1, {}, [None]]),
     ("input object", CREATE_POST, ["a post", 1, [], True, {"board": "general"}, {"unknown": 1, **post_input()}]),
@@ -415,10 +415,10 @@ async def test_wildcards_in_filters_match_themselves(text: str, module_client: G
 # --- Time zones: accepted, each stored as the UTC moment it names -----------------------------------
 
 TIME_ZONES = [
-    ("Z", "2030-06-01T12:00:00Z", datetime(2030, 6, 1, 12, tzinfo=UTC)),
-    ("no offset", "2030-06-01T12:00:00", datetime(2030, 6, 1, 12, tzinfo=UTC)),  # UTC, as the scalar says
-    ("+14:00", "2030-06-01T12:00:00+14:00", datetime(2030, 5, 31, 22, tzinfo=UTC)),
-    ("-12:00", "2030-06-01T12:00:00-12:00", datetime(2030, 6, 2, 0, tzinfo=UTC)),
+    ("Z", "2030-06-01T12:00:00Z", datetime(2030, 6, 1, 12, tzinfo=timezone.utc)),
+    ("no offset", "2030-06-01T12:00:00", datetime(2030, 6, 1, 12, tzinfo=timezone.utc)),  # UTC, as the scalar says
+    ("+14:00", "2030-06-01T12:00:00+14:00", datetime(2030, 5, 31, 22, tzinfo=timezone.utc)),
+    ("-12:00", "2030-06-01T12:00:00-12:00", datetime(2030, 6, 2, 0, tzinfo=timezone.utc)),
 ]
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import pytest_asyncio

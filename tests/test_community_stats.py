@@ -4,7 +4,7 @@ fixed number of statements whatever `days` asks."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -44,7 +44,7 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 
 def noon(days_ago: int) -> datetime:
-    return datetime.combine(utcnow().date() - timedelta(days=days_ago), time(12), tzinfo=UTC)
+    return datetime.combine(utcnow().date() - timedelta(days=days_ago), time(12), tzinfo=timezone.utc)
 
 
 async def moderator_token(scope: TokenScope = TokenScope.FULL) -> str:
@@ -104,7 +104,7 @@ async def test_figures_count_exactly_the_rows_created(client: GraphQLClient) -> 
 
 async def expected_series(first_day: date, days: int) -> list[dict[str, Any]]:
     """The per-day figures computed here in Python from the rows, independently of the API."""
-    since = datetime.combine(first_day, time.min, tzinfo=UTC)
+    since = datetime.combine(first_day, time.min, tzinfo=timezone.utc)
     moments = {
         "newMembers": await User.filter(created_at__gte=since).values_list("created_at", flat=True),
         "newPosts": await Post.filter(status=PostStatus.PUBLISHED, published_at__gte=since).values_list("published_at", flat=True),
@@ -112,7 +112,7 @@ async def expected_series(first_day: date, days: int) -> list[dict[str, Any]]:
         "kudos": await Kudo.filter(created_at__gte=since).values_list("created_at", flat=True),
         "affectedMarks": await IssueAffected.filter(created_at__gte=since).values_list("created_at", flat=True),
     }
-    days_of = {name: [m.astimezone(UTC).date() for m in found] for name, found in moments.items()}
+    days_of = {name: [m.astimezone(timezone.utc).date() for m in found] for name, found in moments.items()}
     return [
         {"date": day.isoformat(), **{name: days_of[name].count(day) for name in SERIES}}
         for day in (first_day + timedelta(days=n) for n in range(days))
@@ -126,7 +126,7 @@ async def test_daily_series_is_zero_filled_oldest_first_and_exact(client: GraphQ
 
     today = utcnow().date()
     first_day = today - timedelta(days=9)
-    window_start = datetime.combine(first_day, time.min, tzinfo=UTC)
+    window_start = datetime.combine(first_day, time.min, tzinfo=timezone.utc)
     author = await make_user("stats_daily")
     reader = await make_user("stats_reader")
     await User.filter(id=author.pk).update(created_at=noon(3))

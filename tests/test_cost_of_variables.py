@@ -4,8 +4,8 @@ login-attempt budget reads handles the same way, so a handle in a variable defau
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 import httpx
 import pytest

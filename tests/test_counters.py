@@ -10,9 +10,8 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Sequence
 
 import pytest
 import pytest_asyncio
@@ -94,8 +93,8 @@ async def answered(client: GraphQLClient, token: str | None, boards: list[str], 
         "starsProgram { blogPosts { totalCount } }",
         "faqCategories { slug faqCount }",
         "boards { slug postCount }",
-        ("communityStats { memberCount starCount publishedPostCount replyCount membersByRole { role count }"
-        " issuesByStatus { status count } }"),
+        "communityStats { memberCount starCount publishedPostCount replyCount membersByRole { role count }"
+        " issuesByStatus { status count } }",
     ]
     parts += [f'board{n}: posts(board: "{slug}") {{ totalCount }}' for n, slug in enumerate(boards)]
     parts += [f'tag{n}: posts(tag: "{name}") {{ totalCount }}' for n, name in enumerate(tags)]
@@ -409,7 +408,7 @@ def test_the_migration_holds_the_counted_description() -> None:
     for dialect in ("sqlite", "postgres"):
         assert tags.CREATE[dialect] == counted.create_link_triggers_sql(dialect)
         assert tags.DROP[dialect] == counted.drop_link_triggers_sql(dialect)
-    assert [sql for _, sql in counted.recount_links_sql()] == tags.RECOUNT
+    assert tags.RECOUNT == [sql for _, sql in counted.recount_links_sql()]
 
 
 async def test_the_database_has_every_counting_trigger(db: str) -> None:

@@ -10,8 +10,7 @@ counted (argon2 calls), not timed: timing is a poor witness on a shared machine.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from argon2 import PasswordHasher

@@ -13,11 +13,11 @@ import hashlib
 
 import httpx
 import pytest
-from graphql import parse
 
 from gql.limits.analysis import ShapeLimitExceeded, ShapeLimits, analyse
 from gql.schema import build_schema
 from gql.settings import Settings
+from graphql import parse
 from tests.conftest import client_for, settings_with
 from tests.support import GraphQLClient, count_sql
 

@@ -30,18 +30,17 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
 
 from models.accounts import Role
-from models.audit import ModerationAction, TargetKind
 from models.issues import Issue
+from models.audit import ModerationAction, TargetKind
 from models.stars import StarApplication
 from tests.factories import make_issue, make_user, token_for
 from tests.live_server import ROOT, live_server
@@ -115,9 +114,9 @@ def documents(clients: Path) -> list[str]:
     return [*own, str(LANDING_PAGE)]
 
 
-def build_step(node_binary: str, clients: Path, *command: str) -> subprocess.CompletedProcess[str]:
+def build_step(node: str, clients: Path, *command: str) -> subprocess.CompletedProcess[str]:
     """`node <command>` in `clients` (a copy of tests/js)."""
-    return subprocess.run([node_binary, *command], cwd=clients, capture_output=True, text=True, timeout=120)
+    return subprocess.run([node, *command], cwd=clients, capture_output=True, text=True, timeout=120)
 
 
 def run(frontend: Built, script: str, **arguments: Any) -> dict[str, Any]:

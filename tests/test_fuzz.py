@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import timezone
 from pathlib import Path
+from typing import AsyncIterator, Callable
 
 import asyncpg
 import httpx
@@ -29,8 +29,7 @@ import pytest_asyncio
 import requests
 import schemathesis
 from graphql import GraphQLSchema
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from hypothesis_graphql import nodes
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
@@ -51,7 +50,7 @@ JSON_TYPES = ("application/json", "application/graphql-response+json")
 # The schema's own scalars, generated as a client would send them (ISO 8601; DateTime with an offset).
 SCALARS = {
     "Date": st.dates().map(lambda day: nodes.String(day.isoformat())),
-    "DateTime": st.datetimes(timezones=st.just(UTC)).map(lambda moment: nodes.String(moment.isoformat())),
+    "DateTime": st.datetimes(timezones=st.just(timezone.utc)).map(lambda moment: nodes.String(moment.isoformat())),
 }
 for _name, _strategy in SCALARS.items():
     schemathesis.graphql.scalar(_name, _strategy)

@@ -14,10 +14,9 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -254,7 +253,7 @@ def compact_text_of(editor: str) -> str:
     return f"({text_of(editor)} || '').replace(/\\s/g, '')"
 
 
-def type_into(tab: DevTools, editor: str, text: str) -> None:
+def type_into(tab: "DevTools", editor: str, text: str) -> None:
     """Replace an editor's text as a user would: focus it, select all, type (one insertion)."""
     tab.run(f"document.querySelector({json.dumps(editor + ' textarea')}).focus()")
     for kind in ("rawKeyDown", "keyUp"):

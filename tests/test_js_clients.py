@@ -15,8 +15,7 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import pytest

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 import pytest_asyncio

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.factories import make_post, make_user
 from models.accounts import Role
 from models.posts import Board
-from tests.factories import make_post, make_user
 from tests.support import GraphQLClient, count_sql
 
 ROOT = Path(__file__).parent.parent

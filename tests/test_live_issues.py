@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import pytest

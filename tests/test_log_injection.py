@@ -14,9 +14,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import orjson

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field as dataclass_field
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, AsyncIterator, Awaitable, Callable
 from uuid import UUID
 
 import pytest
@@ -66,7 +64,7 @@ class Intended:
     # (table, column) it rewrites -> what each row must hold after it (from the row as it stands then)
     rewrites: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = dataclass_field(default_factory=dict)
     # Which rows it deletes, from the snapshot before it: table -> predicate on (row, snapshot).
-    deletes: dict[str, Callable[[dict[str, Any], Snapshot], bool]] = dataclass_field(default_factory=dict)
+    deletes: dict[str, Callable[[dict[str, Any], "Snapshot"], bool]] = dataclass_field(default_factory=dict)
 
 
 def _profile_of_a_member(row: dict[str, Any], before: Snapshot) -> bool:
@@ -220,7 +218,7 @@ def value_for(table: Table, column: str, row: int, parents: dict[str, list[Any]]
     if isinstance(field, (fields.IntField, fields.BigIntField, fields.SmallIntField)):
         return n
     if isinstance(field, fields.DatetimeField):
-        return datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=UTC) + timedelta(minutes=n)
+        return datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc) + timedelta(minutes=n)
     if isinstance(field, fields.DateField):
         day = date(1990, 1, 1) + timedelta(days=n)
         return day.isoformat() if BACKEND == "sqlite" else day
@@ -341,12 +339,12 @@ async def users_with_profiles(db: MigratingDatabase) -> list[int]:
     for n, role in enumerate(DEMOTED_ROLES):
         user = await _rows(db, 'INSERT INTO "users" ("handle", "display_name", "role", "bio", "created_at")'
                                f' VALUES ({db.mark(1)}, {db.mark(2)}, {db.mark(3)}, \'\', {db.mark(4)}) RETURNING "id"',
-                           [f"demoted_{n}", f"Demoted {n}", role, datetime(2025, 1, 1, tzinfo=UTC)])
+                           [f"demoted_{n}", f"Demoted {n}", role, datetime(2025, 1, 1, tzinfo=timezone.utc)])
         ids.append(user[0]["id"])
         await db.client.execute_query(
             'INSERT INTO "star_profiles" ("user_id", "star_since", "languages")'
             f' VALUES ({db.mark(1)}, {db.mark(2)}, \'["en"]\')',
-            [ids[-1], datetime(2024, 6, 1, tzinfo=UTC)])
+            [ids[-1], datetime(2024, 6, 1, tzinfo=timezone.utc)])
     await db.client.execute_query('INSERT INTO "users" ("handle", "display_name", "role", "bio", "created_at")'
                                   " VALUES ('never_a_star', 'Plain', 'MEMBER', '', '2025-01-01 00:00:00+00:00')")
     return ids

@@ -8,9 +8,9 @@ import pytest
 
 from gql.core.relay import from_global_id, to_global_id
 from models.accounts import Role, TokenScope, User
-from models.audit import ModerationAction
 from models.faqs import FaqCategory
 from models.issues import Issue, IssueUpdate
+from models.audit import ModerationAction
 from models.moderation import Report, ReportStatus
 from models.posts import Post, PostStatus, Reply
 from tests.factories import gid, make_board, make_post, make_user, token_for

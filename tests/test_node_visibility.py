@@ -3,15 +3,14 @@ so every private or unpublished object must be as invisible through them as thro
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import pytest
 
 from gql.core.relay import to_global_id
 from models.accounts import AccessToken, Role, User
-from models.audit import ModerationAction, TargetKind, record_action
 from models.base import utcnow
+from models.audit import ModerationAction, TargetKind, record_action
 from models.moderation import Report, ReportReason
 from models.posts import PostStatus, Reply
 from tests.factories import make_board, make_post, make_user, token_for

@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import re
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
@@ -52,7 +51,7 @@ class Clock:
 
     def __init__(self) -> None:
         # Mid-window, so that a few seconds either way stay in it.
-        self.now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+        self.now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 
     def __call__(self) -> datetime:
         return self.now

@@ -9,6 +9,7 @@ from models.accounts import Role, User, issue_token
 from models.faqs import Faq
 from models.issues import Issue
 from models.posts import Post
+from models.wizard import WizardStep
 from tests.factories import make_user, token_for
 from tests.support import GraphQLClient
 

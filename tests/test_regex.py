@@ -9,7 +9,7 @@ and the patterns that remain are never even called on a value past its bound.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from typing import Callable
 
 import pytest
 

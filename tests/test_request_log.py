@@ -16,10 +16,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import httpx
 import orjson
@@ -346,10 +345,10 @@ def test_uvicorn_options_write_every_record_of_a_served_process_as_json(
     records from the very first (before the app is built) are JSON, and there is no access log."""
     def as_the_cli_serves(port: int) -> list[str]:
         return [sys.executable, "-c",
-                ("import logging, uvicorn; from gql.ops.logs import uvicorn_options; from gql.settings import Settings; "
+                "import logging, uvicorn; from gql.ops.logs import uvicorn_options; from gql.settings import Settings; "
                 "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s'); "
                 f"uvicorn.run('gql.app:create_app', factory=True, host='127.0.0.1', port={port}, log_level='info', "
-                "**uvicorn_options(Settings.from_env()))")]
+                "**uvicorn_options(Settings.from_env()))"]
 
     with _serve(tmp_path_factory, db_url, "json", as_the_cli_serves) as server:
         response = server.post({"query": BOARDS, "operationName": "Boards"})

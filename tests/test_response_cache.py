@@ -14,9 +14,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import httpx
 import orjson
@@ -240,7 +239,7 @@ async def test_with_redis_a_write_through_one_server_shows_in_the_next_read_thro
     env = {"REDIS_URL": url, "RATE_LIMIT_ENABLED": "false"}
     with live_server(db_url, **env) as one, live_server(db_url, **env) as other:
         async with httpx.AsyncClient(base_url=one) as to_one, httpx.AsyncClient(base_url=other) as to_other:
-            for case in cases.values():
+            for family, case in cases.items():
                 await read_write_read(GraphQLClient(to_other), GraphQLClient(to_one), case, in_process=False)
 
             # A write over the WebSocket (through the other server) invalidates as well.

@@ -4,10 +4,9 @@ what it shows next, and the codes it answers are its enums' values."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -48,13 +47,13 @@ async def test_every_date_time_of_the_landing_page_has_the_one_format(client: Gr
 
 @pytest.mark.only_on("sqlite")
 @pytest.mark.parametrize(("moment", "answered"), [
-    (datetime(2024, 1, 10, 9, 0, tzinfo=UTC), "2024-01-10T09:00:00.000Z"),
-    (datetime(2026, 11, 29, 16, 37, 19, 667519, tzinfo=UTC), "2026-11-29T16:37:19.667Z"),
+    (datetime(2024, 1, 10, 9, 0, tzinfo=timezone.utc), "2024-01-10T09:00:00.000Z"),
+    (datetime(2026, 11, 29, 16, 37, 19, 667519, tzinfo=timezone.utc), "2026-11-29T16:37:19.667Z"),
     # Cut, never rounded: .9999 stays in its second.
-    (datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC), "2026-11-29T23:59:59.999Z"),
+    (datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=timezone.utc), "2026-11-29T23:59:59.999Z"),
     (datetime(2024, 1, 10, 11, 0, tzinfo=timezone(timedelta(hours=2))), "2024-01-10T09:00:00.000Z"),
     (datetime(2024, 1, 10, 9, 0), "2024-01-10T09:00:00.000Z"),  # naive: the database's UTC
-    (datetime(5, 1, 1, tzinfo=UTC), "0005-01-01T00:00:00.000Z"),
+    (datetime(5, 1, 1, tzinfo=timezone.utc), "0005-01-01T00:00:00.000Z"),
 ])
 def test_a_date_time_is_answered_in_utc_with_milliseconds(moment: datetime, answered: str) -> None:
     """The scalar every answer goes through, HTTP and WebSocket alike (one schema serves both)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, AsyncIterator
 
 import pytest
 import pytest_asyncio

@@ -11,8 +11,7 @@ and the development profile must still trip the information checks, which proves
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import pytest

@@ -4,8 +4,8 @@ what it says must be what happened, over HTTP and over the WebSocket."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
 

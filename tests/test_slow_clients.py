@@ -16,9 +16,8 @@ import os
 import select
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import httpx
 import pytest

@@ -10,8 +10,8 @@ import pytest
 from gql.core.relay import pk_of, to_global_id
 from models import stars as stars_rules
 from models.accounts import Role, User
-from models.audit import ModerationAction
 from models.base import utcnow
+from models.audit import ModerationAction
 from models.stars import ApplicationStatus, StarApplication, StarProfile, StarsProgram
 from tests.factories import make_board, make_post, make_user, token_for
 from tests.support import GraphQLClient

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -41,7 +41,7 @@ class Forwarder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def open(self) -> Forwarder:
+    def open(self) -> "Forwarder":
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -56,7 +56,7 @@ class Forwarder:
         while not stop.is_set():
             try:
                 client, _ = listener.accept()
-            except TimeoutError:
+            except socket.timeout:
                 continue
             except OSError:
                 return
@@ -298,7 +298,7 @@ async def test_redis_cut_underneath_a_server_degrades_then_recovers(db: str, db_
     # Its own budget key in Redis: a user id no other run (nor the other backend's) will have.
     serial = uuid.uuid4().int % 1_000_000_000
     user = await User.create(id=1_000_000_000 + serial, handle=f"fault_redis_{serial}", display_name="fault redis",
-                             created_at=datetime.now(UTC) - timedelta(days=400))
+                             created_at=datetime.now(timezone.utc) - timedelta(days=400))
     token = await token_for(user)
     import redis.asyncio as redis
 

@@ -9,10 +9,9 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
@@ -23,9 +22,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from tortoise.exceptions import IntegrityError
 
 from gql.core.context import Context
-from gql.ops.tracing import sdk_tracer_provider, uninstrument_statements
 from gql.schema import build_schema
 from gql.settings import Settings
+from gql.ops.tracing import sdk_tracer_provider, uninstrument_statements
 from models.accounts import User, register
 from tests.conftest import client_for, settings_with
 from tests.support import GraphQLClient, count_sql
@@ -233,7 +232,7 @@ class _Collector(BaseHTTPRequestHandler):
 
     received: list[tuple[str, bytes]] = []
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - the handler's protocol
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.received.append((self.path, body))
         self.send_response(200)
