@@ -9,10 +9,12 @@ matrix does not name fails here, before it can ship untested. Subscriptions are 
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from functools import cache
 
 import pytest
+import websockets
 from graphql import GraphQLObjectType, GraphQLSchema
 
 from gql.permissions import Permission
@@ -21,7 +23,8 @@ from gql.settings import Settings
 from tests.live_server import live_server
 from tests.support import GraphQLClient
 from tests.test_authorization import OPERATIONS
-from tests.ws_client import next_message, subscribed
+from tests.factories import make_user, token_for
+from tests.ws_client import PROTOCOL, close_code, next_message, send_subscribe, subscribed
 
 
 @cache
@@ -108,3 +111,31 @@ def test_each_guarded_subscription_streams_through_deliveries_with_rules_it_can_
         resolver = subscription.fields[name].extensions["strawberry-definition"].base_resolver.wrapped_func
         assert "deliveries(info" in inspect.getsource(resolver), name
         assert [rule.__name__ for rule in rules if rule.reads_arguments] == [], name
+
+
+REFUSED_CREDENTIALS = [12, ["Bearer x"], {"token": "x"}, True, "", "Basic abc", "Bearer", "Bearer two words",
+                       "Bearer " + "x" * 300, "Bearer cht_not-a-token"]
+
+
+async def test_a_websocket_whose_credentials_sign_no_one_in_is_refused(db: str, db_url: str) -> None:
+    """The one `authenticate()` serves `connection_init` as it serves the HTTP header: anything but a
+    live bearer token (a JSON value that is no string included) closes the socket 4403, unacknowledged."""
+    with live_server(db_url) as base:
+        for authorization in REFUSED_CREDENTIALS:
+            socket = await websockets.connect(base.replace("http", "ws") + "/graphql", subprotocols=[PROTOCOL])
+            await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": authorization}}))
+            assert await close_code(socket) == 4403, authorization
+
+
+async def test_a_websocket_signs_in_with_either_spelling_of_the_key(db: str, db_url: str) -> None:
+    user = await make_user("ws_key_spelling")
+    token = await token_for(user)
+    with live_server(db_url) as base:
+        for key in ("Authorization", "authorization"):
+            socket = await websockets.connect(base.replace("http", "ws") + "/graphql", subprotocols=[PROTOCOL])
+            await socket.send(json.dumps({"type": "connection_init", "payload": {key: f"Bearer {token}"}}))
+            assert (await next_message(socket))["type"] == "connection_ack"
+            await send_subscribe(socket, "1", "{ viewer { user { handle } } }")
+            answer = await next_message(socket, "next")
+            assert answer["payload"]["data"]["viewer"]["user"]["handle"] == user.handle
+            await socket.close()
