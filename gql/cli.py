@@ -1,4 +1,4 @@
-"""`community-api serve [--workers N] | migrate | seed | recount | backup PATH | restore PATH | user add | token create | check-migrations | export-schema`."""
+"""`community-api serve [--workers N] | migrate | seed | compact-search | recount | backup PATH | restore PATH | user add | token create | check-migrations | export-schema`."""
 
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ async def migrate(settings: Settings) -> None:
 
 
 async def seed(settings: Settings, scale: int | None) -> None:
+    from models.search_segments import compact_search_indexes
     from models.seed import generate_scale, load_page_content
 
     async def work() -> None:
@@ -85,6 +86,24 @@ async def seed(settings: Settings, scale: int | None) -> None:
         print(f"seed: {report}")
         if scale:
             print(f"seed --scale {scale}: {await generate_scale(scale)}")
+            # A bulk load leaves many full-text segments behind, each read by every search.
+            print(f"seed --scale {scale}: {_merged(await compact_search_indexes())}")
+
+    await _with_orm(settings, work)
+
+
+def _merged(merged: dict[str, tuple[int, int]]) -> str:
+    if not merged:
+        return "search indexes: nothing to merge on this database"
+    return "search indexes merged: " + ", ".join(f"{index} {before} -> {after} segments"
+                                                 for index, (before, after) in merged.items())
+
+
+async def compact_search(settings: Settings) -> None:
+    from models.search_segments import compact_search_indexes
+
+    async def work() -> None:
+        print(f"compact-search: {_merged(await compact_search_indexes())}")
 
     await _with_orm(settings, work)
 
@@ -265,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply pending database migrations")
     seed_parser = commands.add_parser("seed", help="load the landing-page content (idempotent)")
     seed_parser.add_argument("--scale", type=int, metavar="N", help="also generate N members with posts, FAQs and issues")
+    commands.add_parser("compact-search", help="merge the SQLite full-text indexes' segments, in short steps "
+                                               "(after bulk loads, and on a schedule)")
     commands.add_parser("check-migrations", help="fail when the models changed without a migration")
     recount_parser = commands.add_parser("recount", help="recompute every counter from its rows (repair)")
     recount_parser.add_argument("--check", action="store_true", help="only report wrong counters (exit 1 if any)")
@@ -314,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.scale is not None and args.scale < 1:
             parser.error("--scale takes a positive number of members")
         asyncio.run(seed(settings, args.scale))
+    elif args.command == "compact-search":
+        asyncio.run(compact_search(settings))
     elif args.command == "user":
         password = args.password or getpass.getpass("password: ")
         asyncio.run(add_user(settings, args.handle, args.role, password, args.email, args.display_name))

@@ -8,7 +8,7 @@ database's query language is written from them alone: whatever a user types (`AN
 A query without a word either database indexes (punctuation, emoji) finds nothing.
 
 Ranking: PostgreSQL `ts_rank` (title weight 1.0, body 0.4, divided by 1 + log(length)),
-SQLite `bm25` (title 10, body 1: sign flipped, higher is better), times the kind's weight
+SQLite the same shape from the row alone (`_fts5_relevance`: 1 + 10 per query word in the title), times the kind's weight
 (`KIND_WEIGHTS`: an FAQ or an issue ranks above a post that matches as well). The score is
 rounded to an integer of millionths in SQL (`SCORE_SCALE`): the value ordered by, compared by
 cursors and shown as `rank`, so paging compares exactly what the database computed.
@@ -59,6 +59,10 @@ PROBED_ROWS_PER_MATCH = 4
 # The prefix typed last is left out of the GIN index's condition (checked row by row instead) when
 # the sampled rows hold it this many times more often than the other words.
 COMMON_PREFIX_RATIO = 4
+# SQLite's relevance (`_fts5_relevance`): what a word or phrase of the query in the title adds to
+# a match's 1, and the length (title and text, in characters) that halves it.
+TITLE_WEIGHT = 10
+LENGTH_DAMPING = 1000
 # Ranks are held as integers of millionths: what SQL orders by and cursors compare, exactly.
 SCORE_SCALE = 1_000_000
 
@@ -258,15 +262,26 @@ class Search:
         spec = KINDS[kind]
         table = spec.model._meta.db_table
         index = f"{table}_search"
-        score = f'CAST(-bm25("{index}", 10.0, 1.0) * {KIND_WEIGHTS[kind] * SCORE_SCALE} AS INTEGER)' if with_score else "0"
         # FTS5 walks its rowids backwards and stops at the bound (a prefix too, through the
         # prefix indexes of migration 0010). Parameters in the order of the text (positional).
         match = sql.value(terms.fts5())
         visible = sql.condition(spec.model.visible_to(self.viewer))
-        return (f'"matches" AS MATERIALIZED (SELECT "{table}"."id" AS "id", {score} AS "_score", '
-                f'"{table}"."{spec.date}" AS "_date" FROM "{index}" JOIN "{table}" ON "{table}"."id" = "{index}"."rowid" '
-                f'WHERE "{index}" MATCH {match} AND {visible} ORDER BY "{index}"."rowid" DESC '
-                f"LIMIT {MAX_MATCHES_PER_KIND}), ")
+        length = f'length("{table}"."title") + coalesce(length("{table}"."{spec.body}"), 0)'
+        found = (f'"found" AS MATERIALIZED (SELECT "{table}"."id" AS "id", "{table}"."{spec.date}" AS "_date", '
+                 f'{length} AS "_length" FROM "{index}" JOIN "{table}" ON "{table}"."id" = "{index}"."rowid" '
+                 f'WHERE "{index}" MATCH {match} AND {visible} ORDER BY "{index}"."rowid" DESC '
+                 f"LIMIT {MAX_MATCHES_PER_KIND}), ")
+        if not with_score:
+            return found + '"matches" AS (SELECT "id", 0 AS "_score", "_date" FROM "found"), '
+        # The rows found whose title alone holds the query: the same words walked again, in the
+        # title column only, over the found rows' rowids (no further back than the oldest).
+        titled = (f'"titled" AS MATERIALIZED (SELECT "rowid" AS "id" FROM "{index}" WHERE "{index}" MATCH '
+                  f'{sql.value(f"{{title}} : ({terms.fts5()})")} AND "rowid" >= (SELECT MIN("id") FROM "found")), ')
+        relevance = (f'(1 + {TITLE_WEIGHT} * ("id" IN (SELECT "id" FROM "titled"))) / '
+                     f'(1.0 + "_length" / {LENGTH_DAMPING}.0)')
+        return (f"{found}{titled}"
+                f'"matches" AS MATERIALIZED (SELECT "id", CAST({relevance} * {KIND_WEIGHTS[kind] * SCORE_SCALE} AS INTEGER) '
+                f'AS "_score", "_date" FROM "found"), ')
 
     def _postgres_matches(self, terms: Terms, kind: SearchType, sql: _Sql, with_score: bool) -> str:
         """`_matches` on PostgreSQL: the matches found (`_postgres_hits`), then ranked: `ts_rank`
@@ -391,7 +406,7 @@ class Search:
         outer_order = ", ".join(f'"page".{key} {direction}' for key in keys)
         where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
         # Counted before the cursors' bounds apply: every match. The matches are materialized:
-        # SQLite's bm25() works only where the full-text table is scanned, not under a window.
+        # SQLite's highlight() works only where the full-text table is scanned, not under a window.
         counted = 'SELECT *, COUNT(*) OVER () AS "_total" FROM "matches"' if total else 'SELECT * FROM "matches"'
         columns = ", ".join(f'"{table}"."{column}"' for column in model._meta.fields_db_projection.values())
         keys_read = '"page"."_score", "page"."_date"' + (', "page"."_total"' if total else "")

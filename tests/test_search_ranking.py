@@ -1,0 +1,95 @@
+"""search's relevance is read from each found row alone, and SQLite's full-text segments merge in
+steps (work item #13, the growth to 100,000 members).
+
+A rank that counted how many rows of the table hold a word (FTS5's `bm25()`) cost in proportion to
+the table on every search; these tests fail when a result's rank moves because other rows were
+added. Made-up words ("wombling", "zorblax") the seed never holds keep what is found known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from models import search_segments
+from models.accounts import User
+from models.posts import Board, Post
+from tests.conftest import client_for, settings_with
+from tests.factories import make_board, make_post, make_user
+from tests.support import GraphQLClient
+from tests.test_backup import cli
+
+RANKED = """query($q: String!) { search(query: $q, first: 100, types: [POST]) {
+  totalCount edges { rank node { ... on Post { slug } } } } }"""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api(db: str) -> AsyncIterator[GraphQLClient]:
+    async with client_for(settings_with(rate_limit_enabled=False, response_cache_enabled=False)) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def board(db: str) -> AsyncIterator[tuple[User, Board]]:
+    author = await make_user("ranker")
+    made = await make_board("ranking")
+    yield author, made
+    await Post.filter(board_id=made.pk).delete()
+    await made.delete()
+    await author.delete()
+
+
+async def ranks(api: GraphQLClient, text: str) -> dict[str, float]:
+    found = (await api.query(RANKED, {"q": text}))["search"]
+    return {edge["node"]["slug"]: edge["rank"] for edge in found["edges"]}
+
+
+async def test_a_rank_does_not_move_when_other_rows_hold_the_words(api: GraphQLClient, board: tuple[User, Board]) -> None:
+    author, where = board
+    titled = await make_post(author, where, title="Wombling zorblax fixes", body="Restart the app, then wombling.")
+    mention = await make_post(author, where, title="Something else", body="A zorblax wombling once, " + "and more. " * 30)
+    before = await ranks(api, "wombling zorblax")
+    # Twenty more rows holding both words: a measure of how rare the words are would change.
+    for n in range(20):
+        await make_post(author, where, title=f"Other {n}", body=f"wombling zorblax number {n}")
+    after = await ranks(api, "wombling zorblax")
+    assert len(after) == 22
+    assert after[titled.slug] == before[titled.slug] and after[mention.slug] == before[mention.slug]
+
+
+async def test_the_title_and_the_length_order_the_matches(api: GraphQLClient, board: tuple[User, Board]) -> None:
+    author, where = board
+    whole_title = await make_post(author, where, title="Quibbling wombat settings", body="Open settings.")
+    short_body = await make_post(author, where, title="Unrelated", body="The quibbling wombat is short.")
+    long_body = await make_post(author, where, title="Unrelated too",
+                                body="The quibbling wombat, at length. " + "Filler words here. " * 60)
+    found = await ranks(api, "quibbling wombat")
+    assert list(found) == [whole_title.slug, short_body.slug, long_body.slug]
+    assert found[whole_title.slug] > found[short_body.slug] > found[long_body.slug] > 0
+
+
+@pytest.mark.only_on("sqlite")
+async def test_compact_search_merges_the_segments_and_finds_the_same(
+        api: GraphQLClient, board: tuple[User, Board], db_url: str) -> None:
+    author, where = board
+    # Each post its own transaction: FTS5 writes each as a new segment.
+    for n in range(6):
+        await make_post(author, where, title=f"Gallumphing {n}", body=f"gallumphing segment {n}")
+    assert await search_segments.segments("posts_search") > 1
+    before = await ranks(api, "gallumphing")
+
+    done = cli(db_url, "compact-search")  # the command, as an operator runs it, beside the open database
+    assert done.returncode == 0, done.stderr
+    assert "posts_search" in done.stdout and "-> 1 segments" in done.stdout
+
+    assert await search_segments.segments("posts_search") == 1
+    assert await ranks(api, "gallumphing") == before and len(before) == 6
+    # Merged, nothing is left to merge: a second run takes one step and changes nothing.
+    assert await search_segments.compact_search_indexes() == {index: (1, 1) for index in search_segments.sqlite_indexes()}
+
+
+@pytest.mark.only_on("postgres")
+async def test_compact_search_has_nothing_to_do_on_postgres(db: str) -> None:
+    assert await search_segments.compact_search_indexes() == {}
