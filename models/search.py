@@ -8,7 +8,8 @@ database's query language is written from them alone: whatever a user types (`AN
 A query without a word either database indexes (punctuation, emoji) finds nothing.
 
 Ranking: PostgreSQL `ts_rank` (title weight 1.0, body 0.4, divided by 1 + log(length)),
-SQLite the same shape from the row alone (`_fts5_relevance`: 1 + 10 per query word in the title), times the kind's weight
+SQLite the same shape from the row alone (1, or 11 when the title alone holds the whole query,
+divided by 1 + length / 1,000 characters: `_matches`), times the kind's weight
 (`KIND_WEIGHTS`: an FAQ or an issue ranks above a post that matches as well). The score is
 rounded to an integer of millionths in SQL (`SCORE_SCALE`): the value ordered by, compared by
 cursors and shown as `rank`, so paging compares exactly what the database computed.
@@ -59,8 +60,8 @@ PROBED_ROWS_PER_MATCH = 4
 # The prefix typed last is left out of the GIN index's condition (checked row by row instead) when
 # the sampled rows hold it this many times more often than the other words.
 COMMON_PREFIX_RATIO = 4
-# SQLite's relevance (`_fts5_relevance`): what a word or phrase of the query in the title adds to
-# a match's 1, and the length (title and text, in characters) that halves it.
+# SQLite's relevance (`_matches`): what a title holding the whole query adds to a match's 1, and
+# the length (title and text, in characters) that halves it.
 TITLE_WEIGHT = 10
 LENGTH_DAMPING = 1000
 # Ranks are held as integers of millionths: what SQL orders by and cursors compare, exactly.
@@ -256,7 +257,15 @@ class Search:
 
     def _matches(self, terms: Terms, kind: SearchType, sql: _Sql, with_score: bool) -> str:
         """The CTEs (each followed by a comma) ending with `"matches"`: the id, `_score` (0 unless
-        `with_score`) and `_date` of the kind's newest MAX_MATCHES_PER_KIND visible matches."""
+        `with_score`) and `_date` of the kind's newest MAX_MATCHES_PER_KIND visible matches.
+
+        SQLite's score is read from the row alone, like PostgreSQL's `ts_rank(..., 1)`: 1 for the
+        match, TITLE_WEIGHT more when the title alone holds the whole query, divided by 1 + the
+        row's length / LENGTH_DAMPING characters (a mention in a long text counts less). Measured
+        and given up (bench/RESULTS.md, "Search"): FTS5's `bm25()`, whose rarity term counts every
+        row of the table holding each word or phrase, whatever the bound (14 ms for a common word
+        at 300,000 posts: broad searches grew with the table); and counting the matched words with
+        `highlight()`, which tokenizes every ranked text (10 us a row, 5 ms for 500 matches)."""
         if sql.postgres:
             return self._postgres_matches(terms, kind, sql, with_score)
         spec = KINDS[kind]
@@ -266,7 +275,7 @@ class Search:
         # prefix indexes of migration 0010). Parameters in the order of the text (positional).
         match = sql.value(terms.fts5())
         visible = sql.condition(spec.model.visible_to(self.viewer))
-        length = f'length("{table}"."title") + coalesce(length("{table}"."{spec.body}"), 0)'
+        length = f'length("{table}"."title") + coalesce(length("{table}"."{spec.body}"), 0)' if with_score else "0"
         found = (f'"found" AS MATERIALIZED (SELECT "{table}"."id" AS "id", "{table}"."{spec.date}" AS "_date", '
                  f'{length} AS "_length" FROM "{index}" JOIN "{table}" ON "{table}"."id" = "{index}"."rowid" '
                  f'WHERE "{index}" MATCH {match} AND {visible} ORDER BY "{index}"."rowid" DESC '
@@ -405,8 +414,8 @@ class Search:
         inner_order = ", ".join(f"{key} {direction}" for key in keys)
         outer_order = ", ".join(f'"page".{key} {direction}' for key in keys)
         where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
-        # Counted before the cursors' bounds apply: every match. The matches are materialized:
-        # SQLite's highlight() works only where the full-text table is scanned, not under a window.
+        # Counted before the cursors' bounds apply: every match (materialized: ranked once, then
+        # counted and ordered).
         counted = 'SELECT *, COUNT(*) OVER () AS "_total" FROM "matches"' if total else 'SELECT * FROM "matches"'
         columns = ", ".join(f'"{table}"."{column}"' for column in model._meta.fields_db_projection.values())
         keys_read = '"page"."_score", "page"."_date"' + (', "page"."_total"' if total else "")
@@ -417,8 +426,31 @@ class Search:
                      f'ORDER BY {outer_order}')
         return statement, sql.values
 
+    async def snippets(self, shown: list[tuple[SearchType, int]]) -> dict[tuple[SearchType, int], str | None]:
+        """The snippets of the rows a page of several kinds shows (each row's kind and id), in
+        one statement: made for those rows alone. Each kind's statement reads up to a page of its
+        own best matches, so snippets made there would be made for up to three pages' rows, one
+        shown (a snippet re-reads its text: 0.1 ms a row with PostgreSQL's `ts_headline`)."""
+        terms = self.terms
+        if terms is None or not shown:
+            return {}
+        kinds = list(dict.fromkeys(kind for kind, _ in shown))
+        sql = _Sql(KINDS[kinds[0]].model)
+        # Parameters in the order of the text: the query (PostgreSQL), then each kind's snippet.
+        query = f'WITH "query" AS MATERIALIZED (SELECT {self._tsquery(terms, sql.value)} AS "q") ' if sql.postgres else ""
+        parts = []
+        for kind in kinds:
+            table = KINDS[kind].model._meta.db_table
+            ids = ", ".join(str(int(pk)) for shown_kind, pk in shown if shown_kind is kind)
+            parts.append(f"SELECT '{kind.value}' AS \"kind\", \"page\".\"id\" AS \"id\", {self._snippet(terms, kind, sql)} AS \"snippet\" "
+                         f'FROM (SELECT "id" FROM "{table}" WHERE "id" IN ({ids})) AS "page" '
+                         f'JOIN "{table}" ON "{table}"."id" = "page"."id"')
+        _, records = await sql.db.execute_query(query + " UNION ALL ".join(parts), sql.values)
+        return {(SearchType(record[0]), int(record[1])): record[2] for record in records}
+
     def _snippet(self, terms: Terms, kind: SearchType, sql: _Sql) -> str:
-        """The snippet of one row of the page (`"page"`), computed for the page's rows only."""
+        """The snippet of one row of the page (`"page"`, joined to its table), computed for the
+        page's rows only."""
         spec = KINDS[kind]
         table = spec.model._meta.db_table
         if sql.postgres:
