@@ -57,7 +57,7 @@ QUERIES = {
 
 def measure(url: str, repeats: int) -> dict[str, dict[str, float]]:
     cores = os.sched_getaffinity(0)
-    if pinned(1) and len(cores) > 1:
+    if pinned(1) and 1 in cores and len(cores) > 1:
         os.sched_setaffinity(0, {1})  # the client on the other core than the server's, as bench/run.py runs wrk
     try:
         return _measured(url, repeats)

@@ -87,12 +87,12 @@ async def seed(settings: Settings, scale: int | None) -> None:
         if scale:
             print(f"seed --scale {scale}: {await generate_scale(scale)}")
             # A bulk load leaves many full-text segments behind, each read by every search.
-            print(f"seed --scale {scale}: {_merged(await compact_search_indexes())}")
+            print(f"seed --scale {scale}: {_merge_report(await compact_search_indexes())}")
 
     await _with_orm(settings, work)
 
 
-def _merged(merged: dict[str, tuple[int, int]]) -> str:
+def _merge_report(merged: dict[str, tuple[int, int]]) -> str:
     if not merged:
         return "search indexes: nothing to merge on this database"
     return "search indexes merged: " + ", ".join(f"{index} {before} -> {after} segments"
@@ -103,7 +103,7 @@ async def compact_search(settings: Settings) -> None:
     from models.search_segments import compact_search_indexes
 
     async def work() -> None:
-        print(f"compact-search: {_merged(await compact_search_indexes())}")
+        print(f"compact-search: {_merge_report(await compact_search_indexes())}")
 
     await _with_orm(settings, work)
 

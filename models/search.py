@@ -8,7 +8,7 @@ database's query language is written from them alone: whatever a user types (`AN
 A query without a word either database indexes (punctuation, emoji) finds nothing.
 
 Ranking: PostgreSQL `ts_rank` (title weight 1.0, body 0.4, divided by 1 + log(length)),
-SQLite the same shape from the row alone (1, or 11 when the title alone holds the whole query,
+SQLite a similar one from the row alone (1, or 11 when the title alone holds the whole query,
 divided by 1 + length / 1,000 characters: `_matches`), times the kind's weight
 (`KIND_WEIGHTS`: an FAQ or an issue ranks above a post that matches as well). The score is
 rounded to an integer of millionths in SQL (`SCORE_SCALE`): the value ordered by, compared by
@@ -64,6 +64,8 @@ COMMON_PREFIX_RATIO = 4
 # the length (title and text, in characters) that halves it.
 TITLE_WEIGHT = 10
 LENGTH_DAMPING = 1000
+# Above every rowid: a title walk bounded by it reads nothing.
+NO_ROWID = 2**63 - 1
 # Ranks are held as integers of millionths: what SQL orders by and cursors compare, exactly.
 SCORE_SCALE = 1_000_000
 
@@ -92,6 +94,11 @@ class Kind:
     model: type[Faq] | type[Issue] | type[Post]
     body: str
     date: str
+
+    @property
+    def index(self) -> str:
+        """Its SQLite FTS5 table (migrations 0007, 0010)."""
+        return f"{self.model._meta.db_table}_search"
 
 
 KINDS: dict[SearchType, Kind] = {
@@ -255,6 +262,10 @@ class Search:
                      f"ELSE {query} && {_prefix_tsquery(last, simple, value)} END")
         return query
 
+    def _query_cte(self, terms: Terms, sql: _Sql) -> str:
+        """PostgreSQL: the one-row CTE `"query"` holding the tsquery ranking and snippets read."""
+        return f'"query" AS MATERIALIZED (SELECT {self._tsquery(terms, sql.value)} AS "q")'
+
     def _matches(self, terms: Terms, kind: SearchType, sql: _Sql, with_score: bool) -> str:
         """The CTEs (each followed by a comma) ending with `"matches"`: the id, `_score` (0 unless
         `with_score`) and `_date` of the kind's newest MAX_MATCHES_PER_KIND visible matches.
@@ -270,7 +281,7 @@ class Search:
             return self._postgres_matches(terms, kind, sql, with_score)
         spec = KINDS[kind]
         table = spec.model._meta.db_table
-        index = f"{table}_search"
+        index = spec.index
         # FTS5 walks its rowids backwards and stops at the bound (a prefix too, through the
         # prefix indexes of migration 0010). Parameters in the order of the text (positional).
         match = sql.value(terms.fts5())
@@ -283,9 +294,10 @@ class Search:
         if not with_score:
             return found + '"matches" AS (SELECT "id", 0 AS "_score", "_date" FROM "found"), '
         # The rows found whose title alone holds the query: the same words walked again, in the
-        # title column only, over the found rows' rowids (no further back than the oldest).
+        # title column only, over the found rows' rowids (no further back than the oldest; none
+        # when nothing was found: FTS5 reads a NULL bound as no bound at all).
         titled = (f'"titled" AS MATERIALIZED (SELECT "rowid" AS "id" FROM "{index}" WHERE "{index}" MATCH '
-                  f'{sql.value(f"{{title}} : ({terms.fts5()})")} AND "rowid" >= (SELECT MIN("id") FROM "found")), ')
+                  f'{sql.value(f"{{title}} : ({terms.fts5()})")} AND "rowid" >= (SELECT coalesce(MIN("id"), {NO_ROWID}) FROM "found")), ')
         relevance = (f'(1 + {TITLE_WEIGHT} * ("id" IN (SELECT "id" FROM "titled"))) / '
                      f'(1.0 + "_length" / {LENGTH_DAMPING}.0)')
         return (f"{found}{titled}"
@@ -298,8 +310,7 @@ class Search:
         spec = KINDS[kind]
         score = (f"CAST(ts_rank('{{0.1, 0.2, 0.4, 1.0}}', \"hits\".\"search_vector\", \"query\".\"q\", 1)"
                  f" * {KIND_WEIGHTS[kind] * SCORE_SCALE} AS BIGINT)") if with_score else "0"
-        return (f'"query" AS MATERIALIZED (SELECT {self._tsquery(terms, sql.value)} AS "q"), '
-                f"{self._postgres_hits(terms, kind, sql)}"
+        return (f"{self._query_cte(terms, sql)}, {self._postgres_hits(terms, kind, sql)}"
                 f'"matches" AS MATERIALIZED (SELECT "hits"."id" AS "id", {score} AS "_score", "hits"."{spec.date}" AS "_date" '
                 f'FROM "hits" CROSS JOIN "query"), ')
 
@@ -355,21 +366,33 @@ class Search:
         answered = (f'(SELECT "matches" FROM "sample") * {PROBED_ROWS_PER_MATCH} >= {PROBE_SAMPLE} '
                     f'AND (SELECT COUNT(*) FROM "probe") = {bound}')
 
-        def indexed(gate: str, condition: str) -> str:
+        def indexed(gate: str, condition: str, every_match: bool = False) -> str:
             # The gate outside the LIMIT: a one-time filter above the whole plan (inside, it could
             # land under a Gather whose workers would be started before it is read).
-            return (f'SELECT * FROM (SELECT {columns} FROM "{table}" WHERE {condition} AND '
-                    f'{sql.condition(model.visible_to(self.viewer))} ORDER BY "{table}"."id" DESC LIMIT {bound}) '
+            found = (f'SELECT {columns} FROM "{table}" WHERE {condition} AND '
+                     f"{sql.condition(model.visible_to(self.viewer))}")
+            if every_match:
+                # OFFSET 0 keeps the inner query whole (not merged into the outer one): planned
+                # for every match, without the ORDER BY and LIMIT that invite the id index.
+                found = f'SELECT {columns} FROM ({found} OFFSET 0) AS "{table}"'
+            return (f'SELECT * FROM ({found} ORDER BY "{table}"."id" DESC LIMIT {bound}) '
                     f'AS "{table}" WHERE NOT ({answered}){gate}')
 
+        # No match among the sampled rows: the GIN index collects every match (few, most
+        # likely). Left to the planner, whose estimate for a prefix is a flat 4% of the rows, the
+        # id index would be read backwards for the 500 it expects, through the whole table when
+        # they are not there (`quokka`: 0.4 s at 300,000 posts, for nothing).
+        rare = '(SELECT "matches" FROM "sample") = 0'
+        everything = f"{vector} @@ ({full})"
         branches = [f'SELECT * FROM "probe" WHERE {answered}']
         if prefix is not None:
             # An empty tsquery (stop words only) matches nothing: then the prefix is the index's.
             common = f'numnode({others}) > 0 AND (SELECT "prefix_is_common" FROM "sample")'
             branches += [indexed(f" AND {common}", f"{vector} @@ {others} AND ts_match_vq({vector}, {full})"),
-                         indexed(f" AND NOT ({common})", f"{vector} @@ ({full})")]
+                         indexed(f" AND NOT ({common}) AND NOT {rare}", everything),
+                         indexed(f" AND NOT ({common}) AND {rare}", everything, every_match=True)]
         else:
-            branches.append(indexed("", f"{vector} @@ ({full})"))
+            branches += [indexed(f" AND NOT {rare}", everything), indexed(f" AND {rare}", everything, every_match=True)]
         ctes.append(f'"hits" AS ({" UNION ALL ".join(branches)})')
         return "".join(f"{cte}, " for cte in ctes)
 
@@ -396,9 +419,9 @@ class Search:
         sql = _Sql(model)
         # Parameters are made in the order of the text (SQLite's are positional): the matches,
         # the snippet, then the cursors' bounds.
-        matches = self._matches(terms, kind, sql, with_score=True)
-        snippet = self._snippet(terms, kind, sql) if snippets else "NULL"
         relevance = self.order is SearchOrder.RELEVANCE
+        matches = self._matches(terms, kind, sql, with_score=relevance)
+        snippet = self._snippet(terms, kind, sql) if snippets else "NULL"
         keys = (['"_score"'] if relevance else []) + ['"_date"', '"id"']
         bounds = []
         for position, forward in ((page.after, True), (page.before, False)):
@@ -437,13 +460,19 @@ class Search:
         kinds = list(dict.fromkeys(kind for kind, _ in shown))
         sql = _Sql(KINDS[kinds[0]].model)
         # Parameters in the order of the text: the query (PostgreSQL), then each kind's snippet.
-        query = f'WITH "query" AS MATERIALIZED (SELECT {self._tsquery(terms, sql.value)} AS "q") ' if sql.postgres else ""
+        query = f"WITH {self._query_cte(terms, sql)} " if sql.postgres else ""
         parts = []
         for kind in kinds:
-            table = KINDS[kind].model._meta.db_table
+            model = KINDS[kind].model
+            table = model._meta.db_table
             ids = ", ".join(str(int(pk)) for shown_kind, pk in shown if shown_kind is kind)
-            parts.append(f"SELECT '{kind.value}' AS \"kind\", \"page\".\"id\" AS \"id\", {self._snippet(terms, kind, sql)} AS \"snippet\" "
-                         f'FROM (SELECT "id" FROM "{table}" WHERE "id" IN ({ids})) AS "page" '
+            snippet = self._snippet(terms, kind, sql)
+            # Visible ones only, as every read of the model: a row hidden since it was found, or
+            # an id no search found, gets no snippet. (After the snippet: SQLite's parameters
+            # are positional, in the order of the text.)
+            visible = sql.condition(model.visible_to(self.viewer))
+            parts.append(f"SELECT '{kind.value}' AS \"kind\", \"page\".\"id\" AS \"id\", {snippet} AS \"snippet\" "
+                         f'FROM (SELECT "{table}"."id" FROM "{table}" WHERE "{table}"."id" IN ({ids}) AND {visible}) AS "page" '
                          f'JOIN "{table}" ON "{table}"."id" = "page"."id"')
         _, records = await sql.db.execute_query(query + " UNION ALL ".join(parts), sql.values)
         return {(SearchType(record[0]), int(record[1])): record[2] for record in records}
@@ -458,7 +487,7 @@ class Search:
                        "MaxFragments=2, FragmentDelimiter=\" … \"")
             query = '(SELECT "q" FROM "query")'
             return f"ts_headline('search_english', \"{table}\".\"{spec.body}\", {query}, {sql.value(options)})"
-        index = f"{table}_search"
+        index = spec.index
         return (f'(SELECT snippet("{index}", 1, {sql.value(MARK_START)}, {sql.value(MARK_END)}, {sql.value(" … ")}, 24) '
                 f'FROM "{index}" WHERE "{index}" MATCH {sql.value(terms.fts5())} '
                 f'AND "{index}"."rowid" = "page"."id")')

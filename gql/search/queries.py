@@ -144,8 +144,10 @@ class SearchSource:
             found.append(rows)
         merged = list(heapq.merge(*found, key=self.key, reverse=not window.backward))[:window.limit]
         if self.snippets and several:
-            made = await self.search.snippets([(models.SearchType(row._kind), row.pk) for row in merged])
-            for row in merged:
+            # The window holds one row more than the page, to tell whether another page follows.
+            shown = merged[:window.limit - 1]
+            made = await self.search.snippets([(models.SearchType(row._kind), row.pk) for row in shown])
+            for row in shown:
                 row._snippet = made.get((models.SearchType(row._kind), row.pk))
         return merged[::-1] if window.backward else merged
 
