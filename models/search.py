@@ -57,6 +57,9 @@ MAX_MATCHES_PER_KIND = 500
 # posts).
 PROBE_SAMPLE = 100
 PROBED_ROWS_PER_MATCH = 4
+# When some sampled rows hold a prefix but fewer than one in PROBED_ROWS_PER_MATCH, the newest
+# this many ids are read for the newest matches before the GIN index is asked (`_postgres_hits`).
+WIDE_PROBE_IDS = 10_000
 # The prefix typed last is left out of the GIN index's condition (checked row by row instead) when
 # the sampled rows hold it this many times more often than the other words.
 COMMON_PREFIX_RATIO = 4
@@ -375,24 +378,38 @@ class Search:
                 # OFFSET 0 keeps the inner query whole (not merged into the outer one): planned
                 # for every match, without the ORDER BY and LIMIT that invite the id index.
                 found = f'SELECT {columns} FROM ({found} OFFSET 0) AS "{table}"'
-            return (f'SELECT * FROM ({found} ORDER BY "{table}"."id" DESC LIMIT {bound}) '
-                    f'AS "{table}" WHERE NOT ({answered}){gate}')
+            return f'SELECT * FROM ({found} ORDER BY "{table}"."id" DESC LIMIT {bound}) AS "{table}" WHERE {gate}'
 
+        everything = f"{vector} @@ ({full})"
+        branches = [f'SELECT * FROM "probe" WHERE {answered}']
         # No match among the sampled rows: the GIN index collects every match (few, most
         # likely). Left to the planner, whose estimate for a prefix is a flat 4% of the rows, the
         # id index would be read backwards for the 500 it expects, through the whole table when
         # they are not there (`quokka`: 0.4 s at 300,000 posts, for nothing).
         rare = '(SELECT "matches" FROM "sample") = 0'
-        everything = f"{vector} @@ ({full})"
-        branches = [f'SELECT * FROM "probe" WHERE {answered}']
-        if prefix is not None:
-            # An empty tsquery (stop words only) matches nothing: then the prefix is the index's.
-            common = f'numnode({others}) > 0 AND (SELECT "prefix_is_common" FROM "sample")'
-            branches += [indexed(f" AND {common}", f"{vector} @@ {others} AND ts_match_vq({vector}, {full})"),
-                         indexed(f" AND NOT ({common}) AND NOT {rare}", everything),
-                         indexed(f" AND NOT ({common}) AND {rare}", everything, every_match=True)]
+        if not terms.prefix:
+            # Whole words and phrases: the planner's estimate is the index statistics' own (a
+            # phrase of common words is best found by reading the id index backwards).
+            branches += [indexed(f"NOT ({answered}) AND NOT {rare}", everything),
+                         indexed(f"NOT ({answered}) AND {rare}", everything, every_match=True)]
         else:
-            branches += [indexed(f" AND NOT {rare}", everything), indexed(f" AND {rare}", everything, every_match=True)]
+            # A prefix some sampled rows hold: the newest WIDE_PROBE_IDS ids are read for the
+            # newest matches first (a word in 1 of the newest 100 rows and nowhere else would
+            # have sent the planner through the whole table: 3 s), then the GIN index.
+            ctes.append(f'"wide" AS MATERIALIZED (SELECT {columns} FROM "{table}" WHERE "{table}"."id" > '
+                        f'(SELECT max("id") FROM "{table}") - {WIDE_PROBE_IDS} AND {everything} AND '
+                        f'{sql.condition(model.visible_to(self.viewer))} ORDER BY "{table}"."id" DESC LIMIT {bound})')
+            widely = f'NOT {rare} AND (SELECT COUNT(*) FROM "wide") = {bound}'
+            unanswered = f"NOT ({answered}) AND NOT ({widely})"
+            branches.append(f'SELECT * FROM "wide" WHERE NOT ({answered}) AND {widely}')
+            if prefix is None:  # the prefix alone
+                branches.append(indexed(unanswered, everything, every_match=True))
+            else:
+                # An empty tsquery (stop words only) matches nothing: then the prefix is the index's.
+                common = f'numnode({others}) > 0 AND (SELECT "prefix_is_common" FROM "sample")'
+                branches += [indexed(f"{unanswered} AND {common}", f"{vector} @@ {others} AND ts_match_vq({vector}, {full})",
+                                     every_match=True),
+                             indexed(f"{unanswered} AND NOT ({common})", everything, every_match=True)]
         ctes.append(f'"hits" AS ({" UNION ALL ".join(branches)})')
         return "".join(f"{cte}, " for cte in ctes)
 

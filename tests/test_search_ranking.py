@@ -123,29 +123,36 @@ async def test_snippets_are_made_for_the_shown_rows_alone(api: GraphQLClient, bo
 
 
 @pytest.mark.only_on("postgres")
-async def test_a_word_the_newest_rows_do_not_hold_is_looked_up_not_walked_for(board: tuple[User, Board]) -> None:
+@pytest.mark.parametrize("text", ["zorblaxia", "trendingw", "zorblaxia trendingw"])
+async def test_a_rare_word_is_looked_up_not_walked_for(
+        board: tuple[User, Board], monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     # The planner's estimate for a prefix is a flat share of the table, so for `LIMIT 500` it
-    # likes reading the id index backwards until 500 match: the whole table when none does
-    # (0.4 s at 300,000 posts). With sorting forbidden, as that estimate makes it seem, the plan
-    # that runs must still not walk the id index. More posts than the sample reads:
+    # likes reading the id index backwards until 500 match: the whole table when they are not
+    # there (0.4 s at 300,000 posts for a word no post holds, 3 s for one the newest post holds).
+    # With sorting forbidden, as that estimate makes it seem, the plan that runs must still read
+    # the id index no further than the sample (100 rows) or the wide probe (here 50 ids), then
+    # ask the GIN index. More posts than either, the newest holding "trendingword":
     author, where = board
     now = datetime.now(timezone.utc)
     await Post.bulk_create([Post(slug=f"filler-{n}", title=f"Filler {n}", body="Nothing to find here.", excerpt="",
                                  author=author, board=where, status=PostStatus.PUBLISHED, created_at=now,
                                  published_at=now) for n in range(150)])
-    search = models.Search("zorblaxia", [], None, models.SearchOrder.RELEVANCE)
+    trending = await make_post(author, where, title="A trendingword", body="The trendingword, once.")
+    monkeypatch.setattr(models, "WIDE_PROBE_IDS", 50)
+    search = models.Search(text, [], None, models.SearchOrder.RELEVANCE)
     statement, values = search.statement(models.SearchType.POST, models.Page(None, None, 21, False), snippets=False)
     async with in_transaction() as connection:
         await connection.execute_script("SET LOCAL enable_sort = off")
         _, rows = await connection.execute_query("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, values)
+        _, found = await connection.execute_query(statement, values)
     plan = rows[0][0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
 
     def walked(node: dict[str, Any]) -> list[int]:
-        """Rows read by each index scan run backwards on posts (the sample's, the walk's)."""
+        """Rows read by each index scan run backwards on posts (the sample's, a probe's, a walk's)."""
         own = ([node["Actual Rows"] + node.get("Rows Removed by Filter", 0)]
                if node.get("Scan Direction") == "Backward" and node.get("Relation Name") == "posts" else [])
         return own + [rows for child in node.get("Plans", []) for rows in walked(child)]
 
-    # Only the sample reads the id index: at most its rows.
     assert max(walked(plan[0]["Plan"])) <= models.PROBE_SAMPLE
+    assert [row[0] for row in found] == ([trending.pk] if text == "trendingw" else [])
