@@ -319,11 +319,12 @@ class Search:
 
     def _postgres_hits(self, terms: Terms, kind: SearchType, sql: _Sql) -> str:
         """CTEs ending with `"hits"`: the id, vector and date of the kind's newest
-        MAX_MATCHES_PER_KIND visible matches, by one of two plans chosen in SQL as it runs, from
-        a sample of the newest rows, not from the planner's estimate (rough for a prefix: a broad
-        one read every match through the GIN bitmap). Each plan is a branch of a UNION gated by a
+        MAX_MATCHES_PER_KIND visible matches, by a plan chosen in SQL as it runs, from a sample
+        of the newest rows, not from the planner's estimate (a flat 4% of the rows for a prefix:
+        a broad one read every match through the GIN bitmap, a rare one walked the whole id
+        index for 500 matches that were not there). Each plan is a branch of a UNION gated by a
         one-time filter (an InitPlan without row variables): PostgreSQL runs only the one it
-        needs, and both give exactly the newest matches.
+        needs, and all give exactly the newest matches.
 
         - The sample: the newest PROBE_SAMPLE visible rows, counted (matches; and, for the GIN
           index below, rows holding the prefix typed last, rows holding the other words).
@@ -332,8 +333,15 @@ class Search:
           the newest PROBED_ROWS_PER_MATCH x MAX_MATCHES_PER_KIND visible rows. When it finds that
           many, they ARE the newest matches: read in a bounded number of rows however common the
           words (a word most rows hold: about MAX_MATCHES_PER_KIND rows).
-        - Otherwise (rarer, or fewer found than the sample promised): the GIN index finds every
-          match and the newest are kept. A prefix the GIN index answers by collecting every row
+        - A query typed with a prefix that some sampled rows match, fewer than the probe needs:
+          the newest WIDE_PROBE_IDS ids are read the same way (a word in 1 of the newest 100 rows
+          and nowhere else took the planner through the whole table).
+        - Otherwise (rarer, or fewer found than promised): the GIN index finds every match and
+          the newest are kept, behind an OFFSET 0 fence (the inner query planned for every match,
+          without the LIMIT that invites the id index). Whole words without a prefix that some
+          sampled rows hold are left to the planner, whose estimate for them is the index
+          statistics' own (a phrase of common words is best found along the id index: the GIN
+          index holds no positions). A prefix the GIN index answers by collecting every row
           that holds it (a bitmap as large as the table for `password:*`), so when the sample
           holds the prefix COMMON_PREFIX_RATIO times more often than the other words, the index
           looks up the other words alone and the whole query is checked on each row they find
