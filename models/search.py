@@ -265,10 +265,6 @@ class Search:
                      f"ELSE {query} && {_prefix_tsquery(last, simple, value)} END")
         return query
 
-    def _query_cte(self, terms: Terms, sql: _Sql) -> str:
-        """PostgreSQL: the one-row CTE `"query"` holding the tsquery ranking and snippets read."""
-        return f'"query" AS MATERIALIZED (SELECT {self._tsquery(terms, sql.value)} AS "q")'
-
     def _matches(self, terms: Terms, kind: SearchType, sql: _Sql, with_score: bool) -> str:
         """The CTEs (each followed by a comma) ending with `"matches"`: the id, `_score` (0 unless
         `with_score`) and `_date` of the kind's newest MAX_MATCHES_PER_KIND visible matches.
@@ -313,7 +309,8 @@ class Search:
         spec = KINDS[kind]
         score = (f"CAST(ts_rank('{{0.1, 0.2, 0.4, 1.0}}', \"hits\".\"search_vector\", \"query\".\"q\", 1)"
                  f" * {KIND_WEIGHTS[kind] * SCORE_SCALE} AS BIGINT)") if with_score else "0"
-        return (f"{self._query_cte(terms, sql)}, {self._postgres_hits(terms, kind, sql)}"
+        return (f'"query" AS MATERIALIZED (SELECT {self._tsquery(terms, sql.value)} AS "q"), '
+                f"{self._postgres_hits(terms, kind, sql)}"
                 f'"matches" AS MATERIALIZED (SELECT "hits"."id" AS "id", {score} AS "_score", "hits"."{spec.date}" AS "_date" '
                 f'FROM "hits" CROSS JOIN "query"), ')
 
@@ -473,34 +470,6 @@ class Search:
                      f'LIMIT {int(page.limit)}) AS "page" JOIN "{table}" ON "{table}"."id" = "page"."id" '
                      f'ORDER BY {outer_order}')
         return statement, sql.values
-
-    async def snippets(self, shown: list[tuple[SearchType, int]]) -> dict[tuple[SearchType, int], str | None]:
-        """The snippets of the rows a page of several kinds shows (each row's kind and id), in
-        one statement: made for those rows alone. Each kind's statement reads up to a page of its
-        own best matches, so snippets made there would be made for up to three pages' rows, one
-        shown (a snippet re-reads its text: 0.1 ms a row with PostgreSQL's `ts_headline`)."""
-        terms = self.terms
-        if terms is None or not shown:
-            return {}
-        kinds = list(dict.fromkeys(kind for kind, _ in shown))
-        sql = _Sql(KINDS[kinds[0]].model)
-        # Parameters in the order of the text: the query (PostgreSQL), then each kind's snippet.
-        query = f"WITH {self._query_cte(terms, sql)} " if sql.postgres else ""
-        parts = []
-        for kind in kinds:
-            model = KINDS[kind].model
-            table = model._meta.db_table
-            ids = ", ".join(str(int(pk)) for shown_kind, pk in shown if shown_kind is kind)
-            snippet = self._snippet(terms, kind, sql)
-            # Visible ones only, as every read of the model: a row hidden since it was found, or
-            # an id no search found, gets no snippet. (After the snippet: SQLite's parameters
-            # are positional, in the order of the text.)
-            visible = sql.condition(model.visible_to(self.viewer))
-            parts.append(f"SELECT '{kind.value}' AS \"kind\", \"page\".\"id\" AS \"id\", {snippet} AS \"snippet\" "
-                         f'FROM (SELECT "{table}"."id" FROM "{table}" WHERE "{table}"."id" IN ({ids}) AND {visible}) AS "page" '
-                         f'JOIN "{table}" ON "{table}"."id" = "page"."id"')
-        _, records = await sql.db.execute_query(query + " UNION ALL ".join(parts), sql.values)
-        return {(SearchType(record[0]), int(record[1])): record[2] for record in records}
 
     def _snippet(self, terms: Terms, kind: SearchType, sql: _Sql) -> str:
         """The snippet of one row of the page (`"page"`, joined to its table), computed for the

@@ -96,9 +96,8 @@ class SearchConnection(Connection[SearchResult]):
 class SearchSource:
     """Results of several kinds merged into one order, paged by keys like any connection: a page
     reads at most its size plus one rows of each kind past the cursor (one ranked statement per
-    kind through the full-text index) and merges them, then makes the snippets of the rows
-    kept (one more statement, when several kinds are searched). RELEVANCE orders by (score, date,
-    id, kind), NEWEST by (date, id, kind), all descending; the kind's name breaks exact ties."""
+    kind through the full-text index) and merges them. RELEVANCE orders by (score, date, id,
+    kind), NEWEST by (date, id, kind), all descending; the kind's name breaks exact ties."""
 
     def __init__(self, search: models.Search, snippets: bool, total: bool) -> None:
         self.search = search
@@ -130,10 +129,8 @@ class SearchSource:
     async def rows(self, window: Window) -> list[Any]:
         page = models.Page(self._position(window.after), self._position(window.before), window.limit, window.backward)
         found = []
-        # Searching one kind, its statement reads the page's own rows: snippets are made there.
-        several = len(self.search.kinds) > 1
         for kind in self.search.kinds:
-            rows = await self.search.rows(kind, page, self.snippets and not several, self.total)
+            rows = await self.search.rows(kind, page, self.snippets, self.total)
             for row in rows:
                 # SQLite gives the date as stored (text): compared and encoded as a time.
                 row._date, row._kind = lean.utc_datetime(row._date), kind.value
@@ -143,12 +140,6 @@ class SearchSource:
                 self.totals[kind] = 0  # no cursor, no row: nothing matches
             found.append(rows)
         merged = list(heapq.merge(*found, key=self.key, reverse=not window.backward))[:window.limit]
-        if self.snippets and several:
-            # The window holds one row more than the page, to tell whether another page follows.
-            shown = merged[:window.limit - 1]
-            made = await self.search.snippets([(models.SearchType(row._kind), row.pk) for row in shown])
-            for row in shown:
-                row._snippet = made.get((models.SearchType(row._kind), row.pk))
         return merged[::-1] if window.backward else merged
 
     def _position(self, values: tuple[Any, ...] | None) -> models.Position | None:
