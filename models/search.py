@@ -441,9 +441,10 @@ class Search:
         sql = _Sql(model)
         # Parameters are made in the order of the text (SQLite's are positional): the matches,
         # the snippet, then the cursors' bounds.
-        relevance = self.order is SearchOrder.RELEVANCE
-        matches = self._matches(terms, kind, sql, with_score=relevance)
+        # Ranked in either order: NEWEST edges show their `rank` too.
+        matches = self._matches(terms, kind, sql, with_score=True)
         snippet = self._snippet(terms, kind, sql) if snippets else "NULL"
+        relevance = self.order is SearchOrder.RELEVANCE
         keys = (['"_score"'] if relevance else []) + ['"_date"', '"id"']
         bounds = []
         for position, forward in ((page.after, True), (page.before, False)):

@@ -144,3 +144,12 @@ async def test_the_api_s_connections_never_compile_plans(db: str) -> None:
     async with in_transaction() as connection:
         _, rows = await connection.execute_query("SHOW jit")
     assert rows[0][0] == "off"
+
+
+async def test_newest_order_shows_the_same_ranks(api: GraphQLClient, board: tuple[User, Board]) -> None:
+    author, where = board
+    for n in range(3):
+        await make_post(author, where, title=f"Snorkack {n}" if n else "Other", body=f"the snorkack number {n}")
+    newest = """query { search(query: "snorkack", types: [POST], orderBy: NEWEST) { edges { rank node { ... on Post { slug } } } } }"""
+    by_date = {edge["node"]["slug"]: edge["rank"] for edge in (await api.query(newest))["search"]["edges"]}
+    assert by_date == await ranks(api, "snorkack") and all(rank > 0 for rank in by_date.values())
