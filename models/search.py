@@ -22,6 +22,7 @@ migration 0010). PostgreSQL chooses between two plans in SQL, not by the planner
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -34,7 +35,6 @@ from typing import Any
 from pypika_tortoise.terms import EmptyCriterion, Parameterizer, ValueWrapper
 from tortoise import query_utils
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
 
 from models import lean
 from models.accounts import User
@@ -58,7 +58,8 @@ MAX_MATCHES_PER_KIND = 500
 PROBE_SAMPLE = 100
 PROBED_ROWS_PER_MATCH = 4
 # When some sampled rows hold a prefix but fewer than one in PROBED_ROWS_PER_MATCH, the newest
-# this many ids are read for the newest matches before the GIN index is asked (`_postgres_hits`).
+# this many ids are read for the newest matches before the GIN index is asked; a phrase whose
+# words the sampled rows hold is looked for there only (`_postgres_hits`).
 WIDE_PROBE_IDS = 10_000
 # The prefix typed last is left out of the GIN index's condition (checked row by row instead) when
 # the sampled rows hold it this many times more often than the other words.
@@ -137,6 +138,15 @@ class Terms:
     phrases: tuple[tuple[str, ...], ...]
     prefix: bool
 
+    @property
+    def phrased(self) -> bool:
+        """Holds a phrase of two words or more: their positions must be checked."""
+        return any(len(phrase) > 1 for phrase in self.phrases)
+
+    def loose(self) -> Terms:
+        """The same words, positions aside: what a row must hold for its phrase to be checked."""
+        return Terms(tuple((word,) for phrase in self.phrases for word in phrase), self.prefix)
+
     def postgres(self) -> tuple[str, str | None, str | None]:
         """`to_tsquery` texts: the words that must match (`'word' & 'two' <-> 'words'`), and the
         last word typed as a prefix twice: stemmed and stop-worded like the rest (`'passwords':*`
@@ -202,34 +212,54 @@ class Page:
 
 
 class _Sql:
-    """Statement text and its parameters, numbered for the dialect as they are added."""
+    """Statement text and its parameters, numbered for the dialect as they are added, for a
+    statement on one searched table read by one viewer."""
 
-    def __init__(self, model: type[Model]) -> None:
+    def __init__(self, model: type[Faq] | type[Issue] | type[Post], viewer: User | None) -> None:
+        self.model = model
+        self.viewer = viewer
         self.db = model._meta.db
         self.postgres = self.db.capabilities.dialect == "postgres"
-        query = model.all()
-        query._choose_db_if_not_chosen()
-        query._make_query()
         self.parameters = Parameterizer()
-        self.context = query.query.QUERY_CLS.SQL_CONTEXT.copy(parameterizer=self.parameters, with_namespace=True)
+        self.context = _sql_context(model).copy(parameterizer=self.parameters, with_namespace=True)
+        self._visible: str | None = None
 
     def value(self, value: Any) -> str:
         return str(ValueWrapper(value).get_sql(self.context))
 
-    def condition(self, queryset: QuerySet[Any]) -> str:
-        """The WHERE of `queryset` (a model's `visible_to`), as Tortoise writes it: the same rule
-        as every other list of that model applies, not a copy of it."""
-        query = queryset._clone()
+    def visible(self) -> str:
+        """The WHERE of `model.visible_to(viewer)`, as Tortoise writes it: the same rule as every
+        other list of the model applies, not a copy of it. PostgreSQL's statement repeats it in
+        several branches: written once there, its numbered parameters read the same values at
+        every repetition (each writing costs 0.1-0.2 ms of Tortoise's query building). SQLite's
+        parameters are positional: written at each use."""
+        if self._visible is not None:
+            return self._visible
+        query = self.model.visible_to(self.viewer)
         query._choose_db_if_not_chosen()
         query._make_query()
         wheres = query.query._wheres
         if wheres is None or isinstance(wheres, (EmptyCriterion, query_utils.EmptyCriterion)):
-            return "1 = 1"
-        return f"({wheres.get_sql(self.context)})"
+            condition = "1 = 1"
+        else:
+            condition = f"({wheres.get_sql(self.context)})"
+        if self.postgres:
+            self._visible = condition
+        return condition
 
     @property
     def values(self) -> list[Any]:
         return list(self.parameters.values)
+
+
+@functools.cache
+def _sql_context(model: type[Model]) -> Any:
+    """The SQL context Tortoise writes `model`'s queries with (its dialect's quoting), once per
+    model: made by building a query, which costs more than the rest of a statement's text."""
+    query = model.all()
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    return query.query.QUERY_CLS.SQL_CONTEXT
 
 
 def _literal(text: str) -> str:
@@ -284,7 +314,7 @@ class Search:
         # FTS5 walks its rowids backwards and stops at the bound (a prefix too, through the
         # prefix indexes of migration 0010). Parameters in the order of the text (positional).
         match = sql.value(terms.fts5())
-        visible = sql.condition(spec.model.visible_to(self.viewer))
+        visible = sql.visible()
         length = f'length("{table}"."title") + coalesce(length("{table}"."{spec.body}"), 0)' if with_score else "0"
         found = (f'"found" AS MATERIALIZED (SELECT "{table}"."id" AS "id", "{table}"."{spec.date}" AS "_date", '
                  f'{length} AS "_length" FROM "{index}" JOIN "{table}" ON "{table}"."id" = "{index}"."rowid" '
@@ -321,10 +351,11 @@ class Search:
         a broad one read every match through the GIN bitmap, a rare one walked the whole id
         index for 500 matches that were not there). Each plan is a branch of a UNION gated by a
         one-time filter (an InitPlan without row variables): PostgreSQL runs only the one it
-        needs, and all give exactly the newest matches.
+        needs, and all give exactly the newest matches, but for a phrase of recent words (below).
 
         - The sample: the newest PROBE_SAMPLE visible rows, counted (matches; and, for the GIN
-          index below, rows holding the prefix typed last, rows holding the other words).
+          index below, rows holding the prefix typed last, rows holding the other words; for a
+          phrase, whether any holds its words).
         - The probe, when at least one sampled row in PROBED_ROWS_PER_MATCH matches: the id index
           read backwards, the words checked on each row, until MAX_MATCHES_PER_KIND match, within
           the newest PROBED_ROWS_PER_MATCH x MAX_MATCHES_PER_KIND visible rows. When it finds that
@@ -333,12 +364,17 @@ class Search:
         - A query typed with a prefix that some sampled rows match, fewer than the probe needs:
           the newest WIDE_PROBE_IDS ids are read the same way (a word in 1 of the newest 100 rows
           and nowhere else took the planner through the whole table).
+        - A phrase whose words some sampled rows hold, fewer matching than the probe needs: the
+          newest WIDE_PROBE_IDS ids only, found there or not. Its positions are checked row by
+          row: the GIN index holds none, so through it every row holding the words would be
+          checked, and walked along the id index a phrase found in few rows reads most of the
+          table (`"download offline lyrics"`: 255 ms at 300,000 posts, 1 in 180 holding it).
+          Matches older than those ids are not found: the bound a phrase of common words pays.
         - Otherwise (rarer, or fewer found than promised): the GIN index finds every match and
           the newest are kept, behind an OFFSET 0 fence (the inner query planned for every match,
           without the LIMIT that invites the id index). Whole words without a prefix that some
           sampled rows hold are left to the planner, whose estimate for them is the index
-          statistics' own (a phrase of common words is best found along the id index: the GIN
-          index holds no positions). A prefix the GIN index answers by collecting every row
+          statistics' own. A prefix the GIN index answers by collecting every row
           that holds it (a bitmap as large as the table for `password:*`), so when the sample
           holds the prefix COMMON_PREFIX_RATIO times more often than the other words, the index
           looks up the other words alone and the whole query is checked on each row they find
@@ -353,8 +389,7 @@ class Search:
 
         def newest(rows: int) -> str:
             """The newest `rows` visible rows, a table of the kind's name (the id index backwards)."""
-            condition = sql.condition(model.visible_to(self.viewer))
-            return f'(SELECT {columns} FROM "{table}" WHERE {condition} ORDER BY "{table}"."id" DESC LIMIT {rows}) AS "{table}"'
+            return f'(SELECT {columns} FROM "{table}" WHERE {sql.visible()} ORDER BY "{table}"."id" DESC LIMIT {rows}) AS "{table}"'
 
         def counted(query: str) -> str:
             return f"COUNT(*) FILTER (WHERE {vector} @@ {query})"
@@ -366,6 +401,8 @@ class Search:
         sampled = [f'{counted(f"({full})")} AS "matches"']
         if prefix is not None:
             sampled.append(f"{counted(prefix)} > {COMMON_PREFIX_RATIO} * {counted(others)} AS \"prefix_is_common\"")
+        if terms.phrased:
+            sampled.append(f'{counted(f"({self._tsquery(terms.loose(), _literal)})")} > 0 AS "words_are_recent"')
         probe = (f'SELECT * FROM {newest(PROBED_ROWS_PER_MATCH * bound)} WHERE {vector} @@ ({full}) '
                  f'ORDER BY "{table}"."id" DESC LIMIT {bound}')
         ctes = [f'"sample" AS MATERIALIZED (SELECT {", ".join(sampled)} FROM {newest(PROBE_SAMPLE)})',
@@ -378,7 +415,7 @@ class Search:
             # The gate outside the LIMIT: a one-time filter above the whole plan (inside, it could
             # land under a Gather whose workers would be started before it is read).
             found = (f'SELECT {columns} FROM "{table}" WHERE {condition} AND '
-                     f"{sql.condition(model.visible_to(self.viewer))}")
+                     f"{sql.visible()}")
             if every_match:
                 # OFFSET 0 keeps the inner query whole (not merged into the outer one): planned
                 # for every match, without the ORDER BY and LIMIT that invite the id index.
@@ -392,22 +429,30 @@ class Search:
         # id index would be read backwards for the 500 it expects, through the whole table when
         # they are not there (`quokka`: 0.4 s at 300,000 posts, for nothing).
         rare = '(SELECT "matches" FROM "sample") = 0'
-        if not terms.prefix:
-            # Whole words and phrases: the planner's estimate is the index statistics' own (a
-            # phrase of common words is best found by reading the id index backwards).
+        if not terms.prefix and not terms.phrased:
+            # Whole words: the planner's estimate is the index statistics' own.
             branches += [indexed(f"NOT ({answered}) AND NOT {rare}", everything),
                          indexed(f"NOT ({answered}) AND {rare}", everything, every_match=True)]
         else:
-            # A prefix some sampled rows hold: the newest WIDE_PROBE_IDS ids are read for the
-            # newest matches first (a word in 1 of the newest 100 rows and nowhere else would
-            # have sent the planner through the whole table: 3 s), then the GIN index.
+            # The newest WIDE_PROBE_IDS ids, each row checked. A prefix some sampled rows hold is
+            # looked for there first (a word in 1 of the newest 100 rows and nowhere else would
+            # have sent the planner through the whole table: 3 s), then through the GIN index. A
+            # phrase whose words the sampled rows hold is looked for there only: the GIN index
+            # holds no positions, so it would check the phrase on every row holding its words (a
+            # phrase of common words found in few rows: 255 ms at 300,000 posts).
+            # Checked by `ts_match_vq`, a function call the planner cannot make an index condition
+            # of: with `@@` it could AND the id range with the GIN index's every row holding the
+            # words (137 ms for `"sleep timer" cro` at 300,000 posts) instead of reading the range.
             ctes.append(f'"wide" AS MATERIALIZED (SELECT {columns} FROM "{table}" WHERE "{table}"."id" > '
-                        f'(SELECT max("id") FROM "{table}") - {WIDE_PROBE_IDS} AND {everything} AND '
-                        f'{sql.condition(model.visible_to(self.viewer))} ORDER BY "{table}"."id" DESC LIMIT {bound})')
-            widely = f'NOT {rare} AND (SELECT COUNT(*) FROM "wide") = {bound}'
+                        f'(SELECT max("id") FROM "{table}") - {WIDE_PROBE_IDS} AND ts_match_vq({vector}, {full}) AND '
+                        f'{sql.visible()} ORDER BY "{table}"."id" DESC LIMIT {bound})')
+            if terms.phrased:
+                widely = '(SELECT "words_are_recent" FROM "sample")'
+            else:
+                widely = f'NOT {rare} AND (SELECT COUNT(*) FROM "wide") = {bound}'
             unanswered = f"NOT ({answered}) AND NOT ({widely})"
             branches.append(f'SELECT * FROM "wide" WHERE NOT ({answered}) AND {widely}')
-            if prefix is None:  # the prefix alone
+            if prefix is None:  # the prefix alone, or no prefix
                 branches.append(indexed(unanswered, everything, every_match=True))
             else:
                 # An empty tsquery (stop words only) matches nothing: then the prefix is the index's.
@@ -438,7 +483,7 @@ class Search:
         spec = KINDS[kind]
         model = spec.model
         table = model._meta.db_table
-        sql = _Sql(model)
+        sql = _Sql(model, self.viewer)
         # Parameters are made in the order of the text (SQLite's are positional): the matches,
         # the snippet, then the cursors' bounds.
         # Ranked in either order: NEWEST edges show their `rank` too.
@@ -491,7 +536,7 @@ class Search:
         """How many visible rows of one kind match, up to MAX_MATCHES_PER_KIND (one COUNT)."""
         if self.terms is None:
             return 0
-        sql = _Sql(KINDS[kind].model)
+        sql = _Sql(KINDS[kind].model, self.viewer)
         matches = self._matches(self.terms, kind, sql, with_score=False)
         _, records = await sql.db.execute_query(f'WITH {matches.removesuffix(", ")} SELECT COUNT(*) FROM "matches"',
                                                 sql.values)

@@ -7,6 +7,7 @@ what each search finds is known exactly; they are deleted when the module ends.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import json
@@ -19,6 +20,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from gql.search.queries import each_kind
 from models import search as models
 from models.accounts import Role, User
 from models.faqs import Faq
@@ -280,9 +282,10 @@ PLANS: dict[str, dict[str, int]] = {
     "probe": {"PROBE_SAMPLE": 10_000, "PROBED_ROWS_PER_MATCH": 10_000},
     "GIN index": {"PROBE_SAMPLE": 2, "PROBED_ROWS_PER_MATCH": 10_000},
 }
-# A phrase; a prefix alone; other words and a prefix the newest rows hold (the GIN index looks up
-# "numbat" alone) or do not hold (it looks up the whole query).
-PLANNED_QUERIES = ['"numbat"', "numbat", "numbat numb", "numbat numba"]
+# A word quoted; a phrase of two (positions checked); a prefix alone; other words and a prefix the
+# newest rows hold (the GIN index looks up "numbat" alone) or do not hold (it looks up the whole
+# query).
+PLANNED_QUERIES = ['"numbat"', '"numbat numbat"', "numbat", "numbat numb", "numbat numba"]
 
 
 async def plan_run(search: models.Search) -> str:
@@ -311,7 +314,7 @@ async def plan_run(search: models.Search) -> str:
 async def test_every_postgres_plan_finds_the_same_newest_matches(
         api: GraphQLClient, corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
     matching = [await make_post(corpus.author, corpus.board, title=f"Numbat {n}", body="numbat numbat") for n in range(4)]
-    pending = await make_post(corpus.author, corpus.board, status=PostStatus.PENDING, title="Numbat draft", body="numbat")
+    pending = await make_post(corpus.author, corpus.board, status=PostStatus.PENDING, title="Numbat draft", body="numbat numbat")
     newer = [await make_post(corpus.author, corpus.board, title=f"Numbskull {n}", body="numbskull") for n in range(3)]
     monkeypatch.setattr(models, "MAX_MATCHES_PER_KIND", 2)
     try:
@@ -481,6 +484,49 @@ async def test_search_costs_one_statement_per_kind(api: GraphQLClient) -> None:
     with count_sql() as count_only:
         assert (await api.query(SEARCH, {"q": "s", "first": 0}))["search"]["totalCount"] == first["totalCount"]
     assert count_only.count == 3
+
+
+@pytest.mark.only_on("sqlite")  # no database: the same on both
+async def test_the_kinds_run_at_once_in_the_order_asked() -> None:
+    # Each kind's statement starts before any ends (PostgreSQL runs them on three connections);
+    # the answers come in the order of the kinds, whichever ends first.
+    started: list[models.SearchType] = []
+    everyone_started = asyncio.Event()
+
+    async def statement(kind: models.SearchType) -> str:
+        started.append(kind)
+        if len(started) == len(models.SearchType):
+            everyone_started.set()
+        await everyone_started.wait()
+        await asyncio.sleep(0.01 * (len(models.SearchType) - list(models.SearchType).index(kind)))  # the last ends first
+        return kind.value
+
+    answers = await asyncio.wait_for(each_kind(list(models.SearchType), statement), timeout=5)
+    assert answers == [kind.value for kind in models.SearchType]
+
+
+@pytest.mark.only_on("sqlite")  # no database: the same on both
+async def test_a_kind_that_fails_stops_the_others_and_its_error_is_raised_as_it_is() -> None:
+    running: set[models.SearchType] = set()
+    stopped: list[models.SearchType] = []
+
+    async def statement(kind: models.SearchType) -> None:
+        running.add(kind)
+        try:
+            if kind is models.SearchType.ISSUE:
+                await asyncio.sleep(0.01)
+                raise LookupError("the issues' statement failed")
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            stopped.append(kind)
+            raise
+        finally:
+            running.discard(kind)
+
+    with pytest.raises(LookupError, match="the issues' statement failed"):
+        await asyncio.wait_for(each_kind(list(models.SearchType), statement), timeout=2)
+    # Not an ExceptionGroup, and nothing left running once it is raised.
+    assert sorted(stopped) == [models.SearchType.FAQ, models.SearchType.POST] and not running
 
 
 @pytest.mark.only_on("postgres")

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import heapq
 import html
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -20,6 +21,8 @@ from gql.posts.types import Post
 from models import lean
 from models import search as models
 from models.errors import RuleViolation
+
+T = TypeVar("T")
 
 SearchType = described_enum(models.SearchType, "What `search` looks in.", {
     "FAQ": "Help articles (a draft only for staff).",
@@ -129,8 +132,8 @@ class SearchSource:
     async def rows(self, window: Window) -> list[Any]:
         page = models.Page(self._position(window.after), self._position(window.before), window.limit, window.backward)
         found = []
-        for kind in self.search.kinds:
-            rows = await self.search.rows(kind, page, self.snippets, self.total)
+        for kind, rows in zip(self.search.kinds, await each_kind(self.search.kinds, lambda kind: self.search.rows(
+                kind, page, self.snippets, self.total)), strict=True):
             for row in rows:
                 # SQLite gives the date as stored (text): compared and encoded as a time.
                 row._date, row._kind = lean.utc_datetime(row._date), kind.value
@@ -152,8 +155,23 @@ class SearchSource:
     async def count(self) -> int:
         # Counted with the page's rows; one COUNT for each kind that had none to count with
         # (a page past its last match, or `totalCount` alone).
-        return sum([self.totals[kind] if kind in self.totals else await self.search.count(kind)
-                    for kind in self.search.kinds])
+        uncounted = [kind for kind in self.search.kinds if kind not in self.totals]
+        return sum(self.totals[kind] for kind in self.totals) + sum(await each_kind(uncounted, self.search.count))
+
+
+async def each_kind(kinds: list[models.SearchType], statement: Callable[[models.SearchType], Awaitable[T]]) -> list[T]:
+    """`statement(kind)` for each kind, run at once (PostgreSQL runs them side by side on the
+    pool's connections; SQLite's one connection takes them in turn, while the next is written),
+    in the order of `kinds`. The first failure is raised as it is, once the others are
+    cancelled and over (none is left running after the request)."""
+    tasks = [asyncio.ensure_future(statement(kind)) for kind in kinds]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 @strawberry.type
