@@ -194,7 +194,21 @@ def parse_query(text: str) -> Terms | None:
             position = quoted.end()
     if not phrases:
         return None
-    return Terms(tuple(phrases), prefix)
+    # Each word or phrase once (case aside), the last kept last (it may be the prefix): a query
+    # repeating a common word would make every row checked and ranked check it again each time
+    # (`song` 50 times: 45-63 ms a kind at 300,000 posts, against 3 for `song`).
+    *earlier, last = phrases
+    seen = {_folded(last)}
+    kept = []
+    for phrase in earlier:
+        if _folded(phrase) not in seen:
+            seen.add(_folded(phrase))
+            kept.append(phrase)
+    return Terms((*kept, last), prefix)
+
+
+def _folded(phrase: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(word.casefold() for word in phrase)
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,9 @@ def test_the_database_query_is_written_from_words_alone() -> None:
     assert models.parse_query('"sleep timer"') == models.Terms((("sleep", "timer"),), prefix=False)
     assert models.parse_query('"unclosed phrase') == models.Terms((("unclosed", "phrase"),), prefix=False)
     assert models.parse_query("«»…🎵") is None
+    # Each word or phrase once, case aside, the last kept last (a prefix, or not).
+    assert models.parse_query('Song song "A B" x "a b" SONG') == models.Terms((("A", "B"), ("x",), ("SONG",)), prefix=True)
+    assert models.parse_query("song " * 50) == models.Terms((("song",),), prefix=False)
 
 
 @pytest.mark.parametrize("text", ["%", "_", "!!!", '""', "🎵🎵", "* : - ( ) ^ +", "\u200b"])
