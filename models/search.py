@@ -46,6 +46,10 @@ from models.issues import Issue
 from models.posts import Post
 
 QUERY_MAX = 200
+# Different words in a query (a phrase's each count): every word is checked on every row the
+# search reads, ranked and marked in snippets, so their number bounds the work per row
+# (`ts_headline` alone took 320 ms for 21 rows with 50).
+WORDS_MAX = 16
 # The most matches of one kind a search ranks and counts: the newest ones (highest ids). Ranking
 # reads every match it is given, so without a bound a query of common words costs in proportion
 # to the table (README, Search).
@@ -53,19 +57,19 @@ MAX_MATCHES_PER_KIND = 500
 # PostgreSQL first counts the matches among the newest PROBE_SAMPLE visible rows (`_postgres_hits`);
 # when at least one in PROBED_ROWS_PER_MATCH of them matches, it looks for the newest matches in
 # the newest PROBED_ROWS_PER_MATCH x MAX_MATCHES_PER_KIND rows (the id index backwards), else (or
-# when too few are there) through the GIN index. A small window: asyncpg's prepared statements get
+# when too few are there) as GIN_ROWS below says. A small window: asyncpg's prepared statements get
 # a generic plan after five runs, which guesses a third of the rows visible (the status is a
 # parameter) and, for a window near that many, sorts the whole table instead (20x: 55 ms at 30,000
 # posts).
 PROBE_SAMPLE = 100
 PROBED_ROWS_PER_MATCH = 4
-# When some sampled rows hold a prefix but fewer than one in PROBED_ROWS_PER_MATCH, the newest
-# this many ids are read for the newest matches before the GIN index is asked; a phrase whose
-# words the sampled rows hold is looked for there only (`_postgres_hits`).
+# A query whose every word more than GIN_ROWS rows hold (estimated from the newest PROBE_SAMPLE)
+# is looked for among the newest WIDE_PROBE_IDS ids only: on PostgreSQL when the probe did not
+# answer it, on SQLite when it holds a phrase. Else the full-text index is asked, everywhere.
+# Through PostgreSQL's GIN index such words cost their every row (92 ms for 3 at 300,000 posts),
+# and a phrase's positions are checked row by row (`_postgres_hits`, `_sqlite_phrase_found`).
+GIN_ROWS = 10_000
 WIDE_PROBE_IDS = 10_000
-# SQLite: a query holding a phrase is looked for in every row holding all its words when at most
-# this many do, else among the newest this many ids (`_sqlite_phrase_found`).
-PHRASE_ROWS = 10_000
 # The prefix typed last is left out of the GIN index's condition (checked row by row instead) when
 # the sampled rows hold it this many times more often than the other words.
 COMMON_PREFIX_RATIO = 4
@@ -132,6 +136,9 @@ def clean_query(text: str) -> str:
         raise violation("Say what to search for", "BLANK", "query")
     if len(text) > QUERY_MAX:
         raise violation(f"Search text takes at most {QUERY_MAX} characters", "TOO_LONG", "query")
+    terms = parse_query(text)
+    if terms is not None and terms.words > WORDS_MAX:
+        raise violation(f"Search for at most {WORDS_MAX} different words", "TOO_MANY_WORDS", "query")
     return text
 
 
@@ -148,9 +155,13 @@ class Terms:
         """Holds a phrase of two words or more: their positions must be checked."""
         return any(len(phrase) > 1 for phrase in self.phrases)
 
+    @property
+    def words(self) -> int:
+        return sum(len(phrase) for phrase in self.phrases)
+
     def loose(self) -> Terms:
-        """The same words, positions aside: what a row must hold for its phrase to be checked."""
-        return Terms(tuple((word,) for phrase in self.phrases for word in phrase), self.prefix)
+        """Each word once, positions aside: what a row must hold for its phrases to be checked."""
+        return _distinct([(word,) for phrase in self.phrases for word in phrase], self.prefix)
 
     def postgres(self) -> tuple[str, str | None, str | None]:
         """`to_tsquery` texts: the words that must match (`'word' & 'two' <-> 'words'`), and the
@@ -158,12 +169,11 @@ class Terms:
         is `'password':*`), and as typed, accents folded, for the `simple` configuration (so that
         `t` or `s`, stop words in English, still start a search as you type). Words are letters
         and digits only, each quoted: nothing in them is an operator."""
-        parts = [" <-> ".join(f"'{word}'" for word in phrase) for phrase in self.phrases]
+        parts = [" <-> ".join(_lexeme(word) for word in phrase) for phrase in self.phrases]
         if not self.prefix:
             return " & ".join(f"({part})" for part in parts), None, None
         last = self.phrases[-1][0]
-        folded = "".join(c for c in unicodedata.normalize("NFKD", last) if not unicodedata.combining(c))
-        return " & ".join(f"({part})" for part in parts[:-1]), f"'{last}':*", f"'{folded}':*"
+        return " & ".join(f"({part})" for part in parts[:-1]), f"{_lexeme(last)}:*", f"{_lexeme(_unaccented(last))}:*"
 
     def fts5(self) -> str:
         """An FTS5 query: each phrase one string (`"two words"`), implicitly ANDed; the last
@@ -194,21 +204,38 @@ def parse_query(text: str) -> Terms | None:
             position = quoted.end()
     if not phrases:
         return None
-    # Each word or phrase once (case aside), the last kept last (it may be the prefix): a query
-    # repeating a common word would make every row checked and ranked check it again each time
-    # (`song` 50 times: 45-63 ms a kind at 300,000 posts, against 3 for `song`).
+    return _distinct(phrases, prefix)
+
+
+def _distinct(phrases: list[tuple[str, ...]], prefix: bool) -> Terms:
+    """Each word or phrase once, as both databases fold it (case and accents): a query repeating
+    a word checked and ranked it again for every repetition (`song` 50 times, or `câr ĉår ĉàř…`:
+    45-360 ms a kind at 300,000 posts). The last item stays last (it may be the prefix); typed
+    again after the whole word, it asks for nothing more and is dropped (the whole word, not a
+    prefix of it: `play play` does not find "playlist")."""
     *earlier, last = phrases
-    seen = {_folded(last)}
-    kept = []
+    kept: list[tuple[str, ...]] = []
+    seen: set[tuple[str, ...]] = set()
     for phrase in earlier:
         if _folded(phrase) not in seen:
             seen.add(_folded(phrase))
             kept.append(phrase)
+    if _folded(last) in seen:
+        return Terms(tuple(kept), False)
     return Terms((*kept, last), prefix)
 
 
+def _lexeme(word: str) -> str:
+    """A word in a `to_tsquery` text: quoted (letters and digits only: `_WORD`)."""
+    return f"'{word}'"
+
+
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
 def _folded(phrase: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(word.casefold() for word in phrase)
+    return tuple(_unaccented(word).casefold() for word in phrase)
 
 
 @dataclass(frozen=True)
@@ -362,17 +389,20 @@ class Search:
         a rowid bound only with rows that match: walked newest first, a phrase of common words
         found in few rows read the table down to its next match (`"podcast podcast podcast"`,
         in no post: 60 ms at 300,000 posts; 245 ms for three such phrases). Walked oldest first
-        from a lower bound, FTS5 stops at the newest row. So the rows holding every word of the
-        query are counted, up to PHRASE_ROWS + 1 (words alone: no positions, newest first): at
-        most PHRASE_ROWS, the query is looked for in all of them; more, among the newest
-        PHRASE_ROWS ids only (matches older than that are not found)."""
+        from a lower bound, FTS5 stops at the newest row. The bound: the newest WIDE_PROBE_IDS
+        ids when every word of the query is held by more than GIN_ROWS rows (estimated from the
+        newest PROBE_SAMPLE ids, as on PostgreSQL: `_postgres_hits`), else none."""
         spec = KINDS[kind]
         table, index = spec.model._meta.db_table, spec.index
         # SQLite's parameters are positional: made in the order of the text.
         match = sql.value(terms.fts5())
-        holding = (f'(SELECT COUNT(*) FROM (SELECT 1 FROM "{index}" WHERE "{index}" MATCH {sql.value(terms.loose().fts5())} '
-                   f'ORDER BY "rowid" DESC LIMIT {PHRASE_ROWS + 1}))')
-        lowest = f'(CASE WHEN {holding} <= {PHRASE_ROWS} THEN 0 ELSE (SELECT MAX("id") FROM "{table}") - {PHRASE_ROWS} END)'
+        newest = f'(SELECT MAX("id") FROM "{table}")'
+        words = terms.loose()
+        counted = [f'(SELECT COUNT(*) FROM "{index}" WHERE "{index}" MATCH '
+                   f'{sql.value(Terms((word,), words.prefix and word is words.phrases[-1]).fts5())} '
+                   f'AND "rowid" > {newest} - {PROBE_SAMPLE})' for word in words.phrases]
+        rarest = f"min({', '.join(counted)})" if len(counted) > 1 else counted[0]
+        lowest = f'(CASE WHEN {rarest} * {newest} > {GIN_ROWS} * {PROBE_SAMPLE} THEN {newest} - {WIDE_PROBE_IDS} ELSE 0 END)'
         # Materialized without an ORDER BY: FTS5 walks oldest first, from the bound. Then the
         # newest visible of what it found, through the rowid index (its IN list read backwards).
         return (f'"hit" AS MATERIALIZED (SELECT "rowid" AS "id" FROM "{index}" WHERE "{index}" MATCH {match} '
@@ -391,41 +421,51 @@ class Search:
                 f'"matches" AS MATERIALIZED (SELECT "hits"."id" AS "id", {score} AS "_score", "hits"."{spec.date}" AS "_date" '
                 f'FROM "hits" CROSS JOIN "query"), ')
 
+    @staticmethod
+    def _counted_words(terms: Terms, vector: str) -> list[str]:
+        """For each word of `terms` (a phrase's each), an aggregate counting the rows holding it
+        (the prefix typed last as a prefix); NULL for a stop word, which asks for nothing."""
+        words = terms.loose()
+        queries = [f"to_tsquery('search_english', {_literal(_lexeme(word))})" for (word,) in words.phrases[:-1]]
+        last = words.phrases[-1][0]
+        queries.append(_prefix_tsquery(f"{_lexeme(last)}:*", f"{_lexeme(_unaccented(last))}:*", _literal) if words.prefix
+                       else f"to_tsquery('search_english', {_literal(_lexeme(last))})")
+        return [f"CASE WHEN numnode({query}) = 0 THEN NULL ELSE COUNT(*) FILTER (WHERE {vector} @@ {query}) END"
+                for query in queries]
+
     def _postgres_hits(self, terms: Terms, kind: SearchType, sql: _Sql) -> str:
         """CTEs ending with `"hits"`: the id, vector and date of the kind's newest
         MAX_MATCHES_PER_KIND visible matches, by a plan chosen in SQL as it runs, from a sample
         of the newest rows, not from the planner's estimate (a flat 4% of the rows for a prefix:
         a broad one read every match through the GIN bitmap, a rare one walked the whole id
-        index for 500 matches that were not there). Each plan is a branch of a UNION gated by a
-        one-time filter (an InitPlan without row variables): PostgreSQL runs only the one it
-        needs, and all give exactly the newest matches, but for a phrase of recent words (below).
+        index for 500 matches that were not there; for many common words, 0.36-0.58 s through
+        the GIN bitmap). Each plan is a branch of a UNION gated by a one-time filter (an InitPlan
+        without row variables): PostgreSQL runs only the one it needs.
 
-        - The sample: the newest PROBE_SAMPLE visible rows, counted (matches; and, for the GIN
-          index below, rows holding the prefix typed last, rows holding the other words; for a
-          phrase, whether any holds its words).
+        - The sample: the newest PROBE_SAMPLE visible rows, counted: the matches, the rows holding
+          the query's rarest word (a phrase's words each; a stop word, which asks for nothing,
+          aside) and, for the GIN index below, the rows holding the prefix typed last and those
+          holding the other words.
         - The probe, when at least one sampled row in PROBED_ROWS_PER_MATCH matches: the id index
           read backwards, the words checked on each row, until MAX_MATCHES_PER_KIND match, within
           the newest PROBED_ROWS_PER_MATCH x MAX_MATCHES_PER_KIND visible rows. When it finds that
           many, they ARE the newest matches: read in a bounded number of rows however common the
           words (a word most rows hold: about MAX_MATCHES_PER_KIND rows).
-        - A query typed with a prefix that some sampled rows match, fewer than the probe needs:
-          the newest WIDE_PROBE_IDS ids are read the same way (a word in 1 of the newest 100 rows
-          and nowhere else took the planner through the whole table).
-        - A phrase whose words some sampled rows hold, fewer matching than the probe needs: the
-          newest WIDE_PROBE_IDS ids only, found there or not. Its positions are checked row by
-          row: the GIN index holds none, so through it every row holding the words would be
-          checked, and walked along the id index a phrase found in few rows reads most of the
-          table (`"download offline lyrics"`: 255 ms at 300,000 posts, 1 in 180 holding it).
-          Matches older than those ids are not found: the bound a phrase of common words pays.
-        - Otherwise (rarer, or fewer found than promised): the GIN index finds every match and
-          the newest are kept, behind an OFFSET 0 fence (the inner query planned for every match,
-          without the LIMIT that invites the id index). Whole words without a prefix that some
-          sampled rows hold are left to the planner, whose estimate for them is the index
-          statistics' own. A prefix the GIN index answers by collecting every row
-          that holds it (a bitmap as large as the table for `password:*`), so when the sample
-          holds the prefix COMMON_PREFIX_RATIO times more often than the other words, the index
-          looks up the other words alone and the whole query is checked on each row they find
-          (`ts_match_vq`: a function call, which the planner cannot turn into an index condition)."""
+        - Else, when every word of the query is common (its rarest word, by the sample, in more
+          than GIN_ROWS rows: ids stand for rows): the newest WIDE_PROBE_IDS ids only, each row
+          checked, found there or not. Through the GIN index such words cost every row holding
+          them, and a phrase's positions would be checked on each (the index holds none): a
+          phrase found in few rows read most of the table (`"download offline lyrics"`: 255 ms at
+          300,000 posts, 1 post in 180 holding it). Older matches are not found: the bound
+          common words pay.
+        - Else the GIN index finds every match (its rarest word bounds the lookup) and the newest
+          are kept, behind an OFFSET 0 fence (the inner query planned for every match, without
+          the LIMIT that invites the id index). A prefix the GIN index answers by collecting
+          every row that holds it (a bitmap as large as the table for `password:*`), so when the
+          sample holds the prefix COMMON_PREFIX_RATIO times more often than the other words, the
+          index looks up the other words alone and the whole query is checked on each row they
+          find (`ts_match_vq`: a function call, which the planner cannot turn into an index
+          condition)."""
         spec = KINDS[kind]
         model = spec.model
         table = model._meta.db_table
@@ -448,8 +488,9 @@ class Search:
         sampled = [f'{counted(f"({full})")} AS "matches"']
         if prefix is not None:
             sampled.append(f"{counted(prefix)} > {COMMON_PREFIX_RATIO} * {counted(others)} AS \"prefix_is_common\"")
-        if terms.phrased:
-            sampled.append(f'{counted(f"({self._tsquery(terms.loose(), _literal)})")} > 0 AS "words_are_recent"')
+        # How many sampled rows hold the query's rarest word (a stop word, which asks for
+        # nothing, aside; none but stop words: NULL, as no row).
+        sampled.append(f'LEAST({", ".join(self._counted_words(terms, vector))}) AS "rarest"')
         probe = (f'SELECT * FROM {newest(PROBED_ROWS_PER_MATCH * bound)} WHERE {vector} @@ ({full}) '
                  f'ORDER BY "{table}"."id" DESC LIMIT {bound}')
         ctes = [f'"sample" AS MATERIALIZED (SELECT {", ".join(sampled)} FROM {newest(PROBE_SAMPLE)})',
@@ -457,56 +498,35 @@ class Search:
         # Read left to right: the probe runs only when the sample promises it fills.
         answered = (f'(SELECT "matches" FROM "sample") * {PROBED_ROWS_PER_MATCH} >= {PROBE_SAMPLE} '
                     f'AND (SELECT COUNT(*) FROM "probe") = {bound}')
+        # Every word of the query in more than GIN_ROWS rows, by the sample (ids stand for rows).
+        common = (f'coalesce((SELECT "rarest" FROM "sample"), 0) * (SELECT max("id") FROM "{table}") > '
+                  f'{GIN_ROWS} * {PROBE_SAMPLE}')
 
-        def indexed(gate: str, condition: str, every_match: bool = False) -> str:
-            # The gate outside the LIMIT: a one-time filter above the whole plan (inside, it could
-            # land under a Gather whose workers would be started before it is read).
-            found = (f'SELECT {columns} FROM "{table}" WHERE {condition} AND '
-                     f"{sql.visible()}")
-            if every_match:
-                # OFFSET 0 keeps the inner query whole (not merged into the outer one): planned
-                # for every match, without the ORDER BY and LIMIT that invite the id index.
-                found = f'SELECT {columns} FROM ({found} OFFSET 0) AS "{table}"'
+        def indexed(gate: str, condition: str) -> str:
+            # OFFSET 0 keeps the inner query whole (not merged into the outer one): planned for
+            # every match, without the ORDER BY and LIMIT that invite the id index. The gate
+            # outside the LIMIT: a one-time filter above the whole plan (inside, it could land
+            # under a Gather whose workers would be started before it is read).
+            found = f'SELECT {columns} FROM (SELECT {columns} FROM "{table}" WHERE {condition} AND {sql.visible()} OFFSET 0) AS "{table}"'
             return f'SELECT * FROM ({found} ORDER BY "{table}"."id" DESC LIMIT {bound}) AS "{table}" WHERE {gate}'
 
+        # Checked by `ts_match_vq`, a function call the planner cannot make an index condition
+        # of: with `@@` it could AND the id range with the GIN index's every row holding the
+        # words (137 ms for `"sleep timer" cro` at 300,000 posts) instead of reading the range.
+        ctes.append(f'"wide" AS MATERIALIZED (SELECT {columns} FROM "{table}" WHERE "{table}"."id" > '
+                    f'(SELECT max("id") FROM "{table}") - {WIDE_PROBE_IDS} AND ts_match_vq({vector}, {full}) AND '
+                    f'{sql.visible()} ORDER BY "{table}"."id" DESC LIMIT {bound})')
+        unanswered = f"NOT ({answered}) AND NOT ({common})"
+        branches = [f'SELECT * FROM "probe" WHERE {answered}',
+                    f'SELECT * FROM "wide" WHERE NOT ({answered}) AND {common}']
         everything = f"{vector} @@ ({full})"
-        branches = [f'SELECT * FROM "probe" WHERE {answered}']
-        # No match among the sampled rows: the GIN index collects every match (few, most
-        # likely). Left to the planner, whose estimate for a prefix is a flat 4% of the rows, the
-        # id index would be read backwards for the 500 it expects, through the whole table when
-        # they are not there (`quokka`: 0.4 s at 300,000 posts, for nothing).
-        rare = '(SELECT "matches" FROM "sample") = 0'
-        if not terms.prefix and not terms.phrased:
-            # Whole words: the planner's estimate is the index statistics' own.
-            branches += [indexed(f"NOT ({answered}) AND NOT {rare}", everything),
-                         indexed(f"NOT ({answered}) AND {rare}", everything, every_match=True)]
+        if prefix is None:
+            branches.append(indexed(unanswered, everything))
         else:
-            # The newest WIDE_PROBE_IDS ids, each row checked. A prefix some sampled rows hold is
-            # looked for there first (a word in 1 of the newest 100 rows and nowhere else would
-            # have sent the planner through the whole table: 3 s), then through the GIN index. A
-            # phrase whose words the sampled rows hold is looked for there only: the GIN index
-            # holds no positions, so it would check the phrase on every row holding its words (a
-            # phrase of common words found in few rows: 255 ms at 300,000 posts).
-            # Checked by `ts_match_vq`, a function call the planner cannot make an index condition
-            # of: with `@@` it could AND the id range with the GIN index's every row holding the
-            # words (137 ms for `"sleep timer" cro` at 300,000 posts) instead of reading the range.
-            ctes.append(f'"wide" AS MATERIALIZED (SELECT {columns} FROM "{table}" WHERE "{table}"."id" > '
-                        f'(SELECT max("id") FROM "{table}") - {WIDE_PROBE_IDS} AND ts_match_vq({vector}, {full}) AND '
-                        f'{sql.visible()} ORDER BY "{table}"."id" DESC LIMIT {bound})')
-            if terms.phrased:
-                widely = '(SELECT "words_are_recent" FROM "sample")'
-            else:
-                widely = f'NOT {rare} AND (SELECT COUNT(*) FROM "wide") = {bound}'
-            unanswered = f"NOT ({answered}) AND NOT ({widely})"
-            branches.append(f'SELECT * FROM "wide" WHERE NOT ({answered}) AND {widely}')
-            if prefix is None:  # the prefix alone, or no prefix
-                branches.append(indexed(unanswered, everything, every_match=True))
-            else:
-                # An empty tsquery (stop words only) matches nothing: then the prefix is the index's.
-                common = f'numnode({others}) > 0 AND (SELECT "prefix_is_common" FROM "sample")'
-                branches += [indexed(f"{unanswered} AND {common}", f"{vector} @@ {others} AND ts_match_vq({vector}, {full})",
-                                     every_match=True),
-                             indexed(f"{unanswered} AND NOT ({common})", everything, every_match=True)]
+            # An empty tsquery (stop words only) matches nothing: then the prefix is the index's.
+            other_words = f'numnode({others}) > 0 AND (SELECT "prefix_is_common" FROM "sample")'
+            branches += [indexed(f"{unanswered} AND {other_words}", f"{vector} @@ {others} AND ts_match_vq({vector}, {full})"),
+                         indexed(f"{unanswered} AND NOT ({other_words})", everything)]
         ctes.append(f'"hits" AS ({" UNION ALL ".join(branches)})')
         return "".join(f"{cte}, " for cte in ctes)
 

@@ -138,25 +138,28 @@ async def test_a_rare_word_is_looked_up_not_walked_for(
 
 
 @pytest.mark.parametrize("text, newest_only", [('"wombling zorblax"', True), ('"wombling zorblax" zo', True),
-                                               ('"wombling zorblax" quibbler', False)])
+                                               ('"wombling zorblax" quibbler', False), ('"zorblax quibbler"', False)])
 async def test_a_phrase_of_common_words_is_looked_for_in_the_newest_ids_only(
         board: tuple[User, Board], monkeypatch: pytest.MonkeyPatch, text: str, newest_only: bool) -> None:
     # A phrase's positions are checked row by row: PostgreSQL's GIN index holds none, and FTS5
     # checks every row holding the words until one matches, whatever the statement's bound. A
     # phrase of common words found in few rows read most of the table ("download offline
     # lyrics": 255 ms at 300,000 posts on PostgreSQL; three such phrases 245 ms on SQLite). When
-    # many rows hold the query's words (SQLite: more than PHRASE_ROWS; PostgreSQL: some of the
-    # sampled newest rows), the phrase is looked for among the newest ids only (here 50): the
-    # oldest post, outside, is not found. A word few rows hold ("quibbler") lifts the bound.
+    # every word of the query is common (by the newest rows, held by more than GIN_ROWS rows:
+    # here 50), the phrase is looked for among the newest ids only (here 50): the oldest post,
+    # outside, is not found. A word few rows hold ("quibbler") lifts the bound, in the phrase or
+    # beside it, though two of the newest rows hold it (apart).
     author, where = board
     oldest = await make_post(author, where, title="Wombling zorblax quibbler", body="A wombling zorblax, long ago.")
     now = datetime.now(timezone.utc)
     await Post.bulk_create([Post(slug=f"words-{n}", title=f"Zorblax {n}", body="Zorblax, then some wombling.", excerpt="",
                                  author=author, board=where, status=PostStatus.PUBLISHED, created_at=now,
                                  published_at=now) for n in range(150)])
+    for n in range(2):
+        await make_post(author, where, title=f"Quibbler news {n}", body="Some zorblax, then a quibbler.")
     newest = await make_post(author, where, title="Wombling zorblax zoo", body="The wombling zorblax again.")
     monkeypatch.setattr(models, "WIDE_PROBE_IDS", 50)
-    monkeypatch.setattr(models, "PHRASE_ROWS", 50)
+    monkeypatch.setattr(models, "GIN_ROWS", 50)
     search = models.Search(text, [], None, models.SearchOrder.RELEVANCE)
     statement, values = search.statement(models.SearchType.POST, models.Page(None, None, 21, False), snippets=False)
     async with in_transaction() as connection:
