@@ -138,7 +138,7 @@ def clean_query(text: str) -> str:
         raise violation(f"Search text takes at most {QUERY_MAX} characters", "TOO_LONG", "query")
     terms = parse_query(text)
     if terms is not None and terms.words > WORDS_MAX:
-        raise violation(f"Search for at most {WORDS_MAX} different words", "TOO_MANY_WORDS", "query")
+        raise violation(f"Search for at most {WORDS_MAX} different words", "TOO_MANY", "query")
     return text
 
 

@@ -29,7 +29,7 @@ USER_ERROR_CODES: dict[str, str] = {
     "BLANK": "A required text is empty (or only spaces).",
     "TOO_SHORT": "A text is shorter than its minimum (the message says how long).",
     "TOO_LONG": "A text or value is longer than its maximum (the message says the maximum).",
-    "TOO_MANY": "A list holds more items than allowed (tags, languages).",
+    "TOO_MANY": "A list holds more items than allowed (tags, languages, a search's different words).",
     "TOO_MANY_LINKS": "A Markdown body holds more than 500 `[`: links and brackets are bounded.",
     "INVALID": "A value has the wrong form (a handle, email, slug, tag, label, link or date order).",
     "OUT_OF_RANGE": "A number or date-time lies outside what is accepted.",
