@@ -180,12 +180,15 @@ class SearchQueries:
                 "in any order, English-stemmed (\"resetting\" finds \"reset\"), case and accents ignored, the last word also as a prefix, "
                 "\"double quotes\" for an exact phrase; what is typed is text, never query syntax. Best match "
                 "first unless `orderBy: NEWEST`. At most the newest "
-                f"{models.MAX_MATCHES_PER_KIND} matches of each kind are read, ranked and counted (`totalCount`).",
+                f"{models.MAX_MATCHES_PER_KIND} matches of each kind are read, ranked and counted (`totalCount`); a "
+                f"query of only common words (each in more than {models.GIN_ROWS:,} rows, by the newest) may be looked for "
+                f"among the newest {models.WIDE_PROBE_IDS:,} of each kind only.",
                 metadata=repeated_by("types", len(models.SearchType)), graphql_type=SearchConnection)
     def search(
         self,
         info: Info,
-        query: Annotated[str, strawberry.argument(description=f"What to look for (1 to {models.QUERY_MAX} characters).")],
+        query: Annotated[str, strawberry.argument(
+            description=f"What to look for (1 to {models.QUERY_MAX} characters, at most {models.WORDS_MAX} different words).")],
         types: Annotated[list[models.SearchType] | None, strawberry.argument(
             description="The kinds to look in (all three when absent); each is one search.")] = None,
         order_by: Annotated[models.SearchOrder, strawberry.argument(
