@@ -132,8 +132,8 @@ class SearchSource:
     async def rows(self, window: Window) -> list[Any]:
         page = models.Page(self._position(window.after), self._position(window.before), window.limit, window.backward)
         found = []
-        for kind, rows in zip(self.search.kinds, await each_kind(self.search.kinds, lambda kind: self.search.rows(
-                kind, page, self.snippets, self.total)), strict=True):
+        rows_by_kind = await each_kind(self.search.kinds, lambda kind: self.search.rows(kind, page, self.snippets, self.total))
+        for kind, rows in zip(self.search.kinds, rows_by_kind, strict=True):
             for row in rows:
                 # SQLite gives the date as stored (text): compared and encoded as a time.
                 row._date, row._kind = lean.utc_datetime(row._date), kind.value
@@ -156,7 +156,7 @@ class SearchSource:
         # Counted with the page's rows; one COUNT for each kind that had none to count with
         # (a page past its last match, or `totalCount` alone).
         uncounted = [kind for kind in self.search.kinds if kind not in self.totals]
-        return sum(self.totals[kind] for kind in self.totals) + sum(await each_kind(uncounted, self.search.count))
+        return sum(self.totals.values()) + sum(await each_kind(uncounted, self.search.count))
 
 
 async def each_kind(kinds: list[models.SearchType], statement: Callable[[models.SearchType], Awaitable[T]]) -> list[T]:
