@@ -422,16 +422,15 @@ class Search:
                 f'FROM "hits" CROSS JOIN "query"), ')
 
     @staticmethod
-    def _counted_words(terms: Terms, vector: str) -> list[str]:
-        """For each word of `terms` (a phrase's each), an aggregate counting the rows holding it
-        (the prefix typed last as a prefix); NULL for a stop word, which asks for nothing."""
+    def _word_tsqueries(terms: Terms) -> list[str]:
+        """The tsquery of each word of `terms` (a phrase's each), the last as a prefix when typed
+        as one (Terms.postgres)."""
         words = terms.loose()
-        queries = [f"to_tsquery('search_english', {_literal(_lexeme(word))})" for (word,) in words.phrases[:-1]]
-        last = words.phrases[-1][0]
-        queries.append(_prefix_tsquery(f"{_lexeme(last)}:*", f"{_lexeme(_unaccented(last))}:*", _literal) if words.prefix
-                       else f"to_tsquery('search_english', {_literal(_lexeme(last))})")
-        return [f"CASE WHEN numnode({query}) = 0 THEN NULL ELSE COUNT(*) FILTER (WHERE {vector} @@ {query}) END"
-                for query in queries]
+        queries = [f"to_tsquery('search_english', {_literal(_lexeme(word))})" for (word,) in words.phrases]
+        _, last, simple = words.postgres()
+        if last is not None:
+            queries[-1] = _prefix_tsquery(last, simple, _literal)
+        return queries
 
     def _postgres_hits(self, terms: Terms, kind: SearchType, sql: _Sql) -> str:
         """CTEs ending with `"hits"`: the id, vector and date of the kind's newest
@@ -490,7 +489,9 @@ class Search:
             sampled.append(f"{counted(prefix)} > {COMMON_PREFIX_RATIO} * {counted(others)} AS \"prefix_is_common\"")
         # How many sampled rows hold the query's rarest word (a stop word, which asks for
         # nothing, aside; none but stop words: NULL, as no row).
-        sampled.append(f'LEAST({", ".join(self._counted_words(terms, vector))}) AS "rarest"')
+        rows_holding = [f"CASE WHEN numnode({query}) = 0 THEN NULL ELSE {counted(query)} END"
+                        for query in self._word_tsqueries(terms)]
+        sampled.append(f'LEAST({", ".join(rows_holding)}) AS "rarest"')
         probe = (f'SELECT * FROM {newest(PROBED_ROWS_PER_MATCH * bound)} WHERE {vector} @@ ({full}) '
                  f'ORDER BY "{table}"."id" DESC LIMIT {bound}')
         ctes = [f'"sample" AS MATERIALIZED (SELECT {", ".join(sampled)} FROM {newest(PROBE_SAMPLE)})',
