@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import importlib
 import json
 from types import SimpleNamespace
@@ -555,6 +556,46 @@ async def test_blank_or_long_search_is_refused(api: GraphQLClient, text: str) ->
     with count_sql() as statements:
         errors = await api.errors(SEARCH, {"q": text})
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT" and statements.count == 0
+
+
+WORDS_QUERY = "query($q: String!) { search(query: $q) { totalCount } }"
+
+
+def _refused_as_too_many(payload: Any) -> bool:
+    return [error["extensions"]["code"] for error in payload["errors"]] == ["BAD_USER_INPUT"] and not payload.get("data")
+
+
+async def test_the_word_limit_holds_over_get_batches_and_persisted_queries(db: str) -> None:
+    # The limit is the resolver's own: every path that reaches it is refused, before any SQL.
+    variables = {"q": SEVENTEEN_WORDS}
+    async with client_for(settings_with(rate_limit_enabled=False, batch_max_operations=3)) as client:
+        with count_sql() as statements:
+            over_get = await client.http.get("/graphql", params={"query": WORDS_QUERY, "variables": json.dumps(variables)})
+            batch = await client.http.post("/graphql", json=[{"query": "{ __typename }"},
+                                                             {"query": WORDS_QUERY, "variables": variables}])
+        assert _refused_as_too_many(over_get.json()) and statements.count == 0
+        assert batch.json()[0]["data"] == {"__typename": "Query"} and _refused_as_too_many(batch.json()[1])
+        persisted = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(WORDS_QUERY.encode()).hexdigest()}}
+        registered = await client.http.post("/graphql", json={"query": WORDS_QUERY, "variables": {"q": "password"},
+                                                              "extensions": persisted})
+        assert registered.json()["data"]["search"]["totalCount"] >= 0
+        with count_sql() as statements:
+            by_hash = await client.http.get("/graphql", params={"extensions": json.dumps(persisted),
+                                                                "variables": json.dumps(variables)})
+        assert _refused_as_too_many(by_hash.json()) and statements.count == 0
+
+
+@pytest.mark.only_on("sqlite")  # the transport's path, the same on both databases
+async def test_the_word_limit_holds_over_the_websocket(db: str, db_url: str) -> None:
+    from tests.live_server import live_server
+    from tests.ws_client import acknowledged, next_message, send_subscribe
+
+    with live_server(db_url, RATE_LIMIT_ENABLED="false") as base:
+        async with acknowledged(base, None) as socket:
+            await send_subscribe(socket, "w", WORDS_QUERY, {"q": SEVENTEEN_WORDS})
+            refused = await next_message(socket)
+    payload = refused["payload"]
+    assert _refused_as_too_many(payload if isinstance(payload, dict) else {"errors": payload}), refused
 
 
 @pytest.mark.parametrize("text, same_as", [(SEVENTEEN_WORDS.rsplit(" ", 1)[0], SEVENTEEN_WORDS.rsplit(" ", 1)[0]),
