@@ -124,16 +124,7 @@ async def test_a_rare_word_is_looked_up_not_walked_for(
         await connection.execute_script("SET LOCAL enable_sort = off")
         _, rows = await connection.execute_query("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, values)
         _, found = await connection.execute_query(statement, values)
-    plan = rows[0][0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-
-    def walked(node: dict[str, Any]) -> list[int]:
-        """Rows read by each index scan run backwards on posts (the sample's, a probe's, a walk's)."""
-        own = ([node["Actual Rows"] + node.get("Rows Removed by Filter", 0)]
-               if node.get("Scan Direction") == "Backward" and node.get("Relation Name") == "posts" else [])
-        return own + [rows for child in node.get("Plans", []) for rows in walked(child)]
-
-    assert max(walked(plan[0]["Plan"])) <= models.PROBE_SAMPLE
+    assert max(_walked(_ran(rows))) <= models.PROBE_SAMPLE
     assert [row[0] for row in found] == ([trending.pk] if text == "trendingw" else [])
 
 
@@ -167,20 +158,29 @@ async def test_a_phrase_of_common_words_is_looked_for_in_the_newest_ids_only(
             # As the estimates of a large table make them seem: no sorting, no sequential scan.
             await connection.execute_script("SET LOCAL enable_sort = off; SET LOCAL enable_seqscan = off")
             _, rows = await connection.execute_query("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, values)
-            plan = json.loads(rows[0][0]) if isinstance(rows[0][0], str) else rows[0][0]
-            ran = [node for node in _nodes(plan[0]["Plan"]) if node.get("Actual Loops", 0) > 0]
-            walked = [node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in ran
-                      if node.get("Scan Direction") == "Backward" and node.get("Relation Name") == "posts"]
-            assert max(walked) <= models.PROBE_SAMPLE
+            ran = _ran(rows)
+            assert max(_walked(ran)) <= models.PROBE_SAMPLE
             if newest_only:  # nor is the id range ANDed with the GIN index's every row holding the words
                 assert not [node for node in ran if node.get("Index Name") == "posts_search_vector"]
         _, found = await connection.execute_query(statement, values)
     assert [row[0] for row in found] == ([newest.pk] if newest_only else [oldest.pk])
 
 
-def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
-    """A plan's node and every node under it."""
-    return [node] + [below for child in node.get("Plans", []) for below in _nodes(child)]
+def _ran(explained: Any) -> list[dict[str, Any]]:
+    """The nodes of an `EXPLAIN (ANALYZE, FORMAT JSON)` answer that ran."""
+    plan = explained[0][0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+        return [node] + [below for child in node.get("Plans", []) for below in nodes(child)]
+
+    return [node for node in nodes(plan[0]["Plan"]) if node.get("Actual Loops", 0) > 0]
+
+
+def _walked(ran: list[dict[str, Any]]) -> list[int]:
+    """Rows read by each index scan run backwards on posts (the sample's, a probe's, a walk's)."""
+    return [node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in ran
+            if node.get("Scan Direction") == "Backward" and node.get("Relation Name") == "posts"]
 
 
 @pytest.mark.only_on("postgres")
