@@ -136,9 +136,6 @@ def clean_query(text: str) -> str:
         raise violation("Say what to search for", "BLANK", "query")
     if len(text) > QUERY_MAX:
         raise violation(f"Search text takes at most {QUERY_MAX} characters", "TOO_LONG", "query")
-    terms = parse_query(text)
-    if terms is not None and terms.words > WORDS_MAX:
-        raise violation(f"Search for at most {WORDS_MAX} different words", "TOO_MANY", "query")
     return text
 
 
@@ -314,10 +311,13 @@ def _literal(text: str) -> str:
 
 
 class Search:
-    """One search: the parsed query, the kinds asked for, who is looking, and the order."""
+    """One search: the parsed query (at most WORDS_MAX different words), the kinds asked for, who
+    is looking, and the order."""
 
     def __init__(self, text: str, types: list[SearchType], viewer: User | None, order: SearchOrder) -> None:
         self.terms = parse_query(text)
+        if self.terms is not None and self.terms.words > WORDS_MAX:
+            raise violation(f"Search for at most {WORDS_MAX} different words", "TOO_MANY", "query")
         self.kinds = list(dict.fromkeys(types or list(SearchType)))  # each kind once, in the order asked
         self.viewer = viewer
         self.order = order

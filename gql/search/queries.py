@@ -195,8 +195,8 @@ class SearchQueries:
             description="The order of results (best match first by default).")] = models.SearchOrder.RELEVANCE,
     ) -> SearchSource:
         try:
-            text = models.clean_query(query)
+            search = models.Search(models.clean_query(query), list(types or []), info.context.viewer,
+                                   models.SearchOrder(order_by))
         except RuleViolation as refusal:
             raise BadUserInput(str(refusal), argument="query") from None
-        search = models.Search(text, list(types or []), info.context.viewer, models.SearchOrder(order_by))
         return SearchSource(search, snippets=selects(info, "snippet"), total=selects(info, "totalCount"))
